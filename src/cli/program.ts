@@ -1,0 +1,45 @@
+// The enrollgate command line: one file per command under ./commands.
+import { readFileSync } from "node:fs";
+import { Command, CommanderError } from "commander";
+import { packageFile } from "../paths.js";
+import { AppleSchemaError } from "../apple/schema/document.js";
+import { SchemaTargetError } from "../apple/schema/json-schema.js";
+import { VersionError } from "../apple/version.js";
+import { EXIT, UsageError, type CliIO, type ExitCode } from "./io.js";
+import { registerSchema } from "./commands/schema.js";
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(packageFile("package.json"), "utf8")) as { version: string };
+  return pkg.version;
+}
+
+/** Runs one command line; resolves to the exit code. Never throws. */
+export async function run(argv: readonly string[], io: CliIO): Promise<ExitCode> {
+  let code: ExitCode = EXIT.ok;
+  const exit = (c: ExitCode) => {
+    code = c;
+  };
+  const program = new Command("enrollgate")
+    .description("Policy-as-code gate for Apple Automated Device Enrollment")
+    .version(packageVersion(), "-V, --version")
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+  registerSchema(program, io, exit);
+  program.commands.forEach((c) => c.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr }));
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version end here with exit code 0; usage errors were already printed.
+      return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    if (e instanceof UsageError || e instanceof AppleSchemaError || e instanceof SchemaTargetError || e instanceof VersionError) {
+      io.stderr(`enrollgate: ${e.message}\n`);
+      return EXIT.usage;
+    }
+    io.stderr(`enrollgate: internal error: ${(e as Error).stack ?? String(e)}\n`);
+    return EXIT.usage;
+  }
+}
