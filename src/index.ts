@@ -11,3 +11,33 @@ export { toJsonSchema, SchemaTargetError } from "./apple/schema/json-schema.js";
 export type { SchemaTarget, Direction, Conversion, JsonSchema } from "./apple/schema/json-schema.js";
 export { compileAppleSchema, formatViolations } from "./apple/schema/validator.js";
 export type { CompiledAppleSchema, ValidationResult, SchemaViolation } from "./apple/schema/validator.js";
+
+// Policies: load (files, at the edge), compile (pure), decide (pure).
+export { loadPolicySet, PolicyLoadError } from "./policy/load.js";
+export { compile } from "./policy/compile.js";
+export type { CompileOptions, CompileResult, CompiledPolicySet, CompiledRule, PolicySetSource, PolicyFile } from "./policy/compile.js";
+export { decide } from "./policy/decide.js";
+export { runTests } from "./policy/testing.js";
+export type { TestReport, CaseResult } from "./policy/testing.js";
+export { REASONS, DEFAULT_SETTINGS } from "./policy/model.js";
+export type {
+  Decision,
+  DeviceFacts,
+  Reason,
+  Rule,
+  RuleConsideration,
+  RuleOutcome,
+  Settings,
+  SoftwareUpdateRequiredBody,
+  TestCase,
+  PolicyPlatform,
+} from "./policy/model.js";
+export { ALWAYS_AVAILABLE } from "./policy/availability.js";
+export type { AvailabilitySource, AvailabilityQuery, AvailabilityAnswer, DeviceIdentity } from "./policy/availability.js";
+export { FINDING_CODES } from "./policy/findings.js";
+export type { Finding, FindingCode, Severity } from "./policy/findings.js";
+export { renderBody, negotiateFormat } from "./policy/render.js";
+export type { ResponseFormat, RenderedResponse } from "./policy/render.js";
+export { redactToken, SOFTWARE_UPDATE_REQUIRED } from "./apple/software-update-required.js";
+export { formatReport, REPORT_FORMATS } from "./report/index.js";
+export type { ReportFormat, ValidationReport } from "./report/index.js";

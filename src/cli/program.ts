@@ -6,7 +6,10 @@ import { AppleSchemaError } from "../apple/schema/document.js";
 import { SchemaTargetError } from "../apple/schema/json-schema.js";
 import { VersionError } from "../apple/version.js";
 import { EXIT, UsageError, type CliIO, type ExitCode } from "./io.js";
+import { registerCheck } from "./commands/check.js";
 import { registerSchema } from "./commands/schema.js";
+import { registerTest } from "./commands/test.js";
+import { registerValidate } from "./commands/validate.js";
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(packageFile("package.json"), "utf8")) as { version: string };
@@ -19,12 +22,16 @@ export async function run(argv: readonly string[], io: CliIO): Promise<ExitCode>
   const exit = (c: ExitCode) => {
     code = c;
   };
+  const version = packageVersion();
   const program = new Command("enrollgate")
     .description("Policy-as-code gate for Apple Automated Device Enrollment")
-    .version(packageVersion(), "-V, --version")
+    .version(version, "-V, --version")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+  registerValidate(program, io, exit, version);
+  registerTest(program, io, exit);
+  registerCheck(program, io, exit, version);
   registerSchema(program, io, exit);
   program.commands.forEach((c) => c.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr }));
   try {

@@ -1,0 +1,233 @@
+// compile(): policy sources → an immutable, indexed policy set, or findings
+// saying why not. Pure: file contents, environment, clock and feeds come in
+// as arguments.
+import { createHash } from "node:crypto";
+import { posix } from "node:path";
+import { bundledAppleSchema } from "../bundled.js";
+import { formatOsVersion } from "../apple/version.js";
+import type { AppleSchemaDocument } from "../apple/schema/document.js";
+import { formatViolations } from "../apple/schema/validator.js";
+import {
+  buildBody,
+  errorSchema,
+  type ErrorBand,
+  type ErrorSchema,
+  type SoftwareUpdateRequiredBody,
+  type UpdateRequest,
+} from "../apple/software-update-required.js";
+import { ALWAYS_AVAILABLE, type AvailabilitySource } from "./availability.js";
+import { countBySeverity, sortFindings, type Finding } from "./findings.js";
+import { compileGlob, type ModelGlob } from "./glob.js";
+import { DEFAULT_SETTINGS, type Rule, type Settings, type TestCase } from "./model.js";
+import { validateStructure, type FileKind } from "./policy-schema.js";
+import { readRules, readSettings, readTests, type RuleDraft } from "./read.js";
+import { RuleIndex } from "./rule-index.js";
+import { checkRules, checkTests, resolveToken, type SecretSources } from "./semantic.js";
+import { finding, parseSource, type ParsedSource } from "./source.js";
+
+export interface PolicyFile {
+  /** The path findings show (relative to the working directory). */
+  readonly path: string;
+  /** The path inside the policy directory, with forward slashes. */
+  readonly relative: string;
+  readonly kind: FileKind;
+  readonly text: string;
+}
+
+export interface PolicySetSource {
+  /** The policy directory, absolute; token files resolve against it. */
+  readonly dir: string;
+  readonly files: ReadonlyArray<PolicyFile>;
+  /** Files that exist but could not be read. */
+  readonly unreadable?: ReadonlyArray<{ readonly path: string; readonly error: string }>;
+}
+
+export interface CompileOptions extends Partial<SecretSources> {
+  /** Epoch ms for time-based checks (expired exemptions, feed expiry); omitted: those are skipped. */
+  readonly now?: number;
+  /** `serve` makes a missing beta token an error. Default `validate`. */
+  readonly purpose?: "validate" | "serve";
+  readonly availability?: AvailabilitySource;
+  /** Apple's schema for the error; default schemas/softwareupdate.required.yaml. */
+  readonly errorSchema?: AppleSchemaDocument;
+}
+
+/** Pre-rendered bodies for one band: as usual, and for a device already on the target version. */
+export interface BandBodies {
+  readonly band: ErrorBand;
+  readonly normal: SoftwareUpdateRequiredBody;
+  readonly sameVersion: SoftwareUpdateRequiredBody;
+}
+
+export interface CompiledRule extends Rule {
+  readonly globs: ReadonlyArray<ModelGlob> | null;
+  /** The resolved beta token; null without a beta program (or, outside `serve`, when unset). */
+  readonly token: string | null;
+  /** Bodies per band for a fixed target; null for latest / latest-in-major (built per device). */
+  readonly bodies: ReadonlyArray<BandBodies> | null;
+}
+
+export interface CompiledPolicySet {
+  /** Content hash of the policy files and feeds: names the set in logs and metrics. */
+  readonly revision: string;
+  readonly settings: Settings;
+  readonly rules: ReadonlyArray<CompiledRule>;
+  readonly index: RuleIndex<CompiledRule>;
+  readonly errors: ErrorSchema;
+  readonly availability: AvailabilitySource;
+  /** Warnings about the rule and settings files. */
+  readonly findings: ReadonlyArray<Finding>;
+}
+
+export interface CompileResult {
+  /** No errors anywhere, test files included. */
+  readonly ok: boolean;
+  /** Null when a rule or settings file has an error; errors in test files do not stop the set. */
+  readonly set: CompiledPolicySet | null;
+  /** Errors and warnings, sorted by file and position. */
+  readonly findings: ReadonlyArray<Finding>;
+  readonly tests: ReadonlyArray<TestCase>;
+  /** How many files of each kind were read. */
+  readonly files: Readonly<Record<FileKind, number>>;
+  /** Every file checked, as findings show it. */
+  readonly checked: ReadonlyArray<string>;
+}
+
+const TOKEN_PLACEHOLDER = "(token unavailable)";
+
+/** The request a rule makes of a device with a fixed target. */
+export function updateRequest(rule: Rule, token: string | null, osVersion: string, buildVersion: string | null): UpdateRequest {
+  return {
+    osVersion,
+    buildVersion,
+    betaProgram: rule.betaProgram === null ? null : { description: rule.betaProgram.description, token: token ?? TOKEN_PLACEHOLDER },
+    message: rule.message,
+    description: rule.description,
+  };
+}
+
+/** Renders and validates a rule's bodies for every band a device it blocks can be in. */
+function renderBodies(rule: Rule, token: string | null, errors: ErrorSchema, at: RuleDraft["at"]): { bodies: BandBodies[]; findings: Finding[] } {
+  const findings: Finding[] = [];
+  const bodies: BandBodies[] = [];
+  const osVersion = rule.target.kind === "version" ? rule.target.text : formatOsVersion(rule.minimum);
+  const sameVersionBuild = rule.targetBuild ?? rule.minimumBuildText;
+  for (const band of errors.bands(rule.platform)) {
+    const normal = buildBody(updateRequest(rule, token, osVersion, rule.targetBuild), band);
+    const sameVersion = buildBody(updateRequest(rule, token, osVersion, sameVersionBuild), band);
+    for (const body of [normal, sameVersion]) {
+      const result = band.validate(body);
+      if (!result.valid) {
+        findings.push(
+          finding(at(["id"]), "body-invalid", "error", `rule "${rule.id}": the 403 body for ${rule.platform} ${formatOsVersion(band.from)}+ fails Apple's schema: ${formatViolations(result.violations)}`, rule.id),
+        );
+      }
+    }
+    bodies.push({ band, normal, sameVersion });
+  }
+  return { bodies, findings };
+}
+
+function revisionOf(source: PolicySetSource, availability: AvailabilitySource): string {
+  const hash = createHash("sha256");
+  for (const f of [...source.files].sort((a, b) => (a.relative < b.relative ? -1 : 1))) {
+    hash.update(f.relative).update("\u0000").update(f.text).update("\u0000");
+  }
+  hash.update(availability.name);
+  return hash.digest("hex").slice(0, 12);
+}
+
+export function compile(source: PolicySetSource, options: CompileOptions = {}): CompileResult {
+  const availability = options.availability ?? ALWAYS_AVAILABLE;
+  const errors = errorSchema(options.errorSchema ?? bundledAppleSchema("softwareupdate.required"));
+  const findings: Finding[] = [];
+  const drafts: RuleDraft[] = [];
+  const tests: TestCase[] = [];
+  let settingsSource: ParsedSource | null = null;
+  const files: Record<FileKind, number> = { rules: 0, tests: 0, settings: 0 };
+
+  for (const u of source.unreadable ?? []) {
+    findings.push(finding({ file: u.path, line: 1, column: 1, endLine: 1, endColumn: 1 }, "file-unreadable", "error", u.error));
+  }
+  for (const file of source.files) {
+    files[file.kind]++;
+    const parsed = parseSource(file);
+    findings.push(...parsed.findings);
+    if (parsed.source === null) continue;
+    let src = parsed.source;
+    // An empty settings file means "all defaults".
+    if (file.kind === "settings" && src.value === null) src = { ...src, value: {}, locate: src.locate.bind(src), scalarAt: src.scalarAt.bind(src) };
+    const structural = validateStructure(src, file.kind);
+    findings.push(...structural.findings);
+    if (structural.brokenFile || (file.kind !== "rules" && structural.findings.length > 0)) continue;
+    if (file.kind === "rules") {
+      const r = readRules(src, structural.brokenRules);
+      drafts.push(...r.drafts);
+      findings.push(...r.findings);
+    } else if (file.kind === "tests") {
+      const t = readTests(src);
+      tests.push(...t.cases);
+      findings.push(...t.findings);
+    } else {
+      settingsSource = src;
+    }
+  }
+
+  const ctx = {
+    dir: source.dir,
+    now: options.now ?? null,
+    purpose: options.purpose ?? "validate",
+    env: options.env ?? {},
+    ...(options.readFile !== undefined ? { readFile: options.readFile } : {}),
+    errors,
+    availability,
+  } as const;
+  findings.push(...checkRules(drafts, ctx));
+  findings.push(...checkTests(tests, new Set(drafts.map((d) => d.rule.id))));
+
+  const rules: CompiledRule[] = [];
+  for (const d of drafts) {
+    const token = resolveToken(d.rule, ctx);
+    let bodies: BandBodies[] | null = null;
+    if (d.rule.target.kind === "version") {
+      const rendered = renderBodies(d.rule, token, errors, d.at);
+      findings.push(...rendered.findings);
+      bodies = rendered.bodies;
+    } else {
+      // Targets resolved per device: check the shape once with a stand-in version.
+      findings.push(...renderBodies({ ...d.rule, target: { kind: "version", version: d.rule.minimum, text: d.rule.minimumText } }, token, errors, d.at).findings);
+    }
+    rules.push(
+      Object.freeze({
+        ...d.rule,
+        globs: d.rule.models === null ? null : Object.freeze(d.rule.models.map(compileGlob)),
+        token,
+        bodies: bodies === null ? null : Object.freeze(bodies.map((b) => Object.freeze(b))),
+      }),
+    );
+  }
+
+  const sorted = sortFindings(findings);
+  const ok = countBySeverity(sorted).errors === 0;
+  const testFiles = new Set(source.files.filter((f) => f.kind === "tests").map((f) => f.path));
+  const usable = !sorted.some((f) => f.severity === "error" && !testFiles.has(f.file));
+  const settings = settingsSource === null ? DEFAULT_SETTINGS : readSettings(settingsSource);
+  const set: CompiledPolicySet | null = usable
+    ? Object.freeze({
+        revision: revisionOf(source, availability),
+        settings,
+        rules: Object.freeze(rules),
+        index: new RuleIndex(rules),
+        errors,
+        availability,
+        findings: Object.freeze(sorted.filter((f) => !testFiles.has(f.file))),
+      })
+    : null;
+  const checked = [...source.files.map((f) => f.path), ...(source.unreadable ?? []).map((u) => u.path)];
+  return { ok, set, findings: sorted, tests, files, checked };
+}
+
+/** The display path of a file inside a policy directory shown relative to the working directory. */
+export function displayPath(dirDisplay: string, relative: string): string {
+  return dirDisplay === "" || dirDisplay === "." ? relative : posix.join(dirDisplay.replace(/\\/g, "/"), relative);
+}

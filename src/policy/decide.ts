@@ -1,0 +1,227 @@
+// decide(set, facts, now): DESIGN.md's six steps. Pure and total: every input
+// gives a Decision, never an exception.
+import { compareBuilds, tryParseBuild, type Build } from "../apple/build.js";
+import { platformOfProduct, type Platform } from "../apple/platform.js";
+import { buildBody, type ErrorBand, type SoftwareUpdateRequiredBody } from "../apple/software-update-required.js";
+import { baseVersion, compareOsVersions, formatOsVersion, tryParseOsVersion, withSupplementalExtra, type OsVersion } from "../apple/version.js";
+import type { DeviceIdentity } from "./availability.js";
+import { updateRequest, type CompiledPolicySet, type CompiledRule } from "./compile.js";
+import { specificity, type ModelGlob } from "./glob.js";
+import type { Decision, DeviceFacts, Reason, RuleConsideration } from "./model.js";
+import { byStrictness } from "./strictness.js";
+
+function allow(reason: Reason, summary: string, platform: Platform | null, extra: Partial<Decision> = {}): Decision {
+  return { decision: "allow", reason, rule: null, body: null, platform, summary, considered: [], ...extra };
+}
+
+/** OS_VERSION with SUPPLEMENTAL_OS_VERSION_EXTRA; a malformed extra is ignored rather than fatal. */
+function deviceVersion(facts: DeviceFacts): OsVersion | null {
+  if (facts.osVersion === undefined) return null;
+  try {
+    return withSupplementalExtra(facts.osVersion, facts.supplementalExtra);
+  } catch {
+    return tryParseOsVersion(facts.osVersion);
+  }
+}
+
+/** SUPPLEMENTAL_BUILD_VERSION, else VERSION. */
+function deviceBuild(facts: DeviceFacts): Build | null {
+  return tryParseBuild(facts.supplementalBuild) ?? tryParseBuild(facts.build);
+}
+
+function isBelow(rule: CompiledRule, version: OsVersion, build: Build | null): boolean {
+  const c = compareOsVersions(version, rule.minimum);
+  if (c !== 0) return c < 0;
+  if (rule.minimumBuild === null) return false;
+  // At the minimum version with an unknown build, the device cannot show it has the build.
+  return build === null || compareBuilds(build, rule.minimumBuild) < 0;
+}
+
+function describeDevice(facts: DeviceFacts, platform: Platform, version: OsVersion): string {
+  return `${facts.product} on ${platform} ${formatOsVersion(version)}${facts.build !== undefined ? ` (${facts.supplementalBuild ?? facts.build})` : ""}`;
+}
+
+interface Hit {
+  readonly rule: CompiledRule;
+  readonly matched: ModelGlob | null;
+}
+
+function strictestFirst(a: Hit, b: Hit): number {
+  return byStrictness(a.rule, specificity(a.matched), b.rule, specificity(b.matched));
+}
+
+type Resolution =
+  | { readonly ok: true; readonly body: SoftwareUpdateRequiredBody; readonly target: string }
+  | { readonly ok: false; readonly why: string };
+
+/** The target version for a device and the body that asks for it, or why the target is unavailable. */
+function resolveTarget(
+  set: CompiledPolicySet,
+  rule: CompiledRule,
+  device: DeviceIdentity,
+  version: OsVersion,
+  band: ErrorBand,
+  now: number,
+): Resolution {
+  let target: OsVersion;
+  let targetText: string;
+  if (rule.target.kind === "version") {
+    target = rule.target.version;
+    targetText = rule.target.text;
+  } else {
+    const major = rule.target.kind === "latest-in-major" ? rule.minimum.major : null;
+    const latest = set.availability.latest(device, now, major);
+    if (latest === null) {
+      return { ok: false, why: `${set.availability.name} lists no ${rule.target.kind === "latest" ? "" : `${major ?? ""}.x `}version for ${device.deviceId ?? device.product}` };
+    }
+    if (compareOsVersions(latest, rule.minimum) < 0) {
+      return { ok: false, why: `the newest version available to ${device.deviceId ?? device.product} is ${formatOsVersion(latest)}, below the minimum ${rule.minimumText}` };
+    }
+    target = latest;
+    targetText = formatOsVersion(latest);
+  }
+  const answer = set.availability.check({ device, version: target, now, adu: rule.adu });
+  if (!answer.available) return { ok: false, why: answer.reason };
+  // A device already on the target version is blocked for its build: name the build to install.
+  const sameVersion = compareOsVersions(version, target) === 0;
+  let body: SoftwareUpdateRequiredBody;
+  const pre = rule.bodies?.find((b) => b.band === band);
+  if (pre !== undefined) body = sameVersion ? pre.sameVersion : pre.normal;
+  else {
+    const build = sameVersion ? (rule.targetBuild ?? rule.minimumBuildText) : rule.targetBuild;
+    body = buildBody(updateRequest(rule, rule.token, targetText, build), band);
+  }
+  const named = body.details.BuildVersion === undefined ? targetText : `${targetText} (${body.details.BuildVersion})`;
+  return { ok: true, body, target: named };
+}
+
+export function decide(set: CompiledPolicySet, facts: DeviceFacts, now: number | Date): Decision {
+  const at = typeof now === "number" ? now : now.getTime();
+  if (typeof facts !== "object" || facts === null) return allow("unsupported-os", "no device facts", null);
+  // Step 1: the platform from PRODUCT.
+  const product = typeof facts.product === "string" ? facts.product : "";
+  const platform = platformOfProduct(product);
+  if (platform === null) return allow("unsupported-os", `PRODUCT "${product}" is not a known Apple platform`, null);
+
+  // Step 2: can this device be asked to update at all?
+  const version = deviceVersion(facts);
+  if (version === null) {
+    return allow("unsupported-os", `${product} reports no usable OS_VERSION (${facts.osVersion === undefined ? "absent" : JSON.stringify(facts.osVersion)}); it predates com.apple.softwareupdate.required`, platform);
+  }
+  const band = set.errors.bandAt(platform, baseVersion(version));
+  if (band === null) {
+    return allow("unsupported-os", `${platform} ${formatOsVersion(version)} cannot receive com.apple.softwareupdate.required`, platform);
+  }
+  if (facts.canRequestUpdate !== true) {
+    return allow("cannot-request-update", `${product} did not report MDM_CAN_REQUEST_SOFTWARE_UPDATE: true`, platform);
+  }
+
+  // Step 3: candidate rules.
+  const deviceId = typeof facts.deviceId === "string" && facts.deviceId !== "" ? facts.deviceId : null;
+  const identifiers = deviceId === null || deviceId === product ? [product] : [product, deviceId];
+  const build = deviceBuild(facts);
+  const device: DeviceIdentity = { platform, product, deviceId };
+  const who = describeDevice(facts, platform, version);
+  const considered: RuleConsideration[] = [];
+  const enforce: Hit[] = [];
+  const audit: Hit[] = [];
+  let exemptFrom: Hit | null = null;
+  let candidates = 0;
+  for (const hit of set.index.candidates(platform, identifiers)) {
+    const r = hit.rule;
+    const below = isBelow(r, version, build);
+    if (r.activeFrom !== null && at < r.activeFrom) {
+      considered.push({ rule: r.id, mode: r.mode, outcome: "inactive", detail: `inactive until ${new Date(r.activeFrom).toISOString().slice(0, 10)}` });
+      continue;
+    }
+    const serial = facts.serial;
+    if (r.exempt !== null && serial !== undefined && r.exempt.serials.has(serial) && (r.exempt.until === null || at < r.exempt.until)) {
+      considered.push({ rule: r.id, mode: r.mode, outcome: "exempt", detail: `serial ${serial} is exempt${r.exempt.untilText !== null ? ` until ${r.exempt.untilText}` : ""}` });
+      if (below && r.mode === "enforce" && (exemptFrom === null || strictestFirst(hit, exemptFrom) < 0)) exemptFrom = hit;
+      continue;
+    }
+    candidates++;
+    if (!below) {
+      considered.push({ rule: r.id, mode: r.mode, outcome: "not-below", detail: `meets minimum ${r.minimumText}${r.minimumBuildText !== null ? ` (${r.minimumBuildText})` : ""}` });
+      continue;
+    }
+    (r.mode === "enforce" ? enforce : audit).push(hit);
+  }
+
+  const below = (h: Hit, decided: boolean): RuleConsideration => ({
+    rule: h.rule.id,
+    mode: h.rule.mode,
+    outcome: decided ? "decided" : "below",
+    detail: `below minimum ${h.rule.minimumText}${h.rule.minimumBuildText !== null ? ` (${h.rule.minimumBuildText})` : ""}`,
+  });
+  enforce.sort(strictestFirst);
+  audit.sort(strictestFirst);
+
+  // Step 5: the strictest enforce rule the device is below decides. A rule whose
+  // target this device cannot install and that says `whenUnavailable: allow`
+  // hands over to the next strictest: a floor for hardware that stops at an
+  // older major must still apply when a newer floor cannot.
+  if (enforce.length > 0) {
+    const skipped: Array<{ hit: Hit; why: string }> = [];
+    for (const hit of enforce) {
+      const r = hit.rule;
+      const resolved = resolveTarget(set, r, device, version, band, at);
+      if (!resolved.ok && r.whenUnavailable === "allow") {
+        skipped.push({ hit, why: resolved.why });
+        continue;
+      }
+      const body = resolved.ok ? resolved.body : buildBody(updateRequest(r, r.token, r.target.kind === "version" ? r.target.text : r.minimumText, r.targetBuild), band);
+      const passedOver = skipped.length > 0 ? ` (${skipped.map((s) => `${s.hit.rule.id}: target not available, ${s.why}`).join("; ")})` : "";
+      return {
+        decision: "block",
+        reason: "below-minimum",
+        rule: r.id,
+        body,
+        platform,
+        summary: resolved.ok
+          ? `${who} is below ${r.id}'s minimum ${r.minimumText}; asked to update to ${resolved.target}${passedOver}`
+          : `${who} is below ${r.id}'s minimum ${r.minimumText}; its target is not available to it (${resolved.why}) and whenUnavailable is block${passedOver}`,
+        considered: [...considered, ...enforce.map((h) => below(h, h === hit)), ...audit.map((h) => below(h, false))],
+      };
+    }
+    const first = skipped[0] as { hit: Hit; why: string };
+    return {
+      decision: "allow",
+      reason: "target-unavailable",
+      rule: first.hit.rule.id,
+      body: null,
+      platform,
+      summary: `${who} is below ${skipped.map((s) => s.hit.rule.id).join(", ")}, but no target is available to it (${skipped.map((s) => `${s.hit.rule.id}: ${s.why}`).join("; ")}); allowed (whenUnavailable: allow)`,
+      considered: [...considered, ...enforce.map((h) => below(h, h === first.hit)), ...audit.map((h) => below(h, false))],
+    };
+  }
+
+  // Step 3's exemption: nothing else blocks, only an exemption kept the device from being blocked.
+  if (exemptFrom !== null) {
+    return {
+      ...allow("exempt", `${who} is below ${exemptFrom.rule.id}'s minimum ${exemptFrom.rule.minimumText} but its serial is exempt`, platform),
+      rule: exemptFrom.rule.id,
+      considered: [...considered, ...audit.map((h) => below(h, false))],
+    };
+  }
+
+  // Step 6: audit rules report what they would have done.
+  const auditing = audit[0];
+  if (auditing !== undefined) {
+    const r = auditing.rule;
+    const resolved = resolveTarget(set, r, device, version, band, at);
+    return {
+      decision: "allow",
+      reason: "audit-only",
+      rule: r.id,
+      body: resolved.ok ? resolved.body : null,
+      platform,
+      summary: `${who} is below ${r.id}'s minimum ${r.minimumText}; audit mode: allowed${resolved.ok ? `, would have been asked to update to ${resolved.target}` : ` (its target is not available to it: ${resolved.why})`}`,
+      considered: [...considered, ...audit.map((h) => below(h, h === auditing))],
+    };
+  }
+  if (candidates === 0) {
+    return { ...allow("no-matching-rule", `no active rule for ${platform} matches ${identifiers.join(" / ")}`, platform), considered };
+  }
+  return { ...allow("compliant", `${who} meets every rule that applies to it`, platform), considered };
+}

@@ -1,0 +1,96 @@
+// Findings: what validation reports, each at a file, line and column. The
+// catalogue below is every code the validator can report; SARIF output
+// declares all of them, and tests keep the catalogue and the code in step.
+
+export type Severity = "error" | "warning";
+
+export interface Position {
+  /** 1-based */
+  readonly line: number;
+  /** 1-based */
+  readonly column: number;
+}
+
+export interface SourceRange {
+  /** Path relative to the policy directory's parent view: what users see. */
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+  readonly endLine: number;
+  readonly endColumn: number;
+}
+
+export interface RelatedLocation extends SourceRange {
+  readonly message: string;
+}
+
+export interface Finding extends SourceRange {
+  readonly severity: Severity;
+  readonly code: FindingCode;
+  readonly message: string;
+  /** The policy rule id, where one applies. */
+  readonly rule?: string;
+  readonly related?: ReadonlyArray<RelatedLocation>;
+}
+
+interface CodeInfo {
+  readonly severity: Severity;
+  readonly title: string;
+  readonly help: string;
+}
+
+export const FINDING_CODES = {
+  "yaml-syntax": { severity: "error", title: "YAML syntax error", help: "The file is not valid YAML." },
+  "yaml-aliases": { severity: "error", title: "Too many YAML aliases", help: "Aliases that expand exponentially are refused." },
+  "yaml-multiple-documents": { severity: "error", title: "More than one YAML document", help: "A policy file holds exactly one YAML document." },
+  "file-too-large": { severity: "error", title: "File too large", help: "Policy files are limited in size." },
+  "file-unreadable": { severity: "error", title: "File unreadable", help: "The file could not be read." },
+  "schema-unknown-key": { severity: "error", title: "Unknown key", help: "The key is not part of the policy format (schemas/policy.schema.json)." },
+  "schema-missing-key": { severity: "error", title: "Missing key", help: "A required key is missing." },
+  "schema-type": { severity: "error", title: "Wrong type", help: "The value has the wrong type." },
+  "schema-value": { severity: "error", title: "Invalid value", help: "The value is not allowed here." },
+  "version-not-string": { severity: "error", title: "Version written as a YAML number", help: "YAML reads 17.10 as the number 17.1; write versions as quoted strings." },
+  "invalid-version": { severity: "error", title: "Invalid OS version", help: "An OS version is MAJOR[.MINOR[.PATCH]] with an optional \" (a)\" extra." },
+  "invalid-build": { severity: "error", title: "Invalid build number", help: "A build number looks like 21G93, 20A242a or 21E5212f." },
+  "invalid-date": { severity: "error", title: "Invalid date", help: "Dates are YYYY-MM-DD or an RFC 3339 date-time." },
+  "duplicate-rule-id": { severity: "error", title: "Duplicate rule id", help: "Rule ids are unique across the policy set." },
+  "target-below-minimum": { severity: "error", title: "Target below minimum", help: "A device updated to the target would still be below the minimum." },
+  "literal-beta-token": { severity: "error", title: "Beta token in git", help: "Beta program tokens never live in git: use token: {env: NAME} or {file: PATH}." },
+  "beta-token-unset": { severity: "warning", title: "Beta token not available", help: "The token's environment variable or file is not available; the gate refuses to serve without it." },
+  "model-never-matches": { severity: "error", title: "Model glob never matches", help: "No device of the rule's platform has a PRODUCT or SOFTWARE_UPDATE_DEVICE_ID this glob matches." },
+  "exemption-expired": { severity: "warning", title: "Exemption expired", help: "The exemption's until date has passed; it no longer exempts anyone." },
+  "rule-unreachable": { severity: "warning", title: "Rule unreachable", help: "A stricter rule of the same scope always decides first, so this rule never decides." },
+  "beta-program-unsupported": { severity: "warning", title: "Beta program cannot be sent", help: "No device this rule blocks runs an OS that accepts details.RequireBetaProgram." },
+  "target-needs-feed": { severity: "error", title: "Target needs the GDMF feed", help: "latest and latest-in-major are resolved from Apple's GDMF feed; configure one." },
+  "body-invalid": { severity: "error", title: "403 body fails Apple's schema", help: "The rule's response does not validate against schemas/softwareupdate.required.yaml." },
+  "test-unknown-rule": { severity: "error", title: "Test names an unknown rule", help: "A test case expects a rule id that no policy file defines." },
+  "test-no-cases": { severity: "error", title: "Test file without cases", help: "A test file must hold at least one case." },
+  "rule-untested": { severity: "error", title: "Rule without a test case", help: "With --require-tests every rule needs a test case that expects it." },
+} as const satisfies Record<string, CodeInfo>;
+
+export type FindingCode = keyof typeof FINDING_CODES;
+
+export function codeInfo(code: FindingCode): CodeInfo {
+  return FINDING_CODES[code];
+}
+
+export function countBySeverity(findings: ReadonlyArray<Finding>): { errors: number; warnings: number } {
+  let errors = 0;
+  let warnings = 0;
+  for (const f of findings) {
+    if (f.severity === "error") errors++;
+    else warnings++;
+  }
+  return { errors, warnings };
+}
+
+/** Stable order: file, line, column, code. */
+export function sortFindings(findings: ReadonlyArray<Finding>): Finding[] {
+  return [...findings].sort(
+    (a, b) =>
+      (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) ||
+      a.line - b.line ||
+      a.column - b.column ||
+      (a.code < b.code ? -1 : a.code > b.code ? 1 : 0),
+  );
+}

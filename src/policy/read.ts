@@ -1,0 +1,138 @@
+// Structurally valid policy documents → the typed model. What the JSON Schema
+// cannot say (an impossible date) becomes a finding here.
+import { parseBuild } from "../apple/build.js";
+import { parseOsVersion } from "../apple/version.js";
+import { parsePolicyDate } from "./dates.js";
+import type { Finding, SourceRange } from "./findings.js";
+import { describedFacts, type DeviceDescription } from "./facts.js";
+import {
+  DEFAULT_SETTINGS,
+  type PolicyPlatform,
+  type Rule,
+  type Settings,
+  type TargetSpec,
+  type TestCase,
+  type TestExpectation,
+  type TokenRef,
+} from "./model.js";
+import { finding, type DataPath, type ParsedSource } from "./source.js";
+
+/** A rule with the means to point at any of its fields. */
+export interface RuleDraft {
+  readonly rule: Rule;
+  at(field: DataPath, part?: "key" | "value"): SourceRange;
+}
+
+// Shapes the schema has already guaranteed.
+interface RawRule {
+  id: string;
+  platform: PolicyPlatform;
+  models?: string[];
+  minimum: string;
+  minimumBuild?: string;
+  target?: string;
+  targetBuild?: string;
+  betaProgram?: { description: string; token: TokenRef };
+  message?: string;
+  description?: string;
+  mode?: "enforce" | "audit";
+  activeFrom?: string;
+  exempt?: { serials: string[]; until?: string };
+  whenUnavailable?: "allow" | "block";
+  adu?: { provider: string; name: string; manufacturer?: string };
+}
+
+interface RawCase {
+  name: string;
+  now?: string;
+  facts: DeviceDescription;
+  expect: TestExpectation;
+}
+
+function target(text: string | undefined, minimum: string): TargetSpec {
+  if (text === "latest") return { kind: "latest" };
+  if (text === "latest-in-major") return { kind: "latest-in-major" };
+  const t = text ?? minimum;
+  return { kind: "version", version: parseOsVersion(t), text: t };
+}
+
+/** Reads a rule file's rules, skipping those (by index) that failed structural validation. */
+export function readRules(source: ParsedSource, skip: ReadonlySet<number> = new Set()): { drafts: RuleDraft[]; findings: Finding[] } {
+  const raw = (source.value as { rules: RawRule[] }).rules;
+  const drafts: RuleDraft[] = [];
+  const findings: Finding[] = [];
+  raw.forEach((r, i) => {
+    if (skip.has(i)) return;
+    const at = (field: DataPath, part?: "key" | "value") => source.locate(["rules", i, ...field], part);
+    const date = (field: DataPath, text: string | undefined) => {
+      if (text === undefined) return null;
+      const d = parsePolicyDate(text);
+      if (d === null) findings.push(finding(at(field), "invalid-date", "error", `${JSON.stringify(text)} is not a real date`, r.id));
+      return d;
+    };
+    const activeFrom = date(["activeFrom"], r.activeFrom);
+    const until = date(["exempt", "until"], r.exempt?.until);
+    if ((r.activeFrom !== undefined && activeFrom === null) || (r.exempt?.until !== undefined && until === null)) return;
+    const rule: Rule = {
+      id: r.id,
+      platform: r.platform,
+      models: r.models ?? null,
+      minimum: parseOsVersion(r.minimum),
+      minimumText: r.minimum,
+      minimumBuild: r.minimumBuild === undefined ? null : parseBuild(r.minimumBuild),
+      minimumBuildText: r.minimumBuild ?? null,
+      target: target(r.target, r.minimum),
+      targetBuild: r.targetBuild ?? null,
+      betaProgram: r.betaProgram ?? null,
+      message: r.message ?? null,
+      description: r.description ?? null,
+      mode: r.mode ?? "enforce",
+      activeFrom: activeFrom?.start ?? null,
+      exempt:
+        r.exempt === undefined
+          ? null
+          : { serials: new Set(r.exempt.serials), until: until?.end ?? null, untilText: r.exempt.until ?? null },
+      whenUnavailable: r.whenUnavailable ?? "allow",
+      adu: r.adu === undefined ? null : { provider: r.adu.provider, name: r.adu.name, manufacturer: r.adu.manufacturer ?? "Apple" },
+      source: at(["id"]),
+    };
+    drafts.push({ rule, at });
+  });
+  return { drafts, findings };
+}
+
+export function readTests(source: ParsedSource): { cases: TestCase[]; findings: Finding[] } {
+  const raw = (source.value as { cases: RawCase[] }).cases;
+  const cases: TestCase[] = [];
+  const findings: Finding[] = [];
+  if (raw.length === 0) {
+    findings.push(finding(source.locate(["cases"]), "test-no-cases", "error", "the test file has no cases; a test file without cases proves nothing"));
+  }
+  raw.forEach((c, i) => {
+    let now: number | null = null;
+    if (c.now !== undefined) {
+      const d = parsePolicyDate(c.now);
+      if (d === null) {
+        findings.push(finding(source.locate(["cases", i, "now"]), "invalid-date", "error", `${JSON.stringify(c.now)} is not a real date`));
+        return;
+      }
+      now = d.start;
+    }
+    const facts = describedFacts(c.facts);
+    cases.push({
+      name: c.name,
+      source: source.locate(["cases", i, "name"]),
+      ruleSource: c.expect.rule === undefined ? null : source.locate(["cases", i, "expect", "rule"]),
+      now,
+      facts,
+      expect: c.expect,
+    });
+  });
+  return { cases, findings };
+}
+
+export function readSettings(source: ParsedSource | null): Settings {
+  if (source === null) return DEFAULT_SETTINGS;
+  const raw = (source.value ?? {}) as Partial<Settings>;
+  return Object.freeze({ ...DEFAULT_SETTINGS, ...raw });
+}

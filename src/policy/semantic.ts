@@ -1,0 +1,200 @@
+// Checks that need more than one field, file or rule: each a finding with a
+// stable code at the place to fix.
+import { isAbsolute, resolve } from "node:path";
+import { compareBuilds, parseBuild } from "../apple/build.js";
+import { compareOsVersions } from "../apple/version.js";
+import type { ErrorSchema } from "../apple/software-update-required.js";
+import type { AvailabilitySource } from "./availability.js";
+import type { Finding } from "./findings.js";
+import { canMatchPlatform, compileGlob } from "./glob.js";
+import type { Rule, TestCase } from "./model.js";
+import type { RuleDraft } from "./read.js";
+import { finding } from "./source.js";
+import { belowImplies, byStrictness } from "./strictness.js";
+
+export interface SecretSources {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Reads a token file by absolute path; null when it cannot. */
+  readonly readFile?: (absolutePath: string) => string | null;
+}
+
+export interface SemanticContext extends SecretSources {
+  /** The policy directory, for token files given relative to it. */
+  readonly dir: string;
+  /** For time-based checks; null skips them. */
+  readonly now: number | null;
+  /** `serve` makes a missing beta token an error: the gate would send an incomplete body. */
+  readonly purpose: "validate" | "serve";
+  readonly errors: ErrorSchema;
+  readonly availability: AvailabilitySource;
+}
+
+function where(r: { file: string; line: number; column: number }): string {
+  return `${r.file}:${r.line}:${r.column}`;
+}
+
+function duplicates(drafts: ReadonlyArray<RuleDraft>): Finding[] {
+  const byId = new Map<string, RuleDraft[]>();
+  for (const d of drafts) {
+    const list = byId.get(d.rule.id) ?? [];
+    list.push(d);
+    byId.set(d.rule.id, list);
+  }
+  const out: Finding[] = [];
+  for (const [id, list] of byId) {
+    if (list.length < 2) continue;
+    for (const d of list) {
+      const others = list.filter((o) => o !== d);
+      out.push({
+        ...finding(d.rule.source, "duplicate-rule-id", "error", `rule id "${id}" is also defined at ${others.map((o) => where(o.rule.source)).join(", ")}`, id),
+        related: others.map((o) => ({ ...o.rule.source, message: `"${id}" defined here` })),
+      });
+    }
+  }
+  return out;
+}
+
+/** Resolves a rule's beta token; null when the environment or file does not provide it. */
+export function resolveToken(rule: Rule, ctx: Pick<SemanticContext, "env" | "readFile" | "dir">): string | null {
+  const ref = rule.betaProgram?.token;
+  if (ref === undefined) return null;
+  if ("env" in ref) {
+    const v = ctx.env[ref.env]?.trim();
+    return v === undefined || v === "" ? null : v;
+  }
+  const path = isAbsolute(ref.file) ? ref.file : resolve(ctx.dir, ref.file);
+  const v = ctx.readFile?.(path)?.trim();
+  return v === undefined || v === "" ? null : v;
+}
+
+function tokenFinding(d: RuleDraft, ctx: SemanticContext): Finding | null {
+  const ref = d.rule.betaProgram?.token;
+  if (ref === undefined || resolveToken(d.rule, ctx) !== null) return null;
+  const severity = ctx.purpose === "serve" ? "error" : "warning";
+  const what = "env" in ref ? `environment variable ${ref.env} is not set` : `token file ${ref.file} cannot be read`;
+  const consequence = ctx.purpose === "serve" ? "the gate will not serve without it" : "the gate will refuse to serve until it is";
+  return finding(d.at(["betaProgram", "token", "env" in ref ? "env" : "file"]), "beta-token-unset", severity, `beta program token: ${what}; ${consequence}`, d.rule.id);
+}
+
+function targetFindings(d: RuleDraft, ctx: SemanticContext): Finding[] {
+  const r = d.rule;
+  const out: Finding[] = [];
+  if (r.target.kind === "version") {
+    const c = compareOsVersions(r.target.version, r.minimum);
+    if (c < 0) {
+      out.push(finding(d.at(["target"]), "target-below-minimum", "error", `target ${r.target.text} is below minimum ${r.minimumText}: a device that installs it would still be blocked`, r.id));
+    } else if (c === 0 && r.targetBuild !== null && r.minimumBuild !== null && compareBuilds(parseBuild(r.targetBuild), r.minimumBuild) < 0) {
+      out.push(finding(d.at(["targetBuild"]), "target-below-minimum", "error", `targetBuild ${r.targetBuild} is below minimumBuild ${r.minimumBuildText ?? ""}: a device that installs it would still be blocked`, r.id));
+    }
+  } else if (!ctx.availability.resolvesLatest) {
+    out.push(finding(d.at(["target"]), "target-needs-feed", "error", `target: ${r.target.kind} is resolved from Apple's GDMF feed; configure one (--gdmf FILE, or feeds.gdmf in enrollgate.yaml)`, r.id));
+  }
+  return out;
+}
+
+function globFindings(d: RuleDraft): Finding[] {
+  const out: Finding[] = [];
+  d.rule.models?.forEach((pattern, i) => {
+    if (!canMatchPlatform(compileGlob(pattern), d.rule.platform)) {
+      out.push(finding(d.at(["models", i]), "model-never-matches", "error", `model "${pattern}" can never match a ${d.rule.platform} device's PRODUCT or SOFTWARE_UPDATE_DEVICE_ID`, d.rule.id));
+    }
+  });
+  return out;
+}
+
+function exemptionFinding(d: RuleDraft, now: number | null): Finding | null {
+  const until = d.rule.exempt?.until ?? null;
+  if (now === null || until === null || until > now) return null;
+  return finding(d.at(["exempt", "until"]), "exemption-expired", "warning", `the exemption ended ${d.rule.exempt?.untilText ?? ""}; the listed serials are no longer exempt`, d.rule.id);
+}
+
+function betaProgramFinding(d: RuleDraft, errors: ErrorSchema): Finding | null {
+  const r = d.rule;
+  if (r.betaProgram === null) return null;
+  // Devices this rule can block run versions below the minimum (or at it, when a build is required).
+  const reachable = errors.bands(r.platform).some((band) => {
+    if (!band.acceptsBetaProgram) return false;
+    const c = compareOsVersions(band.from, r.minimum);
+    return c < 0 || (c === 0 && r.minimumBuild !== null);
+  });
+  if (reachable) return null;
+  return finding(
+    d.at(["betaProgram"], "key"),
+    "beta-program-unsupported",
+    "warning",
+    `no ${r.platform} device below ${r.minimumText} accepts details.RequireBetaProgram; the 403 will not carry the beta program`,
+    r.id,
+  );
+}
+
+/** Whether `a` always decides before `b` could: same devices, active at least as long, never exempt where `b` applies. */
+function covers(a: Rule, b: Rule): boolean {
+  if (a.activeFrom !== null && (b.activeFrom === null || a.activeFrom > b.activeFrom)) return false;
+  if (a.exempt !== null) {
+    if (b.exempt === null) return false;
+    for (const s of a.exempt.serials) if (!b.exempt.serials.has(s)) return false;
+    if (a.exempt.until === null ? b.exempt.until !== null : b.exempt.until !== null && a.exempt.until > b.exempt.until) return false;
+  }
+  if (!belowImplies(b, a)) return false;
+  if (a.mode === "enforce") return b.mode === "audit" || byStrictness(a, 0, b, 0) < 0;
+  return b.mode === "audit" && byStrictness(a, 0, b, 0) < 0;
+}
+
+// Pairwise comparison is quadratic in a scope's size; past this many rules in
+// one scope only the common case (an unconditional stricter rule) is checked.
+const PAIRWISE_LIMIT = 2000;
+
+function unreachable(drafts: ReadonlyArray<RuleDraft>): Finding[] {
+  const scopes = new Map<string, RuleDraft[]>();
+  for (const d of drafts) {
+    const key = `${d.rule.platform}\u0000${d.rule.models === null ? "*" : [...d.rule.models].sort().join("\u0000")}`;
+    const list = scopes.get(key) ?? [];
+    list.push(d);
+    scopes.set(key, list);
+  }
+  const out: Finding[] = [];
+  for (const scope of scopes.values()) {
+    if (scope.length < 2) continue;
+    const sorted = [...scope].sort((x, y) => byStrictness(x.rule, 0, y.rule, 0));
+    let dominant: RuleDraft | null = null; // the strictest unconditional enforce rule so far
+    sorted.forEach((b, j) => {
+      let by: RuleDraft | undefined;
+      if (dominant !== null && covers(dominant.rule, b.rule)) by = dominant;
+      else if (scope.length <= PAIRWISE_LIMIT) by = sorted.find((a, i) => i !== j && covers(a.rule, b.rule));
+      if (by !== undefined) {
+        out.push({
+          ...finding(b.rule.source, "rule-unreachable", "warning", `rule "${b.rule.id}" never decides: "${by.rule.id}" (${where(by.rule.source)}) covers the same devices and always decides first`, b.rule.id),
+          related: [{ ...by.rule.source, message: `"${by.rule.id}" decides instead` }],
+        });
+      }
+      const r = b.rule;
+      if (dominant === null && r.mode === "enforce" && r.activeFrom === null && r.exempt === null) dominant = b;
+    });
+  }
+  return out;
+}
+
+/** Every cross-field and cross-file check on the rules. */
+export function checkRules(drafts: ReadonlyArray<RuleDraft>, ctx: SemanticContext): Finding[] {
+  const out: Finding[] = [...duplicates(drafts)];
+  for (const d of drafts) {
+    out.push(...targetFindings(d, ctx), ...globFindings(d));
+    for (const f of [tokenFinding(d, ctx), exemptionFinding(d, ctx.now), betaProgramFinding(d, ctx.errors)]) {
+      if (f !== null) out.push(f);
+    }
+  }
+  out.push(...unreachable(drafts));
+  return out;
+}
+
+/** Test cases that expect a rule no policy file defines. */
+export function checkTests(cases: ReadonlyArray<TestCase>, ruleIds: ReadonlySet<string>): Finding[] {
+  const out: Finding[] = [];
+  for (const c of cases) {
+    const expected = c.expect.rule;
+    if (typeof expected === "string" && !ruleIds.has(expected) && c.ruleSource !== null) {
+      out.push(finding(c.ruleSource, "test-unknown-rule", "error", `test "${c.name}" expects rule "${expected}", which no policy file defines`, expected));
+    }
+  }
+  return out;
+}
