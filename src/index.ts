@@ -41,3 +41,22 @@ export type { ResponseFormat, RenderedResponse } from "./policy/render.js";
 export { redactToken, SOFTWARE_UPDATE_REQUIRED } from "./apple/software-update-required.js";
 export { formatReport, REPORT_FORMATS } from "./report/index.js";
 export type { ReportFormat, ValidationReport } from "./report/index.js";
+
+// The gate: Express middleware and the standalone server.
+export { enrollmentGate } from "./gate/middleware.js";
+export type { EnrollmentGate, EnrollmentGateOptions, GateOutcome } from "./gate/middleware.js";
+export { startServer, StartupError } from "./gate/server.js";
+export type { ServerOptions, RunningServer } from "./gate/server.js";
+export { PolicyStore } from "./gate/policy-store.js";
+export type { ActiveState, ReloadResult, SettingsOverrides } from "./gate/policy-store.js";
+export { GateMetrics } from "./gate/metrics.js";
+export { createLogger } from "./gate/log.js";
+export type { Logger } from "./gate/log.js";
+
+// MachineInfo.
+export { readMachineInfo, factsOf, machineInfoFromFile } from "./apple/machine-info.js";
+export type { MachineInfoResult, VerificationOutcome, VerifyMode } from "./apple/machine-info.js";
+export { parseSignedData, verifySignedData, parsePemCertificates, TrustStore, CmsError } from "./apple/cms.js";
+export { parsePlistBytes, parsePlistText, PlistError } from "./apple/plist.js";
+export type { PlistValue } from "./apple/plist.js";
+export { BandedSchema } from "./apple/schema/banded.js";

@@ -1,5 +1,6 @@
 // validate, check and test through the real bin, on real files.
 import { describe, expect, it } from "vitest";
+import { createCA, createIdentity, machineInfoPlist, signCms } from "../support/signing.js";
 import { enrollgate } from "./helpers/cli.js";
 import { tempDir } from "./helpers/tmp.js";
 
@@ -8,7 +9,7 @@ const TOKEN = { IOS27_BETA_TOKEN: "test-token" };
 describe("the example policies", () => {
   it("validate clean with the beta token in the environment", async () => {
     const r = await enrollgate(["validate", "policies/"], { env: TOKEN });
-    expect(r.stdout).toBe("10 files checked, no findings\n");
+    expect(r.stdout).toBe("11 files checked, no findings\n");
     expect(r.code).toBe(0);
   });
 
@@ -125,6 +126,19 @@ describe("enrollgate check", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/p\/a.yaml:2:5 error schema-missing-key missing required key "platform"/);
     expect(r.stderr).toMatch(/the policies in p do not compile/);
+  });
+
+  it("reads --machine-info as an XML plist or as the CMS message around it", async () => {
+    const device = await createIdentity(await createCA(), { kind: "ecdsa" });
+    const plist = machineInfoPlist({ OS_VERSION: "26.5", VERSION: "23F77" });
+    const dir = await tempDir({ "mi.plist": plist, "mi.der": await signCms(plist, device), "junk.bin": new Uint8Array([0x30, 0x03, 0x01, 0x01]) });
+    for (const file of ["mi.plist", "mi.der"]) {
+      const r = await enrollgate(["check", "--policies", `${process.cwd()}/policies`, "--machine-info", file, "--json", "--now", "2026-11-22"], { cwd: dir, env: TOKEN });
+      expect(JSON.parse(r.stdout)).toMatchObject({ decision: "block", reason: "below-minimum", rule: "iphone-floor" });
+    }
+    const junk = await enrollgate(["check", "--policies", `${process.cwd()}/policies`, "--machine-info", "junk.bin"], { cwd: dir, env: TOKEN });
+    expect(junk.code).toBe(2);
+    expect(junk.stderr).toMatch(/junk.bin: not an XML plist, nor CMS around one/);
   });
 
   it("exits 2 without a device", async () => {

@@ -1,10 +1,16 @@
 // Device facts from command-line flags: the same keys MachineInfo carries.
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
 import { Option, type Command } from "commander";
+import { machineInfoFromFile } from "../apple/machine-info.js";
+import { BandedSchema } from "../apple/schema/banded.js";
+import { bundledAppleSchema } from "../bundled.js";
 import { describedFacts } from "../policy/facts.js";
 import type { DeviceFacts } from "../policy/model.js";
 import { UsageError } from "./io.js";
 
 export interface FactFlags {
+  machineInfo?: string;
   product?: string;
   osVersion?: string;
   build?: string;
@@ -18,6 +24,7 @@ export interface FactFlags {
 
 export function addFactOptions(command: Command): Command {
   return command
+    .option("--machine-info <file>", "MachineInfo captured from a device: its XML plist, or the CMS message around it")
     .option("--product <PRODUCT>", "PRODUCT, e.g. iPhone15,2")
     .option("--os-version <version>", "OS_VERSION, e.g. 17.5")
     .option("--build <build>", "VERSION, the installed build, e.g. 21F79")
@@ -27,6 +34,20 @@ export function addFactOptions(command: Command): Command {
     .option("--supplemental-extra <extra>", 'SUPPLEMENTAL_OS_VERSION_EXTRA, e.g. "(a)"')
     .option("--supplemental-build <build>", "SUPPLEMENTAL_BUILD_VERSION")
     .addOption(new Option("--can-update [bool]", "MDM_CAN_REQUEST_SOFTWARE_UPDATE (default true with flags)").choices(["true", "false"]));
+}
+
+/** Facts from --machine-info FILE, or from the flags (then --product is required). */
+export async function factsFrom(flags: FactFlags, cwd: string): Promise<DeviceFacts> {
+  if (flags.machineInfo === undefined) return factsFromFlags(flags);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(resolve(cwd, flags.machineInfo));
+  } catch (e) {
+    throw new UsageError(`cannot read ${flags.machineInfo}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const read = machineInfoFromFile(bytes, new BandedSchema(bundledAppleSchema("machineinfo"), "receive"));
+  if (!read.ok) throw new UsageError(`${flags.machineInfo}: ${read.message}`);
+  return read.facts;
 }
 
 /** Facts from flags; --product is required. */

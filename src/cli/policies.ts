@@ -1,17 +1,8 @@
 // Loading and compiling a policy directory for a command: files and the
 // environment are read here and handed to the pure compiler.
-import { readFileSync } from "node:fs";
 import { compile, type CompileOptions, type CompileResult } from "../policy/compile.js";
-import { loadPolicySet, PolicyLoadError } from "../policy/load.js";
+import { loadPolicySet, PolicyLoadError, readTokenFile } from "../policy/load.js";
 import { UsageError, type CliIO } from "./io.js";
-
-export function readTokenFile(path: string): string | null {
-  try {
-    return readFileSync(path, "utf8");
-  } catch {
-    return null;
-  }
-}
 
 export async function loadAndCompile(
   dir: string,

@@ -8,6 +8,7 @@ import { VersionError } from "../apple/version.js";
 import { EXIT, UsageError, type CliIO, type ExitCode } from "./io.js";
 import { registerCheck } from "./commands/check.js";
 import { registerSchema } from "./commands/schema.js";
+import { registerServe } from "./commands/serve.js";
 import { registerTest } from "./commands/test.js";
 import { registerValidate } from "./commands/validate.js";
 
@@ -32,6 +33,7 @@ export async function run(argv: readonly string[], io: CliIO): Promise<ExitCode>
   registerValidate(program, io, exit, version);
   registerTest(program, io, exit);
   registerCheck(program, io, exit, version);
+  registerServe(program, io, exit);
   registerSchema(program, io, exit);
   program.commands.forEach((c) => c.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr }));
   try {

@@ -1,6 +1,7 @@
 // Reading a policy directory from disk (the edge): *.yaml rule files,
 // *.test.yaml test files and enrollgate.yaml settings, found recursively,
 // sorted by path. Nothing is parsed here.
+import { readFileSync } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { basename, join, relative, resolve, sep } from "node:path";
 import type { PolicyFile, PolicySetSource } from "./compile.js";
@@ -77,4 +78,13 @@ export async function loadPolicySet(dir: string, options: { cwd?: string } = {})
     }
   }
   return { dir: root, files, unreadable };
+}
+
+/** Reads a beta token file for compile(); null when it cannot be read. */
+export function readTokenFile(path: string): string | null {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return null;
+  }
 }

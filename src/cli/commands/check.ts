@@ -7,7 +7,7 @@ import type { CompiledPolicySet } from "../../policy/compile.js";
 import type { Decision } from "../../policy/model.js";
 import { renderBody, type ResponseFormat } from "../../policy/render.js";
 import { resolveNow } from "../clock.js";
-import { addFactOptions, factsFromFlags, type FactFlags } from "../facts.js";
+import { addFactOptions, factsFrom, type FactFlags } from "../facts.js";
 import { EXIT, UsageError, type CliIO, type ExitCode } from "../io.js";
 import { loadAndCompile } from "../policies.js";
 
@@ -58,7 +58,7 @@ export function registerCheck(program: Command, io: CliIO, exit: (code: ExitCode
     .option("--json", 'print {"decision","reason","rule","response"} as JSON')
     .option("--now <time>", "decide at this instant (YYYY-MM-DD or RFC 3339); default: now");
   addFactOptions(command).action(async (options: CheckOptions) => {
-    const facts = factsFromFlags(options);
+    const facts = await factsFrom(options, io.cwd);
     const now = resolveNow(options.now);
     const result = await loadAndCompile(options.policies, io, { now, purpose: "validate" });
     if (result.set === null) {

@@ -1,0 +1,101 @@
+// `enrollgate serve`: the standalone gate, optionally in front of an MDM server.
+import { Option, type Command } from "commander";
+import type { Settings } from "../../policy/model.js";
+import { createLogger } from "../../gate/log.js";
+import type { SettingsOverrides } from "../../gate/policy-store.js";
+import { startServer, StartupError } from "../../gate/server.js";
+import { EXIT, UsageError, type CliIO, type ExitCode } from "../io.js";
+import { choice } from "../options.js";
+
+interface ServeOptions {
+  policies: string;
+  port?: string;
+  host: string;
+  upstream?: string;
+  upstreamTimeout: string;
+  format?: Settings["format"];
+  verify?: Settings["verify"];
+  trustAnchor?: string[];
+  bodyLimit?: string;
+  missingMachineInfo?: Settings["noMachineInfo"];
+  logLevel: string;
+  watch: boolean;
+}
+
+function integer(text: string, flag: string, min: number, max: number): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${flag} must be an integer from ${min} to ${max}, not ${JSON.stringify(text)}`);
+  return n;
+}
+
+export function registerServe(program: Command, io: CliIO, exit: (code: ExitCode) => void): void {
+  program
+    .command("serve")
+    .description("run the gate: an HTTP server that answers devices below their minimum with Apple's 403")
+    .option("--policies <dir>", "the policy directory", "policies")
+    .option("--port <n>", "port to listen on (default: $PORT, else 8080)")
+    .option("--host <host>", "address to listen on", "0.0.0.0")
+    .option("--upstream <url>", "reverse-proxy allowed requests to this MDM server (e.g. http://127.0.0.1:9000)")
+    .option("--upstream-timeout <ms>", "how long the upstream may take to answer", "30000")
+    .addOption(choice("--format <format>", "403 body format: json, plist, or negotiate on Accept (overrides enrollgate.yaml)", ["json", "plist", "negotiate"]))
+    .addOption(choice("--verify <mode>", "MachineInfo signatures: enforce, audit or off (overrides enrollgate.yaml)", ["enforce", "audit", "off"]))
+    .option("--trust-anchor <pem>", "a PEM file of CA certificates MachineInfo signers chain to; repeatable", (v: string, all: string[] = []) => [...all, v])
+    .option("--body-limit <bytes>", "largest MachineInfo accepted (default 65536)")
+    .addOption(choice("--missing-machine-info <what>", "what a request without MachineInfo gets: allow or reject (overrides enrollgate.yaml)", ["allow", "reject"]))
+    .addOption(new Option("--log-level <level>", "pino log level").choices(["trace", "debug", "info", "warn", "error", "fatal"]).default("info"))
+    .option("--no-watch", "do not reload when the policy directory changes (SIGHUP still reloads)")
+    .action(async (options: ServeOptions) => {
+      const port = integer(options.port ?? io.env.PORT ?? "8080", "--port", 0, 65535);
+      let upstream: URL | undefined;
+      if (options.upstream !== undefined) {
+        try {
+          upstream = new URL(options.upstream);
+        } catch {
+          throw new UsageError(`--upstream ${JSON.stringify(options.upstream)} is not a URL`);
+        }
+        if (upstream.protocol !== "http:" && upstream.protocol !== "https:") throw new UsageError("--upstream must be an http:// or https:// URL");
+      }
+      const overrides: SettingsOverrides = {
+        ...(options.format !== undefined ? { format: options.format } : {}),
+        ...(options.verify !== undefined ? { verify: options.verify } : {}),
+        ...(options.trustAnchor !== undefined ? { trustAnchors: options.trustAnchor } : {}),
+        ...(options.bodyLimit !== undefined ? { bodyLimit: integer(options.bodyLimit, "--body-limit", 1024, 16 * 1024 * 1024) } : {}),
+        ...(options.missingMachineInfo !== undefined ? { noMachineInfo: options.missingMachineInfo } : {}),
+      };
+      const logger = createLogger({ level: options.logLevel });
+      let server;
+      try {
+        server = await startServer({
+          policies: options.policies,
+          host: options.host,
+          port,
+          ...(upstream !== undefined ? { upstream } : {}),
+          upstreamTimeoutMs: integer(options.upstreamTimeout, "--upstream-timeout", 1, 600_000),
+          overrides,
+          logger,
+          env: io.env,
+          cwd: io.cwd,
+          watch: options.watch,
+        });
+      } catch (e) {
+        if (e instanceof StartupError) throw new UsageError(e.message);
+        throw e;
+      }
+      const running = server;
+      await new Promise<void>((stopped) => {
+        const reload = () => void running.reload("SIGHUP");
+        const stop = (signal: string) => {
+          logger.info({ event: "shutdown", signal }, "draining requests in flight, then exiting");
+          process.off("SIGHUP", reload);
+          void running.close().then(() => {
+            logger.info({ event: "stopped" }, "stopped");
+            stopped();
+          });
+        };
+        process.on("SIGHUP", reload);
+        process.once("SIGTERM", () => stop("SIGTERM"));
+        process.once("SIGINT", () => stop("SIGINT"));
+      });
+      exit(EXIT.ok);
+    });
+}

@@ -1,0 +1,187 @@
+// The standalone gate: `enrollgate serve`. /healthz, /readyz and /metrics,
+// then the gate, then either the upstream MDM server or a JSON answer. Hot
+// reload on changes in the policy directory (debounced) and on request.
+import { watch, type FSWatcher } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { resolve } from "node:path";
+import express, { type NextFunction, type Request, type Response } from "express";
+import type { CompileOptions } from "../policy/compile.js";
+import type { Logger } from "./log.js";
+import { GateMetrics } from "./metrics.js";
+import { enrollmentGate, type GateOutcome } from "./middleware.js";
+import { PolicyStore, type ReloadResult, type SettingsOverrides } from "./policy-store.js";
+import { upstreamProxy } from "./proxy.js";
+
+export interface ServerOptions {
+  readonly policies: string;
+  readonly host: string;
+  readonly port: number;
+  readonly upstream?: URL;
+  readonly upstreamTimeoutMs?: number;
+  readonly overrides: SettingsOverrides;
+  readonly logger: Logger;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+  /** Watch the policy directory and reload on changes (default true). */
+  readonly watch?: boolean;
+  readonly debounceMs?: number;
+  readonly clock?: () => number;
+  /** Feeds for every compile, fetched fresh on each reload. */
+  readonly prepare?: () => Promise<Partial<CompileOptions>>;
+}
+
+export interface RunningServer {
+  readonly url: string;
+  readonly store: PolicyStore;
+  readonly metrics: GateMetrics;
+  reload(reason?: string): Promise<ReloadResult>;
+  /** Stops accepting connections, lets requests in flight finish (up to `graceMs`), then resolves. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export class StartupError extends Error {
+  override readonly name = "StartupError";
+}
+
+function watchPolicies(dir: string, onChange: () => void, logger: Logger): () => void {
+  let watcher: FSWatcher | null = null;
+  let retry: NodeJS.Timeout | null = null;
+  let stopped = false;
+  const start = () => {
+    retry = null;
+    if (stopped) return;
+    try {
+      watcher = watch(dir, { recursive: true }, () => onChange());
+      watcher.on("error", (e) => {
+        logger.warn({ event: "watch-error", dir, error: (e as Error).message }, "cannot watch the policy directory; keeping the active set and retrying");
+        watcher?.close();
+        watcher = null;
+        retry ??= setTimeout(start, 2000);
+        onChange();
+      });
+    } catch (e) {
+      logger.warn({ event: "watch-error", dir, error: (e as Error).message }, "cannot watch the policy directory; retrying");
+      retry ??= setTimeout(start, 2000);
+    }
+  };
+  start();
+  return () => {
+    stopped = true;
+    watcher?.close();
+    if (retry !== null) clearTimeout(retry);
+  };
+}
+
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const { logger } = options;
+  const metrics = new GateMetrics({ processMetrics: true });
+  const store = new PolicyStore(
+    { dir: options.policies },
+    {
+      overrides: options.overrides,
+      env: options.env,
+      cwd: options.cwd,
+      logger,
+      metrics,
+      ...(options.clock !== undefined ? { clock: options.clock } : {}),
+      ...(options.prepare !== undefined ? { prepare: options.prepare } : {}),
+    },
+  );
+  const gate = enrollmentGate({ policies: options.policies, store, logger, metrics, ...(options.clock !== undefined ? { clock: options.clock } : {}) });
+
+  const app = express();
+  app.disable("x-powered-by");
+  app.disable("etag");
+  app.get("/healthz", (_req, res) => {
+    res.json({ status: "ok" });
+  });
+  app.get("/readyz", (_req, res) => {
+    const active = store.active;
+    res.status(active === null ? 503 : 200).json(active === null ? { status: "not ready" } : { status: "ready", revision: active.set.revision, rules: active.set.rules.length });
+  });
+  app.get("/metrics", (_req, res, next) => {
+    metrics.registry
+      .metrics()
+      .then((text) => res.type(metrics.registry.contentType).send(text))
+      .catch(next);
+  });
+  app.use(gate);
+  if (options.upstream !== undefined) {
+    app.use(upstreamProxy({ upstream: options.upstream, timeoutMs: options.upstreamTimeoutMs ?? 30_000, logger, metrics }));
+  } else {
+    // No upstream: answer allowed requests with the decision (usable as an auth subrequest).
+    app.use((_req: Request, res: Response) => {
+      const outcome = res.locals.enrollgate as GateOutcome;
+      res.json({ decision: outcome.decision.decision, reason: outcome.decision.reason, rule: outcome.decision.rule, revision: outcome.revision, decisionId: outcome.decisionId });
+    });
+  }
+  app.use((err: Error & { status?: number; type?: string }, req: Request, res: Response, _next: NextFunction) => {
+    logger.error({ event: "internal-error", err, path: req.originalUrl }, "request failed");
+    if (res.headersSent) return res.destroy();
+    res.status(err.status !== undefined && err.status >= 400 && err.status < 500 ? err.status : 500).json({ error: "internal", message: "the request failed; see the gate's log" });
+  });
+
+  const first = await store.reload("start");
+  if (!first.ok) throw new StartupError(`the policy set in ${options.policies} does not compile: ${first.error}${first.findings.length > 0 ? `\n${first.findings.filter((f) => f.severity === "error").map((f) => `${f.file}:${f.line}:${f.column} ${f.code} ${f.message}`).join("\n")}` : ""}`);
+
+  const server = app.listen(options.port, options.host);
+  await new Promise<void>((ok, fail) => {
+    server.once("listening", ok);
+    server.once("error", (e: NodeJS.ErrnoException) => fail(new StartupError(`cannot listen on ${options.host}:${options.port}: ${e.code ?? e.message}`)));
+  });
+  server.keepAliveTimeout = 65_000; // longer than common load balancer idle timeouts
+  const address = server.address() as AddressInfo;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+
+  let timer: NodeJS.Timeout | null = null;
+  const debounced = () => {
+    if (timer !== null) clearTimeout(timer);
+    timer = setTimeout(() => {
+      timer = null;
+      void store.reload("policy directory changed");
+    }, options.debounceMs ?? 250);
+  };
+  const unwatch = options.watch === false ? () => undefined : watchPolicies(resolve(options.cwd, options.policies), debounced, logger);
+
+  const active = store.active;
+  logger.info(
+    {
+      event: "listening",
+      url,
+      revision: active?.set.revision,
+      rules: active?.set.rules.length,
+      verify: active?.settings.verify,
+      format: active?.settings.format,
+      trustAnchors: active?.trust.size,
+      upstream: options.upstream?.origin ?? null,
+    },
+    `enrollgate listening on ${url}`,
+  );
+  if (active?.settings.verify !== "enforce") {
+    logger.warn({ event: "verification", verify: active?.settings.verify }, `MachineInfo verification is ${active?.settings.verify ?? "?"}: unverified device facts are trusted`);
+  }
+
+  return {
+    url,
+    store,
+    metrics,
+    reload: (reason) => store.reload(reason),
+    close(graceMs = 10_000) {
+      unwatch();
+      if (timer !== null) clearTimeout(timer);
+      return new Promise((done) => {
+        const force = setTimeout(() => server.closeAllConnections(), graceMs);
+        // A keep-alive connection goes idle when its last request finishes:
+        // close those as they appear, so the drain ends with the last request.
+        const idle = setInterval(() => server.closeIdleConnections(), 50);
+        server.close(() => {
+          clearTimeout(force);
+          clearInterval(idle);
+          done();
+        });
+        server.closeIdleConnections();
+      });
+    },
+  };
+}

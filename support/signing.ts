@@ -1,0 +1,143 @@
+// Throwaway PKI for tests and benchmarks: a device CA, device identities, and
+// MachineInfo signed as CMS SignedData the way devices send it. Certificates
+// are valid 2010-2014, like Apple's device CA: verification must ignore dates.
+import { webcrypto } from "node:crypto";
+
+type CryptoKeyPair = webcrypto.CryptoKeyPair;
+import * as asn1js from "asn1js";
+import * as pkijs from "pkijs";
+import { build as buildPlist } from "plist";
+
+pkijs.setEngine("node", new pkijs.CryptoEngine({ crypto: webcrypto as unknown as ConstructorParameters<typeof pkijs.CryptoEngine>[0]["crypto"], name: "node" }));
+const subtle = webcrypto.subtle;
+
+export type KeyKind = "rsa" | "ecdsa";
+export type HashName = "SHA-1" | "SHA-256";
+
+export interface Identity {
+  readonly cert: pkijs.Certificate;
+  readonly keys: CryptoKeyPair;
+  readonly pem: string;
+  readonly der: Uint8Array;
+}
+
+const ALGORITHMS: Record<KeyKind, webcrypto.RsaHashedKeyGenParams | webcrypto.EcKeyGenParams> = {
+  rsa: { name: "RSASSA-PKCS1-v1_5", modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" },
+  ecdsa: { name: "ECDSA", namedCurve: "P-256" },
+};
+
+function name(cn: string): pkijs.RelativeDistinguishedNames {
+  return new pkijs.RelativeDistinguishedNames({
+    typesAndValues: [
+      new pkijs.AttributeTypeAndValue({ type: "2.5.4.10", value: new asn1js.Utf8String({ value: "enrollgate tests" }) }),
+      new pkijs.AttributeTypeAndValue({ type: "2.5.4.3", value: new asn1js.Utf8String({ value: cn }) }),
+    ],
+  });
+}
+
+let serial = 1000;
+
+async function issue(subject: string, keys: CryptoKeyPair, issuer: { name: string; keys: CryptoKeyPair }, ca: boolean): Promise<Identity> {
+  const cert = new pkijs.Certificate();
+  cert.version = 2;
+  cert.serialNumber = new asn1js.Integer({ value: serial++ });
+  cert.subject = name(subject);
+  cert.issuer = name(issuer.name);
+  cert.notBefore.value = new Date("2010-01-01T00:00:00Z");
+  cert.notAfter.value = new Date("2014-01-01T00:00:00Z");
+  const constraints = new pkijs.BasicConstraints({ cA: ca });
+  cert.extensions = [new pkijs.Extension({ extnID: "2.5.29.19", critical: true, extnValue: constraints.toSchema().toBER(false), parsedValue: constraints })];
+  await cert.subjectPublicKeyInfo.importKey(keys.publicKey);
+  await cert.sign(issuer.keys.privateKey, "SHA-256");
+  const der = new Uint8Array(cert.toSchema(true).toBER(false));
+  const b64 = Buffer.from(der).toString("base64").replace(/.{64}/g, "$&\n");
+  return { cert, keys, der, pem: `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n` };
+}
+
+async function keyPair(kind: KeyKind): Promise<CryptoKeyPair> {
+  return (await subtle.generateKey(ALGORITHMS[kind], true, ["sign", "verify"])) as CryptoKeyPair;
+}
+
+/** A self-signed CA. */
+export async function createCA(commonName = "Test Device CA", kind: KeyKind = "rsa"): Promise<Identity> {
+  const keys = await keyPair(kind);
+  return issue(commonName, keys, { name: commonName, keys }, true);
+}
+
+/** A certificate issued by `issuer`: a device identity, or an intermediate CA with `ca: true`. */
+export async function createIdentity(issuer: Identity, options: { kind?: KeyKind; commonName?: string; ca?: boolean } = {}): Promise<Identity> {
+  const keys = await keyPair(options.kind ?? "rsa");
+  const issuerName = (issuer.cert.subject.typesAndValues.find((t) => t.type === "2.5.4.3")?.value.valueBlock.value as string | undefined) ?? "issuer";
+  return issue(options.commonName ?? "Apple iPhone Device", keys, { name: issuerName, keys: issuer.keys }, options.ca ?? false);
+}
+
+export interface SignOptions {
+  readonly hash?: HashName;
+  /** Put the signer's certificate in the message (default true). */
+  readonly includeCertificate?: boolean;
+  /** More certificates (intermediates, or noise). */
+  readonly certificates?: ReadonlyArray<Identity>;
+  /** More signers beside the first. */
+  readonly coSigners?: ReadonlyArray<Identity>;
+  /** Sign contentType and messageDigest attributes (default true). */
+  readonly signedAttributes?: boolean;
+}
+
+function signerInfo(identity: Identity, digest: ArrayBuffer | null): pkijs.SignerInfo {
+  const info = new pkijs.SignerInfo({
+    version: 1,
+    sid: new pkijs.IssuerAndSerialNumber({ issuer: identity.cert.issuer, serialNumber: identity.cert.serialNumber }),
+  });
+  if (digest !== null) {
+    info.signedAttrs = new pkijs.SignedAndUnsignedAttributes({
+      type: 0,
+      attributes: [
+        new pkijs.Attribute({ type: "1.2.840.113549.1.9.3", values: [new asn1js.ObjectIdentifier({ value: "1.2.840.113549.1.7.1" })] }),
+        new pkijs.Attribute({ type: "1.2.840.113549.1.9.4", values: [new asn1js.OctetString({ valueHex: digest })] }),
+      ],
+    });
+  }
+  return info;
+}
+
+/** CMS SignedData DER around `content`, signed by `signer`. */
+export async function signCms(content: Uint8Array | string, signer: Identity, options: SignOptions = {}): Promise<Uint8Array> {
+  const data = typeof content === "string" ? new TextEncoder().encode(content) : content;
+  const hash = options.hash ?? "SHA-256";
+  const withAttributes = options.signedAttributes ?? true;
+  const digest = withAttributes ? await subtle.digest(hash, data) : null;
+  const signers = [signer, ...(options.coSigners ?? [])];
+  const certificates = [...(options.includeCertificate === false ? [] : [signer]), ...(options.coSigners ?? []), ...(options.certificates ?? [])];
+  const signed = new pkijs.SignedData({
+    version: 1,
+    encapContentInfo: new pkijs.EncapsulatedContentInfo({ eContentType: "1.2.840.113549.1.7.1", eContent: new asn1js.OctetString({ valueHex: data }) }),
+    signerInfos: signers.map((s) => signerInfo(s, digest)),
+    certificates: certificates.map((c) => c.cert),
+  });
+  for (let i = 0; i < signers.length; i++) await signed.sign((signers[i] as Identity).keys.privateKey, i, hash);
+  const info = new pkijs.ContentInfo({ contentType: "1.2.840.113549.1.7.2", content: signed.toSchema(true) });
+  return new Uint8Array(info.toSchema().toBER(false));
+}
+
+/** A MachineInfo plist as a device on iOS 17 or later sends it. */
+export function machineInfoPlist(fields: Record<string, string | boolean> = {}): string {
+  return buildPlist({
+    UDID: "00008120-001A2B3C4D5E6F70",
+    SERIAL: "G7QK21P0XY3D",
+    PRODUCT: "iPhone17,3",
+    VERSION: "23F77",
+    OS_VERSION: "26.5",
+    LANGUAGE: "en",
+    MDM_CAN_REQUEST_SOFTWARE_UPDATE: true,
+    SOFTWARE_UPDATE_DEVICE_ID: "iPhone17,3",
+    ...fields,
+  });
+}
+
+export function base64(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString("base64");
+}
+
+export function base64url(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString("base64url");
+}

@@ -1,0 +1,115 @@
+// `enrollgate serve` and `npm start` as processes: ports, signals, startup failures.
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { base64, createCA, createIdentity, machineInfoPlist, signCms } from "../support/signing.js";
+import { BIN, enrollgate } from "./helpers/cli.js";
+import { eventually, startUpstream } from "./helpers/http.js";
+import { projectPath } from "./helpers/project.js";
+import { tempDir } from "./helpers/tmp.js";
+
+interface Running {
+  child: ChildProcess;
+  lines: Array<Record<string, unknown>>;
+  stderr: () => string;
+  url: () => string;
+  exited: Promise<number | null>;
+}
+
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill("SIGKILL");
+});
+
+function run(command: string, args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Running {
+  const child = spawn(command, args, { cwd: options.cwd ?? projectPath(), env: { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
+  children.push(child);
+  const lines: Array<Record<string, unknown>> = [];
+  let err = "";
+  let buffer = "";
+  child.stdout?.setEncoding("utf8").on("data", (d: string) => {
+    buffer += d;
+    let nl;
+    while ((nl = buffer.indexOf("\n")) !== -1) {
+      const line = buffer.slice(0, nl);
+      buffer = buffer.slice(nl + 1);
+      if (line.startsWith("{")) lines.push(JSON.parse(line) as Record<string, unknown>);
+    }
+  });
+  child.stderr?.setEncoding("utf8").on("data", (d: string) => (err += d));
+  const exited = new Promise<number | null>((ok) => child.on("exit", (code) => ok(code)));
+  return {
+    child,
+    lines,
+    stderr: () => err,
+    url: () => String(lines.find((l) => l.event === "listening")?.url ?? ""),
+    exited,
+  };
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((ok) => s.listen(0, "127.0.0.1", ok));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((ok) => s.close(ok));
+  return port;
+}
+
+const listening = (r: Running) => eventually(() => r.url() !== "", "the server to listen", 15_000);
+
+describe("npm start", () => {
+  it("serves the example policies, on $PORT when set", async () => {
+    const port = await freePort();
+    const r = run("npm", ["start", "--silent"], { env: { PORT: String(port), npm_config_update_notifier: "false" } });
+    await listening(r);
+    expect(r.url()).toBe(`http://0.0.0.0:${port}`);
+    const ready = (await (await fetch(`http://127.0.0.1:${port}/readyz`)).json()) as { status: string; rules: number };
+    expect(ready).toMatchObject({ status: "ready", rules: 8 });
+    // The example set verifies in audit mode: a device signed by any CA is decided, and logged as unverified.
+    const device = await createIdentity(await createCA("Some CA"), { kind: "ecdsa" });
+    const res = await fetch(`http://127.0.0.1:${port}/mdm/enroll`, { headers: { "x-apple-aspen-deviceinfo": base64(await signCms(machineInfoPlist({ OS_VERSION: "26.5" }), device)) } });
+    expect(res.status).toBe(403);
+    expect(await res.json()).toMatchObject({ code: "com.apple.softwareupdate.required", details: { OSVersion: "26.6.1" } });
+    await eventually(() => r.lines.some((l) => l.event === "decision" && l.verification === "unverified"), "the decision log line");
+    // npm forwards the signal; the gate drains and stops (npm's own exit status is npm's).
+    r.child.kill("SIGTERM");
+    await eventually(() => r.lines.at(-1)?.event === "stopped", "the gate to stop");
+  });
+});
+
+describe("enrollgate serve", () => {
+  it("--port wins over PORT; SIGHUP reloads; SIGTERM lets a request in flight finish, then exits 0", async () => {
+    const slow = await startUpstream(() => "hang");
+    const port = await freePort();
+    const dir = await tempDir({ "p/rules.yaml": 'rules:\n  - id: floor\n    platform: iOS\n    minimum: "17.0"\n' });
+    const r = run(process.execPath, [BIN, "serve", "--policies", "p", "--host", "127.0.0.1", "--port", String(port), "--verify", "off", "--upstream", slow.url], { cwd: dir, env: { PORT: "1" } });
+    await listening(r);
+    expect(r.url()).toBe(`http://127.0.0.1:${port}`);
+
+    r.child.kill("SIGHUP");
+    await eventually(() => r.lines.some((l) => l.event === "policy-reload" && l.reason === "SIGHUP"), "the SIGHUP reload");
+
+    const inFlight = fetch(`http://127.0.0.1:${port}/mdm/checkin`).then((res) => res.status);
+    await eventually(() => slow.requests.length === 1, "the request to reach the upstream");
+    r.child.kill("SIGTERM");
+    await eventually(() => r.lines.some((l) => l.event === "shutdown"), "the shutdown to begin");
+    await slow.close(); // the upstream lets go: the in-flight request must still get an answer
+    expect(await inFlight).toBe(502);
+    expect(await r.exited).toBe(0);
+    expect(r.lines.at(-1)?.event).toBe("stopped");
+  });
+
+  it.each([
+    [["serve", "--policies", "broken"], /the policy set in broken does not compile: the policy set has errors\nbroken\/rules.yaml:\d+:\d+ yaml-syntax Flow sequence/],
+    [["serve", "--policies", "ok", "--verify", "enforce"], /verify is enforce but no trust anchors are configured/],
+    [["serve", "--policies", "ok", "--upstream", "ftp://mdm"], /--upstream must be an http:\/\/ or https:\/\/ URL/],
+    [["serve", "--policies", "ok", "--port", "99999"], /--port must be an integer from 0 to 65535/],
+    [["serve", "--policies", "ok", "--trust-anchor", "missing.pem"], /trust anchor missing.pem cannot be read: ENOENT/],
+    [["serve", "--policies", "nowhere"], /policy directory nowhere does not exist/],
+  ])("exits 2 for %j", async (args, message) => {
+    const dir = await tempDir({ "broken/rules.yaml": "rules: [", "ok/rules.yaml": 'rules:\n  - id: floor\n    platform: iOS\n    minimum: "17.0"\n' });
+    const r = await enrollgate([...args, "--port", args.includes("--port") ? (args[args.indexOf("--port") + 1] as string) : "0", "--host", "127.0.0.1"], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+  });
+});
