@@ -60,3 +60,16 @@ export { parseSignedData, verifySignedData, parsePemCertificates, TrustStore, Cm
 export { parsePlistBytes, parsePlistText, PlistError } from "./apple/plist.js";
 export type { PlistValue } from "./apple/plist.js";
 export { BandedSchema } from "./apple/schema/banded.js";
+
+// Availability feeds: Apple's GDMF feed and Azure Device Update.
+export { parseGdmf, gdmfAvailability, gdmfLatest, FeedError } from "./feeds/gdmf.js";
+export type { GdmfFeed, GdmfRelease, GdmfDevice } from "./feeds/gdmf.js";
+export { fetchGdmf, GDMF_URL } from "./feeds/gdmf-fetch.js";
+export { AduClient, AduError, staticToken, ADU_SCOPE, ADU_READ_ROLE } from "./feeds/adu-client.js";
+export type { AduApi, AduUpdate, TokenCredential, AduClientOptions } from "./feeds/adu-client.js";
+export { parseAduCatalog, serializeAduCatalog, pullAduCatalog, aduAvailability } from "./feeds/adu-catalog.js";
+export type { AduCatalog, AduCatalogEntry, AduWant } from "./feeds/adu-catalog.js";
+export { feedAvailability } from "./feeds/availability.js";
+export type { Feeds } from "./feeds/availability.js";
+export { FeedProvider, resolveFeedConfig, aduCredential } from "./feeds/provider.js";
+export type { FeedFlags, FeedConfig } from "./feeds/provider.js";

@@ -37,21 +37,43 @@ function name(cn: string): pkijs.RelativeDistinguishedNames {
 
 let serial = 1000;
 
-async function issue(subject: string, keys: CryptoKeyPair, issuer: { name: string; keys: CryptoKeyPair }, ca: boolean): Promise<Identity> {
+/** PEM armour: 64-character lines, never an empty one. */
+function pem(label: string, der: Uint8Array): string {
+  const lines = Buffer.from(der).toString("base64").match(/.{1,64}/g) ?? [];
+  return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
+}
+
+export interface IssueOptions {
+  /** Default 2010-2014, expired like Apple's device CA; TLS needs a current window. */
+  readonly valid?: { readonly from: Date; readonly to: Date };
+  /** DNS names and IP addresses, for TLS server certificates. */
+  readonly altNames?: ReadonlyArray<string>;
+}
+
+function altName(value: string): pkijs.GeneralName {
+  const ip = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(value);
+  if (ip === null) return new pkijs.GeneralName({ type: 2, value });
+  return new pkijs.GeneralName({ type: 7, value: new asn1js.OctetString({ valueHex: new Uint8Array(ip.slice(1).map(Number)) }) });
+}
+
+async function issue(subject: string, keys: CryptoKeyPair, issuer: { name: string; keys: CryptoKeyPair }, ca: boolean, options: IssueOptions = {}): Promise<Identity> {
   const cert = new pkijs.Certificate();
   cert.version = 2;
   cert.serialNumber = new asn1js.Integer({ value: serial++ });
   cert.subject = name(subject);
   cert.issuer = name(issuer.name);
-  cert.notBefore.value = new Date("2010-01-01T00:00:00Z");
-  cert.notAfter.value = new Date("2014-01-01T00:00:00Z");
+  cert.notBefore.value = options.valid?.from ?? new Date("2010-01-01T00:00:00Z");
+  cert.notAfter.value = options.valid?.to ?? new Date("2014-01-01T00:00:00Z");
   const constraints = new pkijs.BasicConstraints({ cA: ca });
   cert.extensions = [new pkijs.Extension({ extnID: "2.5.29.19", critical: true, extnValue: constraints.toSchema().toBER(false), parsedValue: constraints })];
+  if (options.altNames !== undefined) {
+    const names = new pkijs.AltName({ altNames: options.altNames.map(altName) });
+    cert.extensions.push(new pkijs.Extension({ extnID: "2.5.29.17", critical: false, extnValue: names.toSchema().toBER(false), parsedValue: names }));
+  }
   await cert.subjectPublicKeyInfo.importKey(keys.publicKey);
   await cert.sign(issuer.keys.privateKey, "SHA-256");
   const der = new Uint8Array(cert.toSchema(true).toBER(false));
-  const b64 = Buffer.from(der).toString("base64").replace(/.{64}/g, "$&\n");
-  return { cert, keys, der, pem: `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n` };
+  return { cert, keys, der, pem: pem("CERTIFICATE", der) };
 }
 
 async function keyPair(kind: KeyKind): Promise<CryptoKeyPair> {
@@ -59,16 +81,21 @@ async function keyPair(kind: KeyKind): Promise<CryptoKeyPair> {
 }
 
 /** A self-signed CA. */
-export async function createCA(commonName = "Test Device CA", kind: KeyKind = "rsa"): Promise<Identity> {
+export async function createCA(commonName = "Test Device CA", kind: KeyKind = "rsa", options: IssueOptions = {}): Promise<Identity> {
   const keys = await keyPair(kind);
-  return issue(commonName, keys, { name: commonName, keys }, true);
+  return issue(commonName, keys, { name: commonName, keys }, true, options);
 }
 
 /** A certificate issued by `issuer`: a device identity, or an intermediate CA with `ca: true`. */
-export async function createIdentity(issuer: Identity, options: { kind?: KeyKind; commonName?: string; ca?: boolean } = {}): Promise<Identity> {
+export async function createIdentity(issuer: Identity, options: { kind?: KeyKind; commonName?: string; ca?: boolean } & IssueOptions = {}): Promise<Identity> {
   const keys = await keyPair(options.kind ?? "rsa");
   const issuerName = (issuer.cert.subject.typesAndValues.find((t) => t.type === "2.5.4.3")?.value.valueBlock.value as string | undefined) ?? "issuer";
-  return issue(options.commonName ?? "Apple iPhone Device", keys, { name: issuerName, keys: issuer.keys }, options.ca ?? false);
+  return issue(options.commonName ?? "Apple iPhone Device", keys, { name: issuerName, keys: issuer.keys }, options.ca ?? false, options);
+}
+
+/** The identity's private key as PKCS#8 PEM, for a TLS server. */
+export async function privateKeyPem(identity: Identity): Promise<string> {
+  return pem("PRIVATE KEY", new Uint8Array(await subtle.exportKey("pkcs8", identity.keys.privateKey)));
 }
 
 export interface SignOptions {

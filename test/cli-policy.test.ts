@@ -101,8 +101,8 @@ describe("enrollgate check", () => {
   });
 
   it("shows the audit body it would have sent", async () => {
-    const r = await enrollgate(["check", "--policies", "policies", "--product", "iPad14,8", "--os-version", "26.6.1", "--json"], { env: TOKEN });
-    expect(JSON.parse(r.stdout)).toMatchObject({ decision: "allow", reason: "audit-only", rule: "ipad-next-floor", response: { status: 403, body: { details: { OSVersion: "26.7" } } } });
+    const r = await enrollgate(["check", "--policies", "policies", "--product", "iPad14,8", "--os-version", "26.6", "--json"], { env: TOKEN });
+    expect(JSON.parse(r.stdout)).toMatchObject({ decision: "allow", reason: "audit-only", rule: "ipad-next-floor", response: { status: 403, body: { details: { OSVersion: "26.6.1" } } } });
   });
 
   it("explains the decision for people, never printing the beta token", async () => {

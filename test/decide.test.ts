@@ -184,6 +184,7 @@ describe("step 5: the strictest enforce rule decides", () => {
 describe("step 5: targets that are not available", () => {
   const unavailable = (versions: string[]): AvailabilitySource => ({
     name: "test feed",
+    revision: "test",
     resolvesLatest: false,
     latest: () => null,
     check: (q) => (versions.includes(`${q.version.major}.${q.version.minor}.${q.version.patch}`) ? { available: false, reason: "not for this model" } : { available: true }),

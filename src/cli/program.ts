@@ -6,7 +6,9 @@ import { AppleSchemaError } from "../apple/schema/document.js";
 import { SchemaTargetError } from "../apple/schema/json-schema.js";
 import { VersionError } from "../apple/version.js";
 import { EXIT, UsageError, type CliIO, type ExitCode } from "./io.js";
+import { registerAdu } from "./commands/adu.js";
 import { registerCheck } from "./commands/check.js";
+import { registerGdmf } from "./commands/gdmf.js";
 import { registerSchema } from "./commands/schema.js";
 import { registerServe } from "./commands/serve.js";
 import { registerTest } from "./commands/test.js";
@@ -34,8 +36,14 @@ export async function run(argv: readonly string[], io: CliIO): Promise<ExitCode>
   registerTest(program, io, exit);
   registerCheck(program, io, exit, version);
   registerServe(program, io, exit);
+  registerGdmf(program, io, exit);
+  registerAdu(program, io, exit);
   registerSchema(program, io, exit);
-  program.commands.forEach((c) => c.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr }));
+  const configure = (c: Command): void => {
+    c.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+    c.commands.forEach(configure);
+  };
+  program.commands.forEach(configure);
   try {
     await program.parseAsync(argv, { from: "user" });
     return code;

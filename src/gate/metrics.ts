@@ -28,6 +28,11 @@ export class GateMetrics {
     help: "Policy set reloads that failed; the last good set kept serving",
     registers: [this.registry],
   });
+  readonly feedFailures = new Counter({
+    name: "enrollgate_feed_refresh_failures_total",
+    help: "Feed sources (GDMF snapshot, ADU) that failed on a reload; their last good data stayed in use",
+    registers: [this.registry],
+  });
   readonly revision = new Gauge({ name: "enrollgate_policy_revision_info", help: "The active policy set's revision", labelNames: ["revision"] as const, registers: [this.registry] });
   readonly rules = new Gauge({ name: "enrollgate_policy_rules", help: "Rules in the active policy set", registers: [this.registry] });
   readonly ready = new Gauge({ name: "enrollgate_ready", help: "1 once a policy set is active", registers: [this.registry] });

@@ -5,7 +5,9 @@ import { readFile } from "node:fs/promises";
 import { isAbsolute, resolve } from "node:path";
 import type { X509Certificate } from "node:crypto";
 import { parsePemCertificates, TrustStore } from "../apple/cms.js";
-import { compile, type CompiledPolicySet, type CompileOptions } from "../policy/compile.js";
+import { FeedProvider, type FeedFlags } from "../feeds/provider.js";
+import { compileWithFeeds } from "../feeds/with-feeds.js";
+import type { CompiledPolicySet } from "../policy/compile.js";
 import type { Finding } from "../policy/findings.js";
 import { loadPolicySet, readTokenFile } from "../policy/load.js";
 import type { Settings } from "../policy/model.js";
@@ -38,8 +40,8 @@ export interface PolicyStoreOptions {
   readonly clock?: () => number;
   readonly logger: Logger;
   readonly metrics: GateMetrics;
-  /** Extra compile options (feeds), computed fresh for every reload. */
-  readonly prepare?: () => Promise<Partial<CompileOptions>>;
+  /** Feeds, read or pulled afresh on every reload; the last good data is kept when a source fails. */
+  readonly feeds?: { readonly provider: FeedProvider; readonly flags: FeedFlags };
 }
 
 async function certificatesFrom(entry: string | X509Certificate, base: string): Promise<X509Certificate[]> {
@@ -122,10 +124,14 @@ export class PolicyStore {
       set = this.source.set;
     } else {
       const source = await loadPolicySet(this.source.dir, { cwd });
-      const extra = (await this.options.prepare?.()) ?? {};
-      const compiled = compile(source, { ...extra, now: clock(), purpose: "serve", env: this.options.env ?? {}, readFile: readTokenFile });
-      if (compiled.set === null) return { ok: false, error: "the policy set has errors", findings: compiled.findings };
-      set = compiled.set;
+      const feeds = this.options.feeds ?? { provider: new FeedProvider({ env: this.options.env ?? {} }), flags: {} };
+      const { result, problems } = await compileWithFeeds(source, { now: clock(), purpose: "serve", env: this.options.env ?? {}, readFile: readTokenFile }, { ...feeds, cwd });
+      for (const problem of problems) {
+        this.options.metrics.feedFailures.inc();
+        this.options.logger.warn({ event: "feed-refresh-failed", problem }, "a feed could not be refreshed; its last good data is in use");
+      }
+      if (result.set === null) return { ok: false, error: "the policy set has errors", findings: result.findings };
+      set = result.set;
     }
     const settings: Settings = { ...set.settings, ...overrides, trustAnchors: set.settings.trustAnchors };
     const anchors = overrides.trustAnchors !== undefined

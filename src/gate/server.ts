@@ -5,7 +5,7 @@ import { watch, type FSWatcher } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
 import express, { type NextFunction, type Request, type Response } from "express";
-import type { CompileOptions } from "../policy/compile.js";
+import { FeedProvider, type FeedFlags } from "../feeds/provider.js";
 import type { Logger } from "./log.js";
 import { GateMetrics } from "./metrics.js";
 import { enrollmentGate, type GateOutcome } from "./middleware.js";
@@ -26,8 +26,10 @@ export interface ServerOptions {
   readonly watch?: boolean;
   readonly debounceMs?: number;
   readonly clock?: () => number;
-  /** Feeds for every compile, fetched fresh on each reload. */
-  readonly prepare?: () => Promise<Partial<CompileOptions>>;
+  /** Feed flags (they win over enrollgate.yaml's feeds). */
+  readonly feeds?: FeedFlags;
+  /** Provides feed data; default one reading the environment for ADU credentials. */
+  readonly feedProvider?: FeedProvider;
 }
 
 export interface RunningServer {
@@ -84,7 +86,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       logger,
       metrics,
       ...(options.clock !== undefined ? { clock: options.clock } : {}),
-      ...(options.prepare !== undefined ? { prepare: options.prepare } : {}),
+      feeds: { provider: options.feedProvider ?? new FeedProvider({ env: options.env }), flags: options.feeds ?? {} },
     },
   );
   const gate = enrollmentGate({ policies: options.policies, store, logger, metrics, ...(options.clock !== undefined ? { clock: options.clock } : {}) });

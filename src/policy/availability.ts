@@ -3,7 +3,8 @@
 // set as data; answering never touches the network.
 import type { Platform } from "../apple/platform.js";
 import type { OsVersion } from "../apple/version.js";
-import type { AduReference } from "./model.js";
+import type { FindingCode, Severity } from "./findings.js";
+import type { AduReference, Rule } from "./model.js";
 
 export interface DeviceIdentity {
   readonly platform: Platform;
@@ -11,6 +12,8 @@ export interface DeviceIdentity {
   readonly product: string;
   /** SOFTWARE_UPDATE_DEVICE_ID (board id on Macs), when the device sent one */
   readonly deviceId: string | null;
+  /** VERSION, the build the device runs (security improvements need a prerequisite build) */
+  readonly build: string | null;
 }
 
 export interface AvailabilityQuery {
@@ -18,15 +21,28 @@ export interface AvailabilityQuery {
   readonly version: OsVersion;
   readonly now: number;
   readonly adu: AduReference | null;
+  /** The rule enrolls the device in a beta program, which delivers the seed itself (no public feed lists seeds). */
+  readonly betaProgram: boolean;
 }
 
 export type AvailabilityAnswer =
   | { readonly available: true }
   | { readonly available: false; readonly reason: string };
 
+/** A feed's objection to a rule, found at validate time; compile places it at the field. */
+export interface FeedProblem {
+  readonly code: FindingCode;
+  readonly severity: Severity;
+  /** The rule field to point at. */
+  readonly field: "target" | "minimum" | "adu" | "models";
+  readonly message: string;
+}
+
 export interface AvailabilitySource {
-  /** A name for explanations and logs, e.g. "gdmf 2026-08-22 + adu". */
+  /** A name for explanations and logs, e.g. "Apple's feed + ADU". */
   readonly name: string;
+  /** Changes when the data does; part of the policy set's revision. */
+  readonly revision: string;
   check(query: AvailabilityQuery): AvailabilityAnswer;
   /**
    * The newest version available to the device (within `major` when given),
@@ -36,11 +52,14 @@ export interface AvailabilitySource {
   latest(device: DeviceIdentity, now: number, major: number | null): OsVersion | null;
   /** Whether `latest` can be answered at all. */
   readonly resolvesLatest: boolean;
+  /** Validate-time checks of a rule against the feeds. */
+  checkRule?(rule: Rule, now: number | null): ReadonlyArray<FeedProblem>;
 }
 
 /** No feeds configured: every target is available; latest cannot be resolved. */
 export const ALWAYS_AVAILABLE: AvailabilitySource = Object.freeze({
   name: "none",
+  revision: "none",
   check: () => ({ available: true }) as const,
   latest: () => null,
   resolvesLatest: false,

@@ -91,6 +91,10 @@ export interface CompileResult {
   readonly files: Readonly<Record<FileKind, number>>;
   /** Every file checked, as findings show it. */
   readonly checked: ReadonlyArray<string>;
+  /** The rules read, even when the set has errors (feeds are pulled for them). */
+  readonly rules: ReadonlyArray<Rule>;
+  /** The settings read, even when the set has errors. */
+  readonly settings: Settings;
 }
 
 const TOKEN_PLACEHOLDER = "(token unavailable)";
@@ -133,7 +137,7 @@ function revisionOf(source: PolicySetSource, availability: AvailabilitySource): 
   for (const f of [...source.files].sort((a, b) => (a.relative < b.relative ? -1 : 1))) {
     hash.update(f.relative).update("\u0000").update(f.text).update("\u0000");
   }
-  hash.update(availability.name);
+  hash.update(availability.revision);
   return hash.digest("hex").slice(0, 12);
 }
 
@@ -183,6 +187,14 @@ export function compile(source: PolicySetSource, options: CompileOptions = {}): 
     availability,
   } as const;
   findings.push(...checkRules(drafts, ctx));
+  for (const d of drafts) {
+    for (const p of availability.checkRule?.(d.rule, ctx.now) ?? []) {
+      // Feeds describe the world now, and it moves (snapshots expire). A running
+      // gate keeps serving and checks each device at decision time instead.
+      const severity = ctx.purpose === "serve" ? "warning" : p.severity;
+      findings.push(finding(d.at([p.field], p.field === "adu" ? "key" : "value"), p.code, severity, p.message, d.rule.id));
+    }
+  }
   findings.push(...checkTests(tests, new Set(drafts.map((d) => d.rule.id))));
 
   const rules: CompiledRule[] = [];
@@ -224,7 +236,7 @@ export function compile(source: PolicySetSource, options: CompileOptions = {}): 
       })
     : null;
   const checked = [...source.files.map((f) => f.path), ...(source.unreadable ?? []).map((u) => u.path)];
-  return { ok, set, findings: sorted, tests, files, checked };
+  return { ok, set, findings: sorted, tests, files, checked, rules: drafts.map((d) => d.rule), settings };
 }
 
 /** The display path of a file inside a policy directory shown relative to the working directory. */

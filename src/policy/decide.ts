@@ -80,7 +80,7 @@ function resolveTarget(
     target = latest;
     targetText = formatOsVersion(latest);
   }
-  const answer = set.availability.check({ device, version: target, now, adu: rule.adu });
+  const answer = set.availability.check({ device, version: target, now, adu: rule.adu, betaProgram: rule.betaProgram !== null });
   if (!answer.available) return { ok: false, why: answer.reason };
   // A device already on the target version is blocked for its build: name the build to install.
   const sameVersion = compareOsVersions(version, target) === 0;
@@ -120,7 +120,7 @@ export function decide(set: CompiledPolicySet, facts: DeviceFacts, now: number |
   const deviceId = typeof facts.deviceId === "string" && facts.deviceId !== "" ? facts.deviceId : null;
   const identifiers = deviceId === null || deviceId === product ? [product] : [product, deviceId];
   const build = deviceBuild(facts);
-  const device: DeviceIdentity = { platform, product, deviceId };
+  const device: DeviceIdentity = { platform, product, deviceId, build: typeof facts.build === "string" ? facts.build : null };
   const who = describeDevice(facts, platform, version);
   const considered: RuleConsideration[] = [];
   const enforce: Hit[] = [];

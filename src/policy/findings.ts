@@ -66,6 +66,13 @@ export const FINDING_CODES = {
   "test-unknown-rule": { severity: "error", title: "Test names an unknown rule", help: "A test case expects a rule id that no policy file defines." },
   "test-no-cases": { severity: "error", title: "Test file without cases", help: "A test file must hold at least one case." },
   "rule-untested": { severity: "error", title: "Rule without a test case", help: "With --require-tests every rule needs a test case that expects it." },
+  "target-not-in-feed": { severity: "error", title: "Target not in Apple's feed", help: "Apple's GDMF feed does not list the target version for the rule's platform." },
+  "target-expired": { severity: "error", title: "Target no longer offered", help: "Apple's GDMF feed lists the target version only with an expiration date that has passed." },
+  "models-without-target": { severity: "warning", title: "Models that cannot install the target", help: "Apple's GDMF feed lists models the rule matches, but not for the target version; whenUnavailable decides what they get." },
+  "adu-update-missing": { severity: "error", title: "ADU update not imported", help: "The rule's ADU update at the target version is not imported into Azure Device Update." },
+  "adu-incompatible": { severity: "error", title: "ADU update not compatible", help: "The ADU update has no compatibility entry for a model the rule names." },
+  "adu-case-mismatch": { severity: "warning", title: "ADU compatibility differs in letter case", help: "A compatibility entry matches only when letter case is ignored; it does not count as a match." },
+  "adu-unknown": { severity: "warning", title: "ADU could not be asked", help: "Azure Device Update could not be reached, so whether the target is imported is unknown (an error with --strict)." },
 } as const satisfies Record<string, CodeInfo>;
 
 export type FindingCode = keyof typeof FINDING_CODES;

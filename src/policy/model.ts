@@ -52,6 +52,12 @@ export interface Rule {
 export type ResponseFormatSetting = "json" | "plist" | "negotiate";
 export type VerifyMode = "enforce" | "audit" | "off";
 
+export interface FeedSettings {
+  /** GDMF snapshot path, relative to the policy directory. */
+  readonly gdmf?: string;
+  readonly adu?: { readonly catalog?: string; readonly url?: string; readonly instance?: string; readonly api?: "v2" | "2022-10-01" };
+}
+
 export interface Settings {
   readonly format: ResponseFormatSetting;
   readonly verify: VerifyMode;
@@ -59,6 +65,7 @@ export interface Settings {
   readonly trustAnchors: ReadonlyArray<string>;
   readonly bodyLimit: number;
   readonly noMachineInfo: "allow" | "reject";
+  readonly feeds?: FeedSettings;
 }
 
 export const DEFAULT_SETTINGS: Settings = Object.freeze({

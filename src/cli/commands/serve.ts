@@ -4,10 +4,12 @@ import type { Settings } from "../../policy/model.js";
 import { createLogger } from "../../gate/log.js";
 import type { SettingsOverrides } from "../../gate/policy-store.js";
 import { startServer, StartupError } from "../../gate/server.js";
+import { FeedError } from "../../feeds/gdmf.js";
 import { EXIT, UsageError, type CliIO, type ExitCode } from "../io.js";
+import { addFeedOptions, feedFlags, type FeedFlagOptions } from "../feed-options.js";
 import { choice } from "../options.js";
 
-interface ServeOptions {
+interface ServeOptions extends FeedFlagOptions {
   policies: string;
   port?: string;
   host: string;
@@ -29,7 +31,7 @@ function integer(text: string, flag: string, min: number, max: number): number {
 }
 
 export function registerServe(program: Command, io: CliIO, exit: (code: ExitCode) => void): void {
-  program
+  const command = program
     .command("serve")
     .description("run the gate: an HTTP server that answers devices below their minimum with Apple's 403")
     .option("--policies <dir>", "the policy directory", "policies")
@@ -43,8 +45,8 @@ export function registerServe(program: Command, io: CliIO, exit: (code: ExitCode
     .option("--body-limit <bytes>", "largest MachineInfo accepted (default 65536)")
     .addOption(choice("--missing-machine-info <what>", "what a request without MachineInfo gets: allow or reject (overrides enrollgate.yaml)", ["allow", "reject"]))
     .addOption(new Option("--log-level <level>", "pino log level").choices(["trace", "debug", "info", "warn", "error", "fatal"]).default("info"))
-    .option("--no-watch", "do not reload when the policy directory changes (SIGHUP still reloads)")
-    .action(async (options: ServeOptions) => {
+    .option("--no-watch", "do not reload when the policy directory changes (SIGHUP still reloads)");
+  addFeedOptions(command).action(async (options: ServeOptions) => {
       const port = integer(options.port ?? io.env.PORT ?? "8080", "--port", 0, 65535);
       let upstream: URL | undefined;
       if (options.upstream !== undefined) {
@@ -76,9 +78,10 @@ export function registerServe(program: Command, io: CliIO, exit: (code: ExitCode
           env: io.env,
           cwd: io.cwd,
           watch: options.watch,
+          feeds: feedFlags(options),
         });
       } catch (e) {
-        if (e instanceof StartupError) throw new UsageError(e.message);
+        if (e instanceof StartupError || e instanceof FeedError) throw new UsageError(e.message);
         throw e;
       }
       const running = server;

@@ -6,29 +6,30 @@ import { formatReport, REPORT_FORMATS, type ReportFormat } from "../../report/in
 import { resolveNow } from "../clock.js";
 import { EXIT, type CliIO, type ExitCode } from "../io.js";
 import { choice } from "../options.js";
+import { addFeedOptions, feedFlags, type FeedFlagOptions } from "../feed-options.js";
 import { loadAndCompile } from "../policies.js";
 
-interface ValidateOptions {
+interface ValidateOptions extends FeedFlagOptions {
   format?: ReportFormat;
   strict?: boolean;
   now?: string;
 }
 
 export function registerValidate(program: Command, io: CliIO, exit: (code: ExitCode) => void, version: string): void {
-  program
+  const command = program
     .command("validate")
     .description("check policy directories: schema, semantics and cross-checks, with file:line:col findings")
     .argument("[dirs...]", "policy directories", ["policies"])
     .addOption(choice("--format <format>", "text, json, github (default under GITHUB_ACTIONS=true), sarif or junit", REPORT_FORMATS))
     .option("--strict", "treat warnings as errors")
-    .option("--now <time>", "evaluate dates at this instant (YYYY-MM-DD or RFC 3339); default: now")
-    .action(async (dirs: string[], options: ValidateOptions) => {
+    .option("--now <time>", "evaluate dates at this instant (YYYY-MM-DD or RFC 3339); default: now");
+  addFeedOptions(command).action(async (dirs: string[], options: ValidateOptions) => {
       const format: ReportFormat = options.format ?? (io.env.GITHUB_ACTIONS === "true" ? "github" : "text");
       const now = resolveNow(options.now);
       const findings: Finding[] = [];
       const files: string[] = [];
       for (const dir of dirs) {
-        const result = await loadAndCompile(dir, io, { now, purpose: "validate" });
+        const result = await loadAndCompile(dir, io, { now, purpose: "validate" }, feedFlags(options));
         findings.push(...result.findings);
         files.push(...result.checked);
       }

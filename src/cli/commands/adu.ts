@@ -1,0 +1,48 @@
+// `enrollgate adu pull`: a snapshot of every ADU update the policies reference.
+import type { Command } from "commander";
+import { AduClient, ADU_APIS, type AduApi } from "../../feeds/adu-client.js";
+import { pullAduCatalog, serializeAduCatalog } from "../../feeds/adu-catalog.js";
+import { FeedError } from "../../feeds/gdmf.js";
+import { aduCredential, aduWants } from "../../feeds/provider.js";
+import { EXIT, UsageError, type CliIO, type ExitCode } from "../io.js";
+import { choice } from "../options.js";
+import { loadAndCompile } from "../policies.js";
+import { writeAtomically } from "../write-file.js";
+
+interface AduPullOptions {
+  policies: string;
+  aduUrl: string;
+  aduInstance: string;
+  aduApi: AduApi;
+  out: string;
+}
+
+export function registerAdu(program: Command, io: CliIO, exit: (code: ExitCode) => void): void {
+  const adu = program.command("adu").description("Azure Device Update");
+  adu
+    .command("pull")
+    .description("fetch every ADU update the policies reference and write a snapshot (--adu-catalog reads it)")
+    .requiredOption("--policies <dir>", "the policy directory")
+    .requiredOption("--adu-url <url>", "the ADU endpoint with its scheme, e.g. https://contoso.api.adu.microsoft.com")
+    .requiredOption("--adu-instance <name>", "the ADU instance")
+    .addOption(choice("--adu-api <api>", "the data-plane API", ADU_APIS).default("2022-10-01"))
+    .requiredOption("--out <file>", "where to write the snapshot")
+    .action(async (options: AduPullOptions) => {
+      const compiled = await loadAndCompile(options.policies, io, { purpose: "validate" });
+      const wants = aduWants(compiled.rules);
+      if (wants.length === 0) throw new UsageError(`no rule in ${options.policies} references an ADU update (adu: {provider, name})`);
+      let client: AduClient;
+      try {
+        client = new AduClient({ baseUrl: options.aduUrl, instance: options.aduInstance, api: options.aduApi, credential: await aduCredential(io.env) });
+      } catch (e) {
+        if (e instanceof FeedError || e instanceof TypeError) throw new UsageError(e.message);
+        throw e;
+      }
+      const { catalog, failures } = await pullAduCatalog(client, wants, { url: options.aduUrl, instance: options.aduInstance, api: options.aduApi }, null);
+      await writeAtomically(io.cwd, options.out, serializeAduCatalog(catalog));
+      const count = (s: string) => catalog.entries.filter((e) => e.status === s).length;
+      io.stdout(`wrote ${options.out}: ${catalog.entries.length} updates (${count("present")} present, ${count("not-imported")} not imported, ${count("unknown")} unknown)\n`);
+      for (const f of failures) io.stderr(`enrollgate: ${f}\n`);
+      exit(failures.length > 0 ? EXIT.failed : EXIT.ok);
+    });
+}
