@@ -73,3 +73,12 @@ export { feedAvailability } from "./feeds/availability.js";
 export type { Feeds } from "./feeds/availability.js";
 export { FeedProvider, resolveFeedConfig, aduCredential } from "./feeds/provider.js";
 export type { FeedFlags, FeedConfig } from "./feeds/provider.js";
+
+// OSUpdateStatus: the command, responses, and judging enrolled devices.
+export { osUpdateStatusCommand, parseOsUpdateStatusResponse, parseProductKey, CommandError, COMMAND_STATUSES, UPDATE_STATUSES } from "./apple/os-update-status.js";
+export type { OsUpdateStatusResponse, OsUpdateStatusItem, ErrorChainEntry, ProductKeyInfo, CommandStatus } from "./apple/os-update-status.js";
+export { readDeviceInformation, DeviceInformationError } from "./apple/device-information.js";
+export { judgeCompliance, reachesMinimum } from "./policy/compliance.js";
+export type { ComplianceReport, Judgement, UpdateProgress, BuildVersions } from "./policy/compliance.js";
+export { gdmfBuildVersion } from "./feeds/gdmf.js";
+export type { DecideOptions } from "./policy/decide.js";

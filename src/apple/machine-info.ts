@@ -8,6 +8,7 @@ import { platformOfProduct } from "./platform.js";
 import type { BandedSchema } from "./schema/banded.js";
 import { formatViolations } from "./schema/validator.js";
 import { tryParseOsVersion } from "./version.js";
+import { factsFromRecord } from "../policy/facts.js";
 import type { DeviceFacts } from "../policy/model.js";
 
 export type VerifyMode = "enforce" | "audit" | "off";
@@ -44,24 +45,15 @@ function str(v: PlistValue | undefined): string | undefined {
 
 /** MachineInfo's keys by meaning. */
 export function factsOf(info: { readonly [key: string]: PlistValue }): DeviceFacts {
-  const facts: { -readonly [K in keyof DeviceFacts]: DeviceFacts[K] } = {
-    product: str(info.PRODUCT) ?? "",
-    canRequestUpdate: info.MDM_CAN_REQUEST_SOFTWARE_UPDATE === true,
-  };
-  const map = [
-    ["osVersion", "OS_VERSION"],
-    ["build", "VERSION"],
-    ["serial", "SERIAL"],
-    ["udid", "UDID"],
-    ["deviceId", "SOFTWARE_UPDATE_DEVICE_ID"],
-    ["supplementalExtra", "SUPPLEMENTAL_OS_VERSION_EXTRA"],
-    ["supplementalBuild", "SUPPLEMENTAL_BUILD_VERSION"],
-  ] as const;
-  for (const [fact, key] of map) {
-    const v = str(info[key]);
-    if (v !== undefined) facts[fact] = v;
-  }
-  return facts;
+  return factsFromRecord(info, str(info.PRODUCT) ?? "", info.MDM_CAN_REQUEST_SOFTWARE_UPDATE === true, {
+    osVersion: "OS_VERSION",
+    build: "VERSION",
+    serial: "SERIAL",
+    udid: "UDID",
+    deviceId: "SOFTWARE_UPDATE_DEVICE_ID",
+    supplementalExtra: "SUPPLEMENTAL_OS_VERSION_EXTRA",
+    supplementalBuild: "SUPPLEMENTAL_BUILD_VERSION",
+  });
 }
 
 /** Reads and validates the plist itself (no signature involved). */

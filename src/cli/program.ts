@@ -9,6 +9,7 @@ import { EXIT, UsageError, type CliIO, type ExitCode } from "./io.js";
 import { registerAdu } from "./commands/adu.js";
 import { registerCheck } from "./commands/check.js";
 import { registerGdmf } from "./commands/gdmf.js";
+import { registerOsUpdateStatus } from "./commands/os-update-status.js";
 import { registerSchema } from "./commands/schema.js";
 import { registerServe } from "./commands/serve.js";
 import { registerTest } from "./commands/test.js";
@@ -38,6 +39,7 @@ export async function run(argv: readonly string[], io: CliIO): Promise<ExitCode>
   registerServe(program, io, exit);
   registerGdmf(program, io, exit);
   registerAdu(program, io, exit);
+  registerOsUpdateStatus(program, io, exit);
   registerSchema(program, io, exit);
   const configure = (c: Command): void => {
     c.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });

@@ -204,3 +204,14 @@ export function gdmfReleasesOf(feed: GdmfFeed, platform: Platform, version: OsVe
   const key = feedPlatformOf(platform);
   return feed.releases.filter((r) => r.feedPlatform === key && compareOsVersions(r.version, version) === 0 && [...r.devices].some((d) => deviceOnPlatform(d, platform)));
 }
+
+/** The OS version a build is, per the feed (forks of one build count as it); null when the feed does not list it. */
+export function gdmfBuildVersion(feed: GdmfFeed, build: string): OsVersion | null {
+  const wanted = tryParseBuild(build);
+  if (wanted === null) return null;
+  for (const r of feed.releases) {
+    const b = tryParseBuild(r.build);
+    if (b !== null && compareBuilds(b, wanted) === 0) return r.version;
+  }
+  return null;
+}

@@ -51,7 +51,7 @@ function strictestFirst(a: Hit, b: Hit): number {
 }
 
 type Resolution =
-  | { readonly ok: true; readonly body: SoftwareUpdateRequiredBody; readonly target: string }
+  | { readonly ok: true; readonly body: SoftwareUpdateRequiredBody | null; readonly target: string }
   | { readonly ok: false; readonly why: string };
 
 /** The target version for a device and the body that asks for it, or why the target is unavailable. */
@@ -60,7 +60,7 @@ function resolveTarget(
   rule: CompiledRule,
   device: DeviceIdentity,
   version: OsVersion,
-  band: ErrorBand,
+  band: ErrorBand | null,
   now: number,
 ): Resolution {
   let target: OsVersion;
@@ -84,18 +84,26 @@ function resolveTarget(
   if (!answer.available) return { ok: false, why: answer.reason };
   // A device already on the target version is blocked for its build: name the build to install.
   const sameVersion = compareOsVersions(version, target) === 0;
-  let body: SoftwareUpdateRequiredBody;
+  const build = sameVersion ? (rule.targetBuild ?? rule.minimumBuildText) : rule.targetBuild;
+  let body: SoftwareUpdateRequiredBody | null = null;
   const pre = rule.bodies?.find((b) => b.band === band);
   if (pre !== undefined) body = sameVersion ? pre.sameVersion : pre.normal;
-  else {
-    const build = sameVersion ? (rule.targetBuild ?? rule.minimumBuildText) : rule.targetBuild;
-    body = buildBody(updateRequest(rule, rule.token, targetText, build), band);
-  }
-  const named = body.details.BuildVersion === undefined ? targetText : `${targetText} (${body.details.BuildVersion})`;
+  else if (band !== null) body = buildBody(updateRequest(rule, rule.token, targetText, build), band);
+  const named = build === null ? targetText : `${targetText} (${build})`;
   return { ok: true, body, target: named };
 }
 
-export function decide(set: CompiledPolicySet, facts: DeviceFacts, now: number | Date): Decision {
+export interface DecideOptions {
+  /**
+   * `enrollment` (default): a device in Setup Assistant, DESIGN's six steps.
+   * `compliance`: an enrolled device judged against the same rules; step 2
+   * (can it receive the 403?) does not apply, and there may be no body.
+   */
+  readonly purpose?: "enrollment" | "compliance";
+}
+
+export function decide(set: CompiledPolicySet, facts: DeviceFacts, now: number | Date, options: DecideOptions = {}): Decision {
+  const enrollment = options.purpose !== "compliance";
   const at = typeof now === "number" ? now : now.getTime();
   if (typeof facts !== "object" || facts === null) return allow("unsupported-os", "no device facts", null);
   // Step 1: the platform from PRODUCT.
@@ -109,10 +117,10 @@ export function decide(set: CompiledPolicySet, facts: DeviceFacts, now: number |
     return allow("unsupported-os", `${product} reports no usable OS_VERSION (${facts.osVersion === undefined ? "absent" : JSON.stringify(facts.osVersion)}); it predates com.apple.softwareupdate.required`, platform);
   }
   const band = set.errors.bandAt(platform, baseVersion(version));
-  if (band === null) {
+  if (band === null && enrollment) {
     return allow("unsupported-os", `${platform} ${formatOsVersion(version)} cannot receive com.apple.softwareupdate.required`, platform);
   }
-  if (facts.canRequestUpdate !== true) {
+  if (facts.canRequestUpdate !== true && enrollment) {
     return allow("cannot-request-update", `${product} did not report MDM_CAN_REQUEST_SOFTWARE_UPDATE: true`, platform);
   }
 
@@ -170,7 +178,7 @@ export function decide(set: CompiledPolicySet, facts: DeviceFacts, now: number |
         skipped.push({ hit, why: resolved.why });
         continue;
       }
-      const body = resolved.ok ? resolved.body : buildBody(updateRequest(r, r.token, r.target.kind === "version" ? r.target.text : r.minimumText, r.targetBuild), band);
+      const body = resolved.ok ? resolved.body : band === null ? null : buildBody(updateRequest(r, r.token, r.target.kind === "version" ? r.target.text : r.minimumText, r.targetBuild), band);
       const passedOver = skipped.length > 0 ? ` (${skipped.map((s) => `${s.hit.rule.id}: target not available, ${s.why}`).join("; ")})` : "";
       return {
         decision: "block",

@@ -16,12 +16,24 @@ export interface DeviceDescription {
 }
 
 const OPTIONAL = ["osVersion", "build", "serial", "udid", "deviceId", "supplementalExtra", "supplementalBuild"] as const;
+export type OptionalFact = (typeof OPTIONAL)[number];
 
-export function describedFacts(d: DeviceDescription): DeviceFacts {
-  const facts: { -readonly [K in keyof DeviceFacts]: DeviceFacts[K] } = { product: d.product, canRequestUpdate: d.canUpdate ?? true };
-  for (const key of OPTIONAL) {
-    const value = d[key];
-    if (value !== undefined) facts[key] = value;
+/** Facts from a plist's string values, under whatever names the plist uses (MachineInfo's, DeviceInformation's). */
+export function factsFromRecord(
+  record: Readonly<Record<string, unknown>>,
+  product: string,
+  canRequestUpdate: boolean,
+  names: Readonly<Record<OptionalFact, string>>,
+): DeviceFacts {
+  const facts: { -readonly [K in keyof DeviceFacts]: DeviceFacts[K] } = { product, canRequestUpdate };
+  for (const fact of OPTIONAL) {
+    const v = record[names[fact]];
+    if (typeof v === "string" && v !== "") facts[fact] = v;
   }
   return facts;
+}
+
+export function describedFacts(d: DeviceDescription): DeviceFacts {
+  const sameNames = Object.fromEntries(OPTIONAL.map((f) => [f, f])) as Record<OptionalFact, string>;
+  return factsFromRecord(d as unknown as Readonly<Record<string, unknown>>, d.product, d.canUpdate ?? true, sameNames);
 }

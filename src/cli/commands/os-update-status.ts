@@ -1,0 +1,151 @@
+// `enrollgate os-update-status command|report`: the OSUpdateStatus MDM command,
+// and judging enrolled devices' responses against the policies.
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import { DeviceInformationError, readDeviceInformation } from "../../apple/device-information.js";
+import { CommandError, osUpdateStatusCommand, parseOsUpdateStatusResponse, type OsUpdateStatusResponse } from "../../apple/os-update-status.js";
+import { BandedSchema } from "../../apple/schema/banded.js";
+import { bundledAppleSchema } from "../../bundled.js";
+import { FeedError, gdmfBuildVersion, parseGdmf } from "../../feeds/gdmf.js";
+import { judgeCompliance, type ComplianceReport } from "../../policy/compliance.js";
+import type { DeviceFacts } from "../../policy/model.js";
+import { resolveNow } from "../clock.js";
+import { addFactOptions, factsFromFlags, type FactFlags } from "../facts.js";
+import { EXIT, UsageError, type CliIO, type ExitCode } from "../io.js";
+import { loadAndCompile } from "../policies.js";
+
+interface ReportOptions extends FactFlags {
+  policies: string;
+  deviceInfo?: string[];
+  gdmf?: string;
+  json?: boolean;
+  now?: string;
+}
+
+interface Row {
+  readonly file: string;
+  readonly udid: string | null;
+  readonly serial: string | null;
+  readonly product: string | null;
+  readonly osVersion: string | null;
+  readonly report: ComplianceReport;
+}
+
+async function read(cwd: string, file: string): Promise<Buffer> {
+  try {
+    return await readFile(resolve(cwd, file));
+  } catch (e) {
+    throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+function table(rows: ReadonlyArray<Row>): string {
+  const head = ["DEVICE", "PRODUCT", "OS", "RULE", "JUDGEMENT", "DETAIL"];
+  const cells = rows.map((r) => [r.serial ?? r.udid ?? r.file, r.product ?? "-", r.osVersion ?? "-", r.report.rule ?? "-", r.report.judgement, r.report.summary]);
+  const widths = head.slice(0, 5).map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? "").length)));
+  const line = (c: string[]) => c.map((v, i) => (i < 5 ? v.padEnd(widths[i] ?? 0) : v)).join("  ").trimEnd();
+  return `${[line(head), ...cells.map(line)].join("\n")}\n`;
+}
+
+function json(rows: ReadonlyArray<Row>): string {
+  return `${JSON.stringify(
+    rows.map((r) => ({
+      file: r.file,
+      udid: r.udid,
+      serial: r.serial,
+      product: r.product,
+      osVersion: r.osVersion,
+      judgement: r.report.judgement,
+      rule: r.report.rule,
+      summary: r.report.summary,
+      commandStatus: r.report.commandStatus,
+      errorChain: r.report.errorChain,
+      updates: r.report.updates.map((u) => ({ ...u, nextScheduledInstall: u.nextScheduledInstall?.toISOString() ?? null })),
+    })),
+    null,
+    2,
+  )}\n`;
+}
+
+export function registerOsUpdateStatus(program: Command, io: CliIO, exit: (code: ExitCode) => void): void {
+  const group = program.command("os-update-status").description("Apple's OSUpdateStatus MDM command, and judging enrolled devices by it");
+  group
+    .command("command")
+    .description("print the OSUpdateStatus command plist, ready to queue on an MDM server")
+    .option("--uuid <uuid>", "the CommandUUID (default: a fresh UUID)")
+    .action((options: { uuid?: string }) => {
+      try {
+        io.stdout(`${osUpdateStatusCommand(options.uuid).plist}\n`);
+      } catch (e) {
+        if (e instanceof CommandError) throw new UsageError(e.message);
+        throw e;
+      }
+      exit(EXIT.ok);
+    });
+
+  const report = group
+    .command("report")
+    .description("judge devices' OSUpdateStatus responses against the policies: compliant, updating, behind or unknown")
+    .requiredOption("--policies <dir>", "the policy directory")
+    .argument("<responses...>", "OSUpdateStatus response plists")
+    .option("--device-info <file>", "a DeviceInformation response plist (matched to responses by UDID); repeatable", (v: string, all: string[] = []) => [...all, v])
+    .option("--gdmf <file>", "Apple's feed, to place builds named by ProductKeys (iOSUpdate21G93) against minimums")
+    .option("--json", "one JSON object per device")
+    .option("--now <time>", "judge at this instant (YYYY-MM-DD or RFC 3339); default: now");
+  addFactOptions(report).action(async (files: string[], options: ReportOptions) => {
+    const now = resolveNow(options.now);
+    const compiled = await loadAndCompile(options.policies, io, { now, purpose: "validate" });
+    if (compiled.set === null) throw new UsageError(`the policies in ${options.policies} do not compile; run enrollgate validate ${options.policies}`);
+    const set = compiled.set;
+    let buildVersions = null;
+    if (options.gdmf !== undefined) {
+      try {
+        const feed = parseGdmf((await read(io.cwd, options.gdmf)).toString("utf8"), options.gdmf);
+        buildVersions = (build: string) => gdmfBuildVersion(feed, build);
+      } catch (e) {
+        if (e instanceof FeedError) throw new UsageError(e.message);
+        throw e;
+      }
+    }
+    const known = new Map<string, DeviceFacts>();
+    const infos: DeviceFacts[] = [];
+    for (const file of options.deviceInfo ?? []) {
+      try {
+        const info = readDeviceInformation(await read(io.cwd, file));
+        infos.push(info.facts);
+        if (info.udid !== null) known.set(info.udid, info.facts);
+      } catch (e) {
+        if (e instanceof DeviceInformationError) throw new UsageError(`${file}: ${e.message}`);
+        throw e;
+      }
+    }
+    const flagFacts = options.product !== undefined || options.machineInfo !== undefined ? factsFromFlags(options) : null;
+    const schema = new BandedSchema(bundledAppleSchema("os-update-status"), "receive", "response");
+    const rows: Row[] = [];
+    let unreadable = 0;
+    for (const file of files) {
+      let response: OsUpdateStatusResponse;
+      try {
+        response = parseOsUpdateStatusResponse(await read(io.cwd, file), schema);
+      } catch (e) {
+        if (!(e instanceof CommandError)) throw e;
+        io.stderr(`enrollgate: ${file}: ${e.message}\n`);
+        unreadable++;
+        continue;
+      }
+      // Facts: the DeviceInformation with this UDID; else the only one given; else the flags.
+      const facts = (response.udid !== null ? known.get(response.udid) : undefined) ?? (files.length === 1 && infos.length === 1 ? infos[0] : undefined) ?? flagFacts;
+      rows.push({
+        file,
+        udid: response.udid,
+        serial: facts?.serial ?? null,
+        product: facts?.product ?? null,
+        osVersion: facts?.osVersion ?? null,
+        report: judgeCompliance(set, facts ?? null, response, now, buildVersions),
+      });
+    }
+    io.stdout(options.json === true ? json(rows) : table(rows));
+    exit(unreadable > 0 ? EXIT.usage : rows.some((r) => r.report.judgement === "behind") ? EXIT.failed : EXIT.ok);
+  });
+}
