@@ -82,3 +82,5 @@ export { judgeCompliance, reachesMinimum } from "./policy/compliance.js";
 export type { ComplianceReport, Judgement, UpdateProgress, BuildVersions } from "./policy/compliance.js";
 export { gdmfBuildVersion } from "./feeds/gdmf.js";
 export type { DecideOptions } from "./policy/decide.js";
+export { bundledAppleSchema } from "./bundled.js";
+export type { BundledAppleSchema } from "./bundled.js";

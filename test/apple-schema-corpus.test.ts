@@ -20,7 +20,7 @@ describe("Apple's whole schema corpus", () => {
 
   it.each(files)("%s converts and compiles for every platform it supports", (file) => {
     const doc = parseAppleSchema(readShared("apple-corpus", file), file);
-    const ajv = createAjv();
+    const ajv = createAjv({ validateSchema: true }); // also checks each converted schema against the 2020-12 meta-schema
     const lists = (["payload", "response"] as const).filter((k) =>
       k === "payload" ? doc.payloadkeys !== undefined : doc.responsekeys !== undefined,
     );

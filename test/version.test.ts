@@ -8,6 +8,7 @@ import {
   compareOsVersions,
 } from "../src/apple/version.js";
 import { compareBuildStrings, parseBuild } from "../src/apple/build.js";
+import semver from "semver";
 
 describe("OS versions", () => {
   it.each([
@@ -131,5 +132,23 @@ describe("build numbers", () => {
 
   it("rejects non-strings", () => {
     expect(() => parseBuild(21)).toThrow(/must be a string, got the number 21/);
+  });
+});
+
+describe("OS version order against semver", () => {
+  // Versions without a supplemental extra order exactly as semver orders
+  // MAJOR.MINOR.PATCH; "17" and "17.0" are 17.0.0.
+  const versions = ["9", "10", "10.0.1", "16.7.10", "17", "17.0.1", "17.0.3", "17.1", "17.10", "17.2", "17.2.1", "18", "26", "26.0.1", "26.1", "100.0.0"];
+  const asSemver = (v: string) => {
+    const [major = "0", minor = "0", patch = "0"] = v.split(".");
+    return `${major}.${minor}.${patch}`;
+  };
+
+  it("agrees on every pair", () => {
+    for (const a of versions) {
+      for (const b of versions) {
+        expect([a, b, compareOsVersionStrings(a, b)]).toEqual([a, b, semver.compare(asSemver(a), asSemver(b))]);
+      }
+    }
   });
 });

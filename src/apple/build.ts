@@ -26,16 +26,20 @@ const BUILD = /^([1-9]\d{0,2})([A-Z])(\d{1,7})([a-z]?)$/;
 
 /** Parses a build number, or throws a VersionError saying what is wrong. */
 export function parseBuild(text: unknown): Build {
+  const b = tryParseBuild(text);
+  if (b !== null) return b;
   if (typeof text !== "string") {
     const shown = typeof text === "number" ? `the number ${text}` : `a ${text === null ? "null" : typeof text}`;
     throw new VersionError(`a build number must be a string, got ${shown}`);
   }
+  throw new VersionError(`${JSON.stringify(text)} is not an Apple build number (expected e.g. "21G93", "20A242a" or "21E5212f")`);
+}
+
+/** Parses without throwing: exceptions cost more than a decision. */
+export function tryParseBuild(text: unknown): Build | null {
+  if (typeof text !== "string") return null;
   const m = BUILD.exec(text.trim());
-  if (!m) {
-    throw new VersionError(
-      `${JSON.stringify(text)} is not an Apple build number (expected e.g. "21G93", "20A242a" or "21E5212f")`,
-    );
-  }
+  if (!m) return null;
   const digits = m[3] ?? "";
   const number = Number(digits);
   const suffix = m[4] ?? "";
@@ -48,14 +52,6 @@ export function parseBuild(text: unknown): Build {
     base = number % 1000;
   }
   return { train: Number(m[1]), letter: m[2] ?? "", number, suffix, kind, base };
-}
-
-export function tryParseBuild(text: unknown): Build | null {
-  try {
-    return parseBuild(text);
-  } catch {
-    return null;
-  }
 }
 
 function sign(n: number): -1 | 0 | 1 {

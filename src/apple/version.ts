@@ -1,7 +1,8 @@
 // Apple OS versions: "17", "17.0", "17.0.1", with an optional supplemental
 // (Rapid Security Response / Background Security Improvement) extra: "17.0 (a)".
 // Ordering: 17.0 < 17.0 (a) < 17.0 (b) < 17.0.1 < 17.1 < 18.
-import semver from "semver";
+// Comparison is numeric on parsed fields (it runs on every decision); the
+// tests check it against semver's ordering.
 
 export interface OsVersion {
   readonly major: number;
@@ -25,17 +26,11 @@ function describe(value: unknown): string {
   return `a ${value === null ? "null" : typeof value}`;
 }
 
-/** Parses an OS version, or throws a VersionError saying what is wrong. */
-export function parseOsVersion(text: unknown): OsVersion {
-  if (typeof text !== "string") {
-    throw new VersionError(`an OS version must be a string, got ${describe(text)}`);
-  }
+/** Parses without throwing: exceptions cost more than a decision. */
+export function tryParseOsVersion(text: unknown): OsVersion | null {
+  if (typeof text !== "string") return null;
   const m = OS_VERSION.exec(text.trim());
-  if (!m) {
-    throw new VersionError(
-      `${describe(text)} is not an Apple OS version (expected MAJOR[.MINOR[.PATCH]] with an optional " (a)" extra, e.g. "17.6.1" or "17.0 (a)")`,
-    );
-  }
+  if (!m) return null;
   return {
     major: Number(m[1]),
     minor: Number(m[2] ?? 0),
@@ -44,13 +39,14 @@ export function parseOsVersion(text: unknown): OsVersion {
   };
 }
 
-/** Parses, returning null instead of throwing. */
-export function tryParseOsVersion(text: unknown): OsVersion | null {
-  try {
-    return parseOsVersion(text);
-  } catch {
-    return null;
-  }
+/** Parses an OS version, or throws a VersionError saying what is wrong. */
+export function parseOsVersion(text: unknown): OsVersion {
+  const v = tryParseOsVersion(text);
+  if (v !== null) return v;
+  if (typeof text !== "string") throw new VersionError(`an OS version must be a string, got ${describe(text)}`);
+  throw new VersionError(
+    `${describe(text)} is not an Apple OS version (expected MAJOR[.MINOR[.PATCH]] with an optional " (a)" extra, e.g. "17.6.1" or "17.0 (a)")`,
+  );
 }
 
 /** Joins MachineInfo's OS_VERSION and SUPPLEMENTAL_OS_VERSION_EXTRA ("(a)") into one version. */
@@ -67,14 +63,11 @@ export function withSupplementalExtra(version: string, extra: string | undefined
   return { ...base, extra: m[1] ?? null };
 }
 
-function asSemver(v: OsVersion): string {
-  return `${v.major}.${v.minor}.${v.patch}`;
-}
-
 /** Total order over OS versions: -1, 0 or 1. "17", "17.0" and "17.0.0" are equal. */
 export function compareOsVersions(a: OsVersion, b: OsVersion): -1 | 0 | 1 {
-  const base = semver.compare(asSemver(a), asSemver(b));
-  if (base !== 0) return base;
+  if (a.major !== b.major) return a.major < b.major ? -1 : 1;
+  if (a.minor !== b.minor) return a.minor < b.minor ? -1 : 1;
+  if (a.patch !== b.patch) return a.patch < b.patch ? -1 : 1;
   // No extra sorts before any extra; extras sort by letter.
   const ea = a.extra ?? "";
   const eb = b.extra ?? "";

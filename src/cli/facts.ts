@@ -2,9 +2,6 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { Option, type Command } from "commander";
-import { machineInfoFromFile } from "../apple/machine-info.js";
-import { BandedSchema } from "../apple/schema/banded.js";
-import { bundledAppleSchema } from "../bundled.js";
 import { describedFacts } from "../policy/facts.js";
 import type { DeviceFacts } from "../policy/model.js";
 import { UsageError } from "./io.js";
@@ -45,6 +42,11 @@ export async function factsFrom(flags: FactFlags, cwd: string): Promise<DeviceFa
   } catch (e) {
     throw new UsageError(`cannot read ${flags.machineInfo}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
+  const [{ machineInfoFromFile }, { BandedSchema }, { bundledAppleSchema }] = await Promise.all([
+    import("../apple/machine-info.js"),
+    import("../apple/schema/banded.js"),
+    import("../bundled.js"),
+  ]);
   const read = machineInfoFromFile(bytes, new BandedSchema(bundledAppleSchema("machineinfo"), "receive"));
   if (!read.ok) throw new UsageError(`${flags.machineInfo}: ${read.message}`);
   return read.facts;

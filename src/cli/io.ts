@@ -23,6 +23,24 @@ export class UsageError extends Error {
   override readonly name = "UsageError";
 }
 
+// Errors about the input, not bugs: reported as their message, exit 2. Matched
+// by name so that the CLI need not load every module that defines one.
+const INPUT_ERRORS = new Set([
+  "UsageError",
+  "AppleSchemaError",
+  "SchemaTargetError",
+  "VersionError",
+  "FeedError",
+  "PolicyLoadError",
+  "StartupError",
+  "CommandError",
+  "DeviceInformationError",
+]);
+
+export function isInputError(e: unknown): e is Error {
+  return e instanceof Error && INPUT_ERRORS.has(e.name);
+}
+
 export function processIO(): CliIO {
   return {
     stdout: (text) => process.stdout.write(text),

@@ -1,11 +1,10 @@
-// The enrollgate command line: one file per command under ./commands.
+// The enrollgate command line: one file per command under ./commands. Each
+// command loads what it needs when it runs, so `--help` or `validate` does
+// not pay for the server, the crypto or the XML stack.
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { packageFile } from "../paths.js";
-import { AppleSchemaError } from "../apple/schema/document.js";
-import { SchemaTargetError } from "../apple/schema/json-schema.js";
-import { VersionError } from "../apple/version.js";
-import { EXIT, UsageError, type CliIO, type ExitCode } from "./io.js";
+import { EXIT, isInputError, type CliIO, type ExitCode } from "./io.js";
 import { registerAdu } from "./commands/adu.js";
 import { registerCheck } from "./commands/check.js";
 import { registerGdmf } from "./commands/gdmf.js";
@@ -54,7 +53,7 @@ export async function run(argv: readonly string[], io: CliIO): Promise<ExitCode>
       // --help and --version end here with exit code 0; usage errors were already printed.
       return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
-    if (e instanceof UsageError || e instanceof AppleSchemaError || e instanceof SchemaTargetError || e instanceof VersionError) {
+    if (isInputError(e)) {
       io.stderr(`enrollgate: ${e.message}\n`);
       return EXIT.usage;
     }

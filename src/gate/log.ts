@@ -1,6 +1,8 @@
 // Structured logs with pino: one line per decision, on stdout by default.
-// Beta tokens and raw MachineInfo are never logged; the redact list is a
-// second line of defence should a caller add them to a log object.
+// Beta tokens and raw MachineInfo are never logged: the gate logs named
+// fields only, never a body or a MachineInfo object (tests read the log to
+// hold that). pino's wildcard redaction is not used: it walks every object
+// logged, on every request.
 import { pino, stdTimeFunctions, type DestinationStream, type Logger } from "pino";
 
 export type { Logger } from "pino";
@@ -11,7 +13,6 @@ export function createLogger(options: { level?: string; destination?: Destinatio
     level: options.level ?? "info",
     base: { service: "enrollgate" },
     timestamp: stdTimeFunctions.isoTime,
-    redact: { paths: ["*.Token", "*.token", "*.RequireBetaProgram", "machineInfo", "*.machineInfo", "rawBody", "*.rawBody"], censor: "[redacted]" },
   };
   return options.destination === undefined ? pino(config) : pino(config, options.destination);
 }

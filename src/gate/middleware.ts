@@ -15,6 +15,7 @@ import { negotiateFormat, renderBody, type ResponseFormat } from "../policy/rend
 import { createLogger, silentLogger, type Logger } from "./log.js";
 import { GateMetrics } from "./metrics.js";
 import { PolicyStore, type ActiveState, type ReloadResult, type SettingsOverrides } from "./policy-store.js";
+import { sendJson } from "./respond.js";
 import { locateMachineInfo, type GateRequest, type MachineInfoSource } from "./transport.js";
 import { VerificationCache } from "./verification-cache.js";
 
@@ -56,16 +57,6 @@ export interface EnrollmentGate {
   readonly store: PolicyStore;
   readonly metrics: GateMetrics;
   readonly logger: Logger;
-}
-
-function sendJson(res: GateResponse, status: number, body: Record<string, unknown>, extra: Record<string, string> = {}): void {
-  const bytes = Buffer.from(JSON.stringify(body));
-  res.statusCode = status;
-  res.setHeader("Content-Type", "application/json");
-  res.setHeader("Content-Length", bytes.length);
-  res.setHeader("Cache-Control", "no-store");
-  for (const [k, v] of Object.entries(extra)) res.setHeader(k, v);
-  res.end(bytes);
 }
 
 function formatFor(state: ActiveState, req: GateRequest): ResponseFormat {

@@ -6,6 +6,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { Logger } from "./log.js";
 import type { GateMetrics } from "./metrics.js";
 import type { GateOutcome } from "./middleware.js";
+import { sendJson } from "./respond.js";
 import type { GateRequest } from "./transport.js";
 
 // Hop-by-hop headers (RFC 9110 7.6.1) belong to one connection, never forwarded.
@@ -71,9 +72,7 @@ export function upstreamProxy(options: ProxyOptions): (req: GateRequest, res: Pr
         res.destroy();
         return;
       }
-      const bytes = Buffer.from(JSON.stringify({ error: code, message }));
-      res.writeHead(status, { "Content-Type": "application/json", "Content-Length": bytes.length, "Cache-Control": "no-store" });
-      res.end(bytes);
+      sendJson(res, status, { error: code, message });
     };
     const outgoing = send(
       {

@@ -4,13 +4,15 @@
 import { watch, type FSWatcher } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
-import express, { type NextFunction, type Request, type Response } from "express";
+import { createServer, type ServerResponse } from "node:http";
 import { FeedProvider, type FeedFlags } from "../feeds/provider.js";
 import type { Logger } from "./log.js";
 import { GateMetrics } from "./metrics.js";
 import { enrollmentGate, type GateOutcome } from "./middleware.js";
 import { PolicyStore, type ReloadResult, type SettingsOverrides } from "./policy-store.js";
 import { upstreamProxy } from "./proxy.js";
+import { sendJson } from "./respond.js";
+import type { GateRequest } from "./transport.js";
 
 export interface ServerOptions {
   readonly policies: string;
@@ -91,45 +93,56 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   );
   const gate = enrollmentGate({ policies: options.policies, store, logger, metrics, ...(options.clock !== undefined ? { clock: options.clock } : {}) });
 
-  const app = express();
-  app.disable("x-powered-by");
-  app.disable("etag");
-  app.get("/healthz", (_req, res) => {
-    res.json({ status: "ok" });
-  });
-  app.get("/readyz", (_req, res) => {
-    const active = store.active;
-    res.status(active === null ? 503 : 200).json(active === null ? { status: "not ready" } : { status: "ready", revision: active.set.revision, rules: active.set.rules.length });
-  });
-  app.get("/metrics", (_req, res, next) => {
-    metrics.registry
-      .metrics()
-      .then((text) => res.type(metrics.registry.contentType).send(text))
-      .catch(next);
-  });
-  app.use(gate);
-  if (options.upstream !== undefined) {
-    app.use(upstreamProxy({ upstream: options.upstream, timeoutMs: options.upstreamTimeoutMs ?? 30_000, logger, metrics }));
-  } else {
+  // Plain node:http: three fixed endpoints need no router, and every request
+  // pays for one (the middleware itself still mounts in any Express app).
+  const proxy = options.upstream !== undefined ? upstreamProxy({ upstream: options.upstream, timeoutMs: options.upstreamTimeoutMs ?? 30_000, logger, metrics }) : null;
+  const after = (req: GateRequest, res: ServerResponse & { locals?: Record<string, unknown> }) => {
+    if (proxy !== null) return proxy(req, res);
     // No upstream: answer allowed requests with the decision (usable as an auth subrequest).
-    app.use((_req: Request, res: Response) => {
-      const outcome = res.locals.enrollgate as GateOutcome;
-      res.json({ decision: outcome.decision.decision, reason: outcome.decision.reason, rule: outcome.decision.rule, revision: outcome.revision, decisionId: outcome.decisionId });
+    const outcome = res.locals?.enrollgate as GateOutcome;
+    sendJson(res, 200, { decision: outcome.decision.decision, reason: outcome.decision.reason, rule: outcome.decision.rule, revision: outcome.revision, decisionId: outcome.decisionId });
+  };
+  const fail = (req: GateRequest, res: ServerResponse, err: unknown) => {
+    logger.error({ event: "internal-error", err, path: req.url }, "request failed");
+    if (res.headersSent) res.destroy();
+    else sendJson(res, 500, { error: "internal", message: "the request failed; see the gate's log" });
+  };
+  const endpoints: Record<string, (res: ServerResponse) => void> = {
+    "/healthz": (res) => sendJson(res, 200, { status: "ok" }),
+    "/readyz": (res) => {
+      const active = store.active;
+      sendJson(res, active === null ? 503 : 200, active === null ? { status: "not ready" } : { status: "ready", revision: active.set.revision, rules: active.set.rules.length });
+    },
+    "/metrics": (res) => {
+      metrics.registry.metrics().then(
+        (text) => {
+          res.writeHead(200, { "Content-Type": metrics.registry.contentType, "Cache-Control": "no-store" });
+          res.end(text);
+        },
+        (err: unknown) => fail({ url: "/metrics" } as GateRequest, res, err),
+      );
+    },
+  };
+  const server = createServer((req: GateRequest, res) => {
+    const path = (req.url ?? "/").split("?", 1)[0] ?? "/";
+    const endpoint = req.method === "GET" ? endpoints[path] : undefined;
+    if (endpoint !== undefined) return endpoint(res);
+    gate(req, res, (err?: unknown) => {
+      if (err !== undefined) return fail(req, res, err);
+      try {
+        after(req, res);
+      } catch (e) {
+        fail(req, res, e);
+      }
     });
-  }
-  app.use((err: Error & { status?: number; type?: string }, req: Request, res: Response, _next: NextFunction) => {
-    logger.error({ event: "internal-error", err, path: req.originalUrl }, "request failed");
-    if (res.headersSent) return res.destroy();
-    res.status(err.status !== undefined && err.status >= 400 && err.status < 500 ? err.status : 500).json({ error: "internal", message: "the request failed; see the gate's log" });
   });
 
   const first = await store.reload("start");
   if (!first.ok) throw new StartupError(`the policy set in ${options.policies} does not compile: ${first.error}${first.findings.length > 0 ? `\n${first.findings.filter((f) => f.severity === "error").map((f) => `${f.file}:${f.line}:${f.column} ${f.code} ${f.message}`).join("\n")}` : ""}`);
 
-  const server = app.listen(options.port, options.host);
-  await new Promise<void>((ok, fail) => {
-    server.once("listening", ok);
-    server.once("error", (e: NodeJS.ErrnoException) => fail(new StartupError(`cannot listen on ${options.host}:${options.port}: ${e.code ?? e.message}`)));
+  await new Promise<void>((ok, no) => {
+    server.once("error", (e: NodeJS.ErrnoException) => no(new StartupError(`cannot listen on ${options.host}:${options.port}: ${e.code ?? e.message}`)));
+    server.listen(options.port, options.host, ok);
   });
   server.keepAliveTimeout = 65_000; // longer than common load balancer idle timeouts
   const address = server.address() as AddressInfo;

@@ -25,12 +25,22 @@ export const QUERY = "deviceinfo";
 const CMS_TYPES = new Set(["application/pkcs7-signature", "application/x-pkcs7-signature", "application/pkcs7-mime"]);
 
 const BASE64 = /^[A-Za-z0-9+/\-_]*={0,2}$/;
+const WHITESPACE = /\s+/g;
 
 /** Decodes standard or URL-safe base64, padded or not; null when the text is not base64. */
 export function decodeBase64(text: string): Buffer | null {
-  const compact = text.replace(/\s+/g, "");
-  if (compact.length === 0 || !BASE64.test(compact) || compact.replace(/=+$/, "").length % 4 === 1) return null;
-  return Buffer.from(compact.replace(/-/g, "+").replace(/_/g, "/"), "base64");
+  // Whitespace (folded headers, wrapped query values) is rare: strip it only when present.
+  let compact = text;
+  if (!BASE64.test(compact)) {
+    compact = text.replace(WHITESPACE, "");
+    if (compact === text || !BASE64.test(compact)) return null;
+  }
+  if (compact.length === 0) return null;
+  let end = compact.length;
+  while (end > 0 && compact.charCodeAt(end - 1) === 61 /* = */) end--;
+  if (end % 4 === 1) return null;
+  // Node's base64 decoder reads both alphabets (+/ and -_).
+  return Buffer.from(compact, "base64");
 }
 
 function contentType(req: IncomingMessage): string {

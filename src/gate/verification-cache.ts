@@ -1,7 +1,7 @@
 // Identical MachineInfo bytes always read the same way under the same trust
 // anchors and mode: a device retrying, or the GET then POST of one
 // enrollment, is verified once. Bounded LRU keyed by the bytes' SHA-256.
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { MachineInfoResult } from "../apple/machine-info.js";
 
 export class VerificationCache {
@@ -10,7 +10,8 @@ export class VerificationCache {
   constructor(private readonly capacity = 4096) {}
 
   key(der: Uint8Array, mode: string, trustGeneration: number): string {
-    return `${mode}:${trustGeneration}:${createHash("sha256").update(der).digest("base64")}`;
+    // crypto.hash: one call, no Hash object (it is on every request).
+    return `${mode}:${trustGeneration}:${hash("sha256", der, "base64")}`;
   }
 
   get(key: string): MachineInfoResult | undefined {

@@ -17,11 +17,12 @@ import {
 } from "../apple/software-update-required.js";
 import { ALWAYS_AVAILABLE, type AvailabilitySource } from "./availability.js";
 import { countBySeverity, sortFindings, type Finding } from "./findings.js";
-import { compileGlob, type ModelGlob } from "./glob.js";
+import type { ModelGlob } from "./glob.js";
 import { DEFAULT_SETTINGS, type Rule, type Settings, type TestCase } from "./model.js";
 import { validateStructure, type FileKind } from "./policy-schema.js";
 import { readRules, readSettings, readTests, type RuleDraft } from "./read.js";
 import { RuleIndex } from "./rule-index.js";
+import { CompiledPolicyRule, type RuleFields } from "./rule-object.js";
 import { checkRules, checkTests, resolveToken, type SecretSources } from "./semantic.js";
 import { finding, parseSource, type ParsedSource } from "./source.js";
 
@@ -100,7 +101,7 @@ export interface CompileResult {
 const TOKEN_PLACEHOLDER = "(token unavailable)";
 
 /** The request a rule makes of a device with a fixed target. */
-export function updateRequest(rule: Rule, token: string | null, osVersion: string, buildVersion: string | null): UpdateRequest {
+export function updateRequest(rule: RuleFields, token: string | null, osVersion: string, buildVersion: string | null): UpdateRequest {
   return {
     osVersion,
     buildVersion,
@@ -111,7 +112,7 @@ export function updateRequest(rule: Rule, token: string | null, osVersion: strin
 }
 
 /** Renders and validates a rule's bodies for every band a device it blocks can be in. */
-function renderBodies(rule: Rule, token: string | null, errors: ErrorSchema, at: RuleDraft["at"]): { bodies: BandBodies[]; findings: Finding[] } {
+function renderBodies(rule: RuleFields, token: string | null, errors: ErrorSchema, at: RuleDraft["at"]): { bodies: BandBodies[]; findings: Finding[] } {
   const findings: Finding[] = [];
   const bodies: BandBodies[] = [];
   const osVersion = rule.target.kind === "version" ? rule.target.text : formatOsVersion(rule.minimum);
@@ -210,12 +211,13 @@ export function compile(source: PolicySetSource, options: CompileOptions = {}): 
       findings.push(...renderBodies({ ...d.rule, target: { kind: "version", version: d.rule.minimum, text: d.rule.minimumText } }, token, errors, d.at).findings);
     }
     rules.push(
-      Object.freeze({
-        ...d.rule,
-        globs: d.rule.models === null ? null : Object.freeze(d.rule.models.map(compileGlob)),
-        token,
-        bodies: bodies === null ? null : Object.freeze(bodies.map((b) => Object.freeze(b))),
-      }),
+      Object.freeze(
+        new CompiledPolicyRule(d.rule, {
+          globs: d.globs === null ? null : Object.freeze(d.globs),
+          token,
+          bodies: bodies === null ? null : Object.freeze(bodies.map((b) => Object.freeze(b))),
+        }),
+      ),
     );
   }
 

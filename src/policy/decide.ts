@@ -2,16 +2,60 @@
 // gives a Decision, never an exception.
 import { compareBuilds, tryParseBuild, type Build } from "../apple/build.js";
 import { platformOfProduct, type Platform } from "../apple/platform.js";
-import { buildBody, type ErrorBand, type SoftwareUpdateRequiredBody } from "../apple/software-update-required.js";
+import { buildBody, type ErrorBand } from "../apple/software-update-required.js";
 import { baseVersion, compareOsVersions, formatOsVersion, tryParseOsVersion, withSupplementalExtra, type OsVersion } from "../apple/version.js";
 import type { DeviceIdentity } from "./availability.js";
 import { updateRequest, type CompiledPolicySet, type CompiledRule } from "./compile.js";
 import { specificity, type ModelGlob } from "./glob.js";
-import type { Decision, DeviceFacts, Reason, RuleConsideration } from "./model.js";
+import type { Decision, DeviceFacts, Reason, RuleConsideration, SoftwareUpdateRequiredBody } from "./model.js";
 import { byStrictness } from "./strictness.js";
 
-function allow(reason: Reason, summary: string, platform: Platform | null, extra: Partial<Decision> = {}): Decision {
-  return { decision: "allow", reason, rule: null, body: null, platform, summary, considered: [], ...extra };
+/**
+ * A decision whose explanation (summary and rules considered) is written only
+ * when read: deciding is on every request's path, explaining is for people.
+ * Both still serialize as plain fields.
+ */
+class ExplainedDecision implements Decision {
+  #explain: (() => { summary: string; considered: RuleConsideration[] }) | null;
+  #summary = "";
+  #considered: ReadonlyArray<RuleConsideration> = [];
+
+  constructor(
+    readonly decision: "allow" | "block",
+    readonly reason: Reason,
+    readonly rule: string | null,
+    readonly body: SoftwareUpdateRequiredBody | null,
+    readonly platform: Platform | null,
+    explain: () => { summary: string; considered: RuleConsideration[] },
+  ) {
+    this.#explain = explain;
+  }
+
+  #resolve(): void {
+    if (this.#explain === null) return;
+    const e = this.#explain();
+    this.#summary = e.summary;
+    this.#considered = Object.freeze(e.considered);
+    this.#explain = null;
+  }
+
+  get summary(): string {
+    this.#resolve();
+    return this.#summary;
+  }
+
+  get considered(): ReadonlyArray<RuleConsideration> {
+    this.#resolve();
+    return this.#considered;
+  }
+
+  toJSON(): Decision {
+    return { decision: this.decision, reason: this.reason, rule: this.rule, body: this.body, platform: this.platform, summary: this.summary, considered: this.considered };
+  }
+}
+
+function allow(reason: Reason, platform: Platform | null, summary: () => string, considered: () => RuleConsideration[] = () => [], rule: string | null = null, body: SoftwareUpdateRequiredBody | null = null): Decision {
+  return new ExplainedDecision("allow", reason, rule, body, platform, () => ({ summary: summary(), considered: considered() }));
 }
 
 /** OS_VERSION with SUPPLEMENTAL_OS_VERSION_EXTRA; a malformed extra is ignored rather than fatal. */
@@ -105,65 +149,70 @@ export interface DecideOptions {
 export function decide(set: CompiledPolicySet, facts: DeviceFacts, now: number | Date, options: DecideOptions = {}): Decision {
   const enrollment = options.purpose !== "compliance";
   const at = typeof now === "number" ? now : now.getTime();
-  if (typeof facts !== "object" || facts === null) return allow("unsupported-os", "no device facts", null);
+  if (typeof facts !== "object" || facts === null) return allow("unsupported-os", null, () => "no device facts");
   // Step 1: the platform from PRODUCT.
   const product = typeof facts.product === "string" ? facts.product : "";
   const platform = platformOfProduct(product);
-  if (platform === null) return allow("unsupported-os", `PRODUCT "${product}" is not a known Apple platform`, null);
+  if (platform === null) return allow("unsupported-os", null, () => `PRODUCT "${product}" is not a known Apple platform`);
 
   // Step 2: can this device be asked to update at all?
   const version = deviceVersion(facts);
   if (version === null) {
-    return allow("unsupported-os", `${product} reports no usable OS_VERSION (${facts.osVersion === undefined ? "absent" : JSON.stringify(facts.osVersion)}); it predates com.apple.softwareupdate.required`, platform);
+    return allow("unsupported-os", platform, () => `${product} reports no usable OS_VERSION (${facts.osVersion === undefined ? "absent" : JSON.stringify(facts.osVersion)}); it predates com.apple.softwareupdate.required`);
   }
   const band = set.errors.bandAt(platform, baseVersion(version));
   if (band === null && enrollment) {
-    return allow("unsupported-os", `${platform} ${formatOsVersion(version)} cannot receive com.apple.softwareupdate.required`, platform);
+    return allow("unsupported-os", platform, () => `${platform} ${formatOsVersion(version)} cannot receive com.apple.softwareupdate.required`);
   }
   if (facts.canRequestUpdate !== true && enrollment) {
-    return allow("cannot-request-update", `${product} did not report MDM_CAN_REQUEST_SOFTWARE_UPDATE: true`, platform);
+    return allow("cannot-request-update", platform, () => `${product} did not report MDM_CAN_REQUEST_SOFTWARE_UPDATE: true`);
   }
 
-  // Step 3: candidate rules.
+  // Step 3: candidate rules. Only what decides is computed here; the words wait until read.
   const deviceId = typeof facts.deviceId === "string" && facts.deviceId !== "" ? facts.deviceId : null;
   const identifiers = deviceId === null || deviceId === product ? [product] : [product, deviceId];
   const build = deviceBuild(facts);
   const device: DeviceIdentity = { platform, product, deviceId, build: typeof facts.build === "string" ? facts.build : null };
-  const who = describeDevice(facts, platform, version);
-  const considered: RuleConsideration[] = [];
+  const serial = facts.serial;
+  const passed: Array<{ readonly hit: Hit; readonly outcome: "inactive" | "exempt" | "not-below" }> = [];
   const enforce: Hit[] = [];
   const audit: Hit[] = [];
   let exemptFrom: Hit | null = null;
   let candidates = 0;
   for (const hit of set.index.candidates(platform, identifiers)) {
     const r = hit.rule;
-    const below = isBelow(r, version, build);
     if (r.activeFrom !== null && at < r.activeFrom) {
-      considered.push({ rule: r.id, mode: r.mode, outcome: "inactive", detail: `inactive until ${new Date(r.activeFrom).toISOString().slice(0, 10)}` });
+      passed.push({ hit, outcome: "inactive" });
       continue;
     }
-    const serial = facts.serial;
+    const below = isBelow(r, version, build);
     if (r.exempt !== null && serial !== undefined && r.exempt.serials.has(serial) && (r.exempt.until === null || at < r.exempt.until)) {
-      considered.push({ rule: r.id, mode: r.mode, outcome: "exempt", detail: `serial ${serial} is exempt${r.exempt.untilText !== null ? ` until ${r.exempt.untilText}` : ""}` });
+      passed.push({ hit, outcome: "exempt" });
       if (below && r.mode === "enforce" && (exemptFrom === null || strictestFirst(hit, exemptFrom) < 0)) exemptFrom = hit;
       continue;
     }
     candidates++;
-    if (!below) {
-      considered.push({ rule: r.id, mode: r.mode, outcome: "not-below", detail: `meets minimum ${r.minimumText}${r.minimumBuildText !== null ? ` (${r.minimumBuildText})` : ""}` });
-      continue;
-    }
-    (r.mode === "enforce" ? enforce : audit).push(hit);
+    if (!below) passed.push({ hit, outcome: "not-below" });
+    else (r.mode === "enforce" ? enforce : audit).push(hit);
   }
+  if (enforce.length > 1) enforce.sort(strictestFirst);
+  if (audit.length > 1) audit.sort(strictestFirst);
 
-  const below = (h: Hit, decided: boolean): RuleConsideration => ({
-    rule: h.rule.id,
-    mode: h.rule.mode,
-    outcome: decided ? "decided" : "below",
-    detail: `below minimum ${h.rule.minimumText}${h.rule.minimumBuildText !== null ? ` (${h.rule.minimumBuildText})` : ""}`,
-  });
-  enforce.sort(strictestFirst);
-  audit.sort(strictestFirst);
+  const who = () => describeDevice(facts, platform, version);
+  const minimumOf = (r: CompiledRule) => `${r.minimumText}${r.minimumBuildText !== null ? ` (${r.minimumBuildText})` : ""}`;
+  const considered = (decided: Hit | null, includeEnforce: boolean) => (): RuleConsideration[] => [
+    ...passed.map(({ hit, outcome }): RuleConsideration => {
+      const r = hit.rule;
+      const detail =
+        outcome === "inactive"
+          ? `inactive until ${new Date(r.activeFrom ?? 0).toISOString().slice(0, 10)}`
+          : outcome === "exempt"
+            ? `serial ${String(serial)} is exempt${r.exempt?.untilText != null ? ` until ${r.exempt.untilText}` : ""}`
+            : `meets minimum ${minimumOf(r)}`;
+      return { rule: r.id, mode: r.mode, outcome, detail };
+    }),
+    ...(includeEnforce ? enforce : []).concat(audit).map((h): RuleConsideration => ({ rule: h.rule.id, mode: h.rule.mode, outcome: h === decided ? "decided" : "below", detail: `below minimum ${minimumOf(h.rule)}` })),
+  ];
 
   // Step 5: the strictest enforce rule the device is below decides. A rule whose
   // target this device cannot install and that says `whenUnavailable: allow`
@@ -179,38 +228,30 @@ export function decide(set: CompiledPolicySet, facts: DeviceFacts, now: number |
         continue;
       }
       const body = resolved.ok ? resolved.body : band === null ? null : buildBody(updateRequest(r, r.token, r.target.kind === "version" ? r.target.text : r.minimumText, r.targetBuild), band);
-      const passedOver = skipped.length > 0 ? ` (${skipped.map((s) => `${s.hit.rule.id}: target not available, ${s.why}`).join("; ")})` : "";
-      return {
-        decision: "block",
-        reason: "below-minimum",
-        rule: r.id,
-        body,
-        platform,
-        summary: resolved.ok
-          ? `${who} is below ${r.id}'s minimum ${r.minimumText}; asked to update to ${resolved.target}${passedOver}`
-          : `${who} is below ${r.id}'s minimum ${r.minimumText}; its target is not available to it (${resolved.why}) and whenUnavailable is block${passedOver}`,
-        considered: [...considered, ...enforce.map((h) => below(h, h === hit)), ...audit.map((h) => below(h, false))],
-      };
+      return new ExplainedDecision("block", "below-minimum", r.id, body, platform, () => {
+        const passedOver = skipped.length > 0 ? ` (${skipped.map((s) => `${s.hit.rule.id}: target not available, ${s.why}`).join("; ")})` : "";
+        return {
+          summary: resolved.ok
+            ? `${who()} is below ${r.id}'s minimum ${r.minimumText}; asked to update to ${resolved.target}${passedOver}`
+            : `${who()} is below ${r.id}'s minimum ${r.minimumText}; its target is not available to it (${resolved.why}) and whenUnavailable is block${passedOver}`,
+          considered: considered(hit, true)(),
+        };
+      });
     }
     const first = skipped[0] as { hit: Hit; why: string };
-    return {
-      decision: "allow",
-      reason: "target-unavailable",
-      rule: first.hit.rule.id,
-      body: null,
+    return allow(
+      "target-unavailable",
       platform,
-      summary: `${who} is below ${skipped.map((s) => s.hit.rule.id).join(", ")}, but no target is available to it (${skipped.map((s) => `${s.hit.rule.id}: ${s.why}`).join("; ")}); allowed (whenUnavailable: allow)`,
-      considered: [...considered, ...enforce.map((h) => below(h, h === first.hit)), ...audit.map((h) => below(h, false))],
-    };
+      () => `${who()} is below ${skipped.map((s) => s.hit.rule.id).join(", ")}, but no target is available to it (${skipped.map((s) => `${s.hit.rule.id}: ${s.why}`).join("; ")}); allowed (whenUnavailable: allow)`,
+      considered(first.hit, true),
+      first.hit.rule.id,
+    );
   }
 
   // Step 3's exemption: nothing else blocks, only an exemption kept the device from being blocked.
   if (exemptFrom !== null) {
-    return {
-      ...allow("exempt", `${who} is below ${exemptFrom.rule.id}'s minimum ${exemptFrom.rule.minimumText} but its serial is exempt`, platform),
-      rule: exemptFrom.rule.id,
-      considered: [...considered, ...audit.map((h) => below(h, false))],
-    };
+    const r = exemptFrom.rule;
+    return allow("exempt", platform, () => `${who()} is below ${r.id}'s minimum ${r.minimumText} but its serial is exempt`, considered(null, false), r.id);
   }
 
   // Step 6: audit rules report what they would have done.
@@ -218,18 +259,15 @@ export function decide(set: CompiledPolicySet, facts: DeviceFacts, now: number |
   if (auditing !== undefined) {
     const r = auditing.rule;
     const resolved = resolveTarget(set, r, device, version, band, at);
-    return {
-      decision: "allow",
-      reason: "audit-only",
-      rule: r.id,
-      body: resolved.ok ? resolved.body : null,
+    return allow(
+      "audit-only",
       platform,
-      summary: `${who} is below ${r.id}'s minimum ${r.minimumText}; audit mode: allowed${resolved.ok ? `, would have been asked to update to ${resolved.target}` : ` (its target is not available to it: ${resolved.why})`}`,
-      considered: [...considered, ...audit.map((h) => below(h, h === auditing))],
-    };
+      () => `${who()} is below ${r.id}'s minimum ${r.minimumText}; audit mode: allowed${resolved.ok ? `, would have been asked to update to ${resolved.target}` : ` (its target is not available to it: ${resolved.why})`}`,
+      considered(auditing, false),
+      r.id,
+      resolved.ok ? resolved.body : null,
+    );
   }
-  if (candidates === 0) {
-    return { ...allow("no-matching-rule", `no active rule for ${platform} matches ${identifiers.join(" / ")}`, platform), considered };
-  }
-  return { ...allow("compliant", `${who} meets every rule that applies to it`, platform), considered };
+  if (candidates === 0) return allow("no-matching-rule", platform, () => `no active rule for ${platform} matches ${identifiers.join(" / ")}`, considered(null, false));
+  return allow("compliant", platform, () => `${who()} meets every rule that applies to it`, considered(null, false));
 }

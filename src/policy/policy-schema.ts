@@ -1,23 +1,38 @@
 // Structural validation of policy files against schemas/policy.schema.json,
 // with each Ajv error turned into a finding at the right place: an unknown key
 // at the key, a missing key at its mapping, a wrong value at the value.
-import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
+import { createRequire } from "node:module";
+import type { ErrorObject, ValidateFunction } from "ajv/dist/2020.js";
 import { policyJsonSchema } from "../bundled.js";
+import { ajvClass } from "../lazy-modules.js";
 import { parseBuild } from "../apple/build.js";
 import { parseOsVersion, VersionError } from "../apple/version.js";
 import type { Finding } from "./findings.js";
 import { finding, type DataPath, type ParsedSource } from "./source.js";
 
 export type FileKind = "rules" | "tests" | "settings";
+export type { ValidateFunction } from "ajv/dist/2020.js";
 
 const DEF: Record<FileKind, string> = { rules: "ruleFile", tests: "testFile", settings: "settingsFile" };
 
 let validators: Record<FileKind, ValidateFunction> | undefined;
 
+/** The validators `npm run build` generated from the schema, when running from dist/. */
+function generated(): Record<FileKind, ValidateFunction> | undefined {
+  try {
+    return createRequire(import.meta.url)("./policy-validators.cjs") as Record<FileKind, ValidateFunction>;
+  } catch {
+    return undefined;
+  }
+}
+
 function compiled(): Record<FileKind, ValidateFunction> {
+  validators ??= generated();
   if (validators === undefined) {
     // verbose: errors carry the data and parent schema, for "did you mean" hints.
-    const ajv = new Ajv2020({ strict: true, allErrors: true, verbose: true });
+    // Our own schema: the tests check it against the meta-schema, not every run.
+    const Ajv2020 = ajvClass();
+    const ajv = new Ajv2020({ strict: true, allErrors: true, verbose: true, validateSchema: false });
     const schema = policyJsonSchema();
     ajv.addSchema(schema);
     const id = String(schema.$id);
@@ -179,8 +194,8 @@ export interface StructureCheck {
 }
 
 /** Validates one parsed file against its kind's schema. */
-export function validateStructure(source: ParsedSource, kind: FileKind): StructureCheck {
-  const validate = compiled()[kind];
+export function validateStructure(source: ParsedSource, kind: FileKind, validators: Record<FileKind, ValidateFunction> = compiled()): StructureCheck {
+  const validate = validators[kind];
   if (validate(source.value)) return { findings: [], brokenRules: new Set(), brokenFile: false };
   const errors = validate.errors ?? [];
   const oneOfs = errors.filter((e) => e.keyword === "oneOf");

@@ -3,6 +3,7 @@
 import { parseBuild } from "../apple/build.js";
 import { parseOsVersion } from "../apple/version.js";
 import { parsePolicyDate } from "./dates.js";
+import { compileGlob, type ModelGlob } from "./glob.js";
 import type { Finding, SourceRange } from "./findings.js";
 import { describedFacts, type DeviceDescription } from "./facts.js";
 import {
@@ -15,12 +16,35 @@ import {
   type TestExpectation,
   type TokenRef,
 } from "./model.js";
+import { PolicyRule } from "./rule-object.js";
 import { finding, type DataPath, type ParsedSource } from "./source.js";
 
 /** A rule with the means to point at any of its fields. */
 export interface RuleDraft {
-  readonly rule: Rule;
+  readonly rule: PolicyRule;
+  /** Its model globs, compiled once for the checks and the index. */
+  readonly globs: ReadonlyArray<ModelGlob> | null;
   at(field: DataPath, part?: "key" | "value"): SourceRange;
+}
+
+/**
+ * Defines `key` as computed on first read: positions need the positioned YAML
+ * AST, which clean files never build otherwise.
+ */
+export function lazily<T extends object>(target: T, key: string, compute: () => unknown): T {
+  let done = false;
+  let value: unknown;
+  Object.defineProperty(target, key, {
+    enumerable: true,
+    get() {
+      if (!done) {
+        value = compute();
+        done = true;
+      }
+      return value;
+    },
+  });
+  return target;
 }
 
 // Shapes the schema has already guaranteed.
@@ -73,7 +97,8 @@ export function readRules(source: ParsedSource, skip: ReadonlySet<number> = new 
     const activeFrom = date(["activeFrom"], r.activeFrom);
     const until = date(["exempt", "until"], r.exempt?.until);
     if ((r.activeFrom !== undefined && activeFrom === null) || (r.exempt?.until !== undefined && until === null)) return;
-    const rule: Rule = {
+    const rule = new PolicyRule(
+      {
       id: r.id,
       platform: r.platform,
       models: r.models ?? null,
@@ -94,9 +119,10 @@ export function readRules(source: ParsedSource, skip: ReadonlySet<number> = new 
           : { serials: new Set(r.exempt.serials), until: until?.end ?? null, untilText: r.exempt.until ?? null },
       whenUnavailable: r.whenUnavailable ?? "allow",
       adu: r.adu === undefined ? null : { provider: r.adu.provider, name: r.adu.name, manufacturer: r.adu.manufacturer ?? "Apple" },
-      source: at(["id"]),
-    };
-    drafts.push({ rule, at });
+      },
+      () => at(["id"]),
+    );
+    drafts.push({ rule, globs: r.models === undefined ? null : r.models.map(compileGlob), at });
   });
   return { drafts, findings };
 }
@@ -119,14 +145,9 @@ export function readTests(source: ParsedSource): { cases: TestCase[]; findings: 
       now = d.start;
     }
     const facts = describedFacts(c.facts);
-    cases.push({
-      name: c.name,
-      source: source.locate(["cases", i, "name"]),
-      ruleSource: c.expect.rule === undefined ? null : source.locate(["cases", i, "expect", "rule"]),
-      now,
-      facts,
-      expect: c.expect,
-    });
+    // Where a case is written matters only when it fails: located on demand.
+    const test = lazily({ name: c.name, now, facts, expect: c.expect }, "source", () => source.locate(["cases", i, "name"]));
+    cases.push(lazily(test, "ruleSource", () => (c.expect.rule === undefined ? null : source.locate(["cases", i, "expect", "rule"]))) as TestCase);
   });
   return { cases, findings };
 }

@@ -58,26 +58,28 @@ export class RuleIndex<R extends IndexableRule> {
   candidates(platform: Platform, identifiers: ReadonlyArray<string>): Array<Candidate<R>> {
     const p = this.platforms.get(platform);
     if (p === undefined) return [];
-    const found = new Map<R, ModelGlob | null>();
+    // A device matches a handful of rules: an array beats a Map here.
+    const found: Array<{ rule: R; matched: ModelGlob | null }> = [];
     const consider = (rule: R, glob: ModelGlob | null) => {
-      if (!found.has(rule)) {
-        found.set(rule, glob);
-        return;
+      for (const f of found) {
+        if (f.rule === rule) {
+          if (specificity(glob) > specificity(f.matched)) f.matched = glob;
+          return;
+        }
       }
-      const before = found.get(rule) ?? null;
-      if (specificity(glob) > specificity(before)) found.set(rule, glob);
+      found.push({ rule, matched: glob });
     };
     for (const rule of p.everyModel) consider(rule, null);
     for (const id of identifiers) {
-      for (const hit of p.exact.get(id) ?? []) consider(hit.rule, hit.glob);
+      const exact = p.exact.get(id);
+      if (exact !== undefined) for (const hit of exact) consider(hit.rule, hit.glob);
       for (const length of p.prefixLengths) {
         if (length > id.length) break;
-        for (const hit of p.byPrefix.get(id.slice(0, length)) ?? []) {
-          if (hit.glob.regex.test(id)) consider(hit.rule, hit.glob);
-        }
+        const bucket = p.byPrefix.get(id.slice(0, length));
+        if (bucket !== undefined) for (const hit of bucket) if (hit.glob.regex.test(id)) consider(hit.rule, hit.glob);
       }
     }
-    return [...found].map(([rule, matched]) => ({ rule, matched }));
+    return found;
   }
 
   /** Every rule of a platform, for explanations that list what did not match. */

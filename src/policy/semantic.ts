@@ -6,7 +6,7 @@ import { compareOsVersions } from "../apple/version.js";
 import type { ErrorSchema } from "../apple/software-update-required.js";
 import type { AvailabilitySource } from "./availability.js";
 import type { Finding } from "./findings.js";
-import { canMatchPlatform, compileGlob } from "./glob.js";
+import { canMatchPlatform } from "./glob.js";
 import type { Rule, TestCase } from "./model.js";
 import type { RuleDraft } from "./read.js";
 import { finding } from "./source.js";
@@ -94,9 +94,9 @@ function targetFindings(d: RuleDraft, ctx: SemanticContext): Finding[] {
 
 function globFindings(d: RuleDraft): Finding[] {
   const out: Finding[] = [];
-  d.rule.models?.forEach((pattern, i) => {
-    if (!canMatchPlatform(compileGlob(pattern), d.rule.platform)) {
-      out.push(finding(d.at(["models", i]), "model-never-matches", "error", `model "${pattern}" can never match a ${d.rule.platform} device's PRODUCT or SOFTWARE_UPDATE_DEVICE_ID`, d.rule.id));
+  d.globs?.forEach((glob, i) => {
+    if (!canMatchPlatform(glob, d.rule.platform)) {
+      out.push(finding(d.at(["models", i]), "model-never-matches", "error", `model "${glob.pattern}" can never match a ${d.rule.platform} device's PRODUCT or SOFTWARE_UPDATE_DEVICE_ID`, d.rule.id));
     }
   });
   return out;

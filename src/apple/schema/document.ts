@@ -2,7 +2,7 @@
 // docs/schema.md): the typed model and a parser that checks its structure.
 // Aliases are kept as shared (possibly cyclic) object references; nothing here
 // expands them.
-import { parseDocument } from "yaml";
+import { yamlLib } from "../../lazy-modules.js";
 import { SCHEMA_PLATFORMS, type SchemaPlatform } from "../platform.js";
 import { tryParseOsVersion } from "../version.js";
 
@@ -210,7 +210,7 @@ export function parseAppleSchema(text: string, source = "schema"): AppleSchemaDo
   if (text.length > MAX_SCHEMA_BYTES) {
     throw new AppleSchemaError(`the file is larger than ${MAX_SCHEMA_BYTES / 1024 / 1024} MiB`, source);
   }
-  const doc = parseDocument(text);
+  const doc = yamlLib().parseDocument(text);
   const first = doc.errors[0];
   if (first) {
     const pos = first.linePos?.[0];

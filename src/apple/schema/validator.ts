@@ -1,12 +1,10 @@
 // Compiles converted Apple schemas with Ajv (JSON Schema 2020-12, strict mode)
 // and reports violations as "path: problem" lines people can act on.
-import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
-import addFormatsModule from "ajv-formats";
+import type { Ajv2020, ErrorObject, ValidateFunction } from "ajv/dist/2020.js";
+import { ajvClass, ajvFormats } from "../../lazy-modules.js";
+import { precompiledValidator } from "./precompiled.js";
 import type { AppleSchemaDocument } from "./document.js";
 import { PLIST_TYPE_KEYWORD, toJsonSchema, type SchemaTarget } from "./json-schema.js";
-
-// ajv-formats is CommonJS; its default export arrives wrapped under NodeNext.
-const addFormats = addFormatsModule as unknown as (ajv: Ajv2020, formats: string[]) => Ajv2020;
 
 export interface SchemaViolation {
   /** JSON Pointer into the document, "" for the root. */
@@ -26,10 +24,24 @@ export type CompiledAppleSchema =
     }
   | { readonly applicable: false; readonly reason: string };
 
-/** A fresh Ajv set up for converted Apple schemas. */
-export function createAjv(): Ajv2020 {
-  const ajv = new Ajv2020({ strict: true, allErrors: true, unicodeRegExp: true });
-  addFormats(ajv, ["date-time", "uri", "hostname", "email"]);
+const FORMATS = ["date-time", "uri", "hostname", "email"];
+const withFormats = new WeakSet<Ajv2020>();
+
+/** Registers the string formats on first need: most schemas use none. */
+function ensureFormats(ajv: Ajv2020, schema: unknown): void {
+  if (withFormats.has(ajv) || !JSON.stringify(schema).includes('"format":')) return;
+  ajvFormats()(ajv, FORMATS);
+  withFormats.add(ajv);
+}
+
+/**
+ * A fresh Ajv set up for converted Apple schemas. Strict mode checks every
+ * keyword; the converted schemas are checked against the 2020-12 meta-schema
+ * by the tests rather than on every compile.
+ */
+export function createAjv(options: { validateSchema?: boolean } = {}): Ajv2020 {
+  const Ajv = ajvClass();
+  const ajv = new Ajv({ strict: true, allErrors: true, unicodeRegExp: true, validateSchema: options.validateSchema ?? false });
   ajv.addKeyword({
     keyword: PLIST_TYPE_KEYWORD,
     schemaType: "string",
@@ -115,13 +127,13 @@ function wrap(validate: ValidateFunction): (document: unknown) => ValidationResu
  * schema does not compile under strict mode: that is a converter bug or a
  * malformed Apple file, never a device's fault.
  */
-export function compileAppleSchema(
-  doc: AppleSchemaDocument,
-  target: SchemaTarget,
-  ajv: Ajv2020 = sharedAjv(),
-): CompiledAppleSchema {
+export function compileAppleSchema(doc: AppleSchemaDocument, target: SchemaTarget, ajv?: Ajv2020): CompiledAppleSchema {
   const conversion = toJsonSchema(doc, target);
   if (!conversion.applicable) return conversion;
-  const validate = ajv.compile(conversion.schema);
+  const pre = ajv === undefined ? precompiledValidator(doc, target) : null;
+  if (pre !== null) return { applicable: true, schema: conversion.schema, validate: wrap(pre) };
+  const compiler = ajv ?? sharedAjv();
+  ensureFormats(compiler, conversion.schema);
+  const validate = compiler.compile(conversion.schema);
   return { applicable: true, schema: conversion.schema, validate: wrap(validate) };
 }

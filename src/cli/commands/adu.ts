@@ -1,9 +1,6 @@
 // `enrollgate adu pull`: a snapshot of every ADU update the policies reference.
 import type { Command } from "commander";
-import { AduClient, ADU_APIS, type AduApi } from "../../feeds/adu-client.js";
-import { pullAduCatalog, serializeAduCatalog } from "../../feeds/adu-catalog.js";
-import { FeedError } from "../../feeds/gdmf.js";
-import { aduCredential, aduWants } from "../../feeds/provider.js";
+import { ADU_APIS, type AduApi } from "../../feeds/adu-client.js";
 import { EXIT, UsageError, type CliIO, type ExitCode } from "../io.js";
 import { choice } from "../options.js";
 import { loadAndCompile } from "../policies.js";
@@ -28,14 +25,19 @@ export function registerAdu(program: Command, io: CliIO, exit: (code: ExitCode) 
     .addOption(choice("--adu-api <api>", "the data-plane API", ADU_APIS).default("2022-10-01"))
     .requiredOption("--out <file>", "where to write the snapshot")
     .action(async (options: AduPullOptions) => {
+      const [{ AduClient }, { pullAduCatalog, serializeAduCatalog }, { aduCredential, aduWants }] = await Promise.all([
+        import("../../feeds/adu-client.js"),
+        import("../../feeds/adu-catalog.js"),
+        import("../../feeds/provider.js"),
+      ]);
       const compiled = await loadAndCompile(options.policies, io, { purpose: "validate" });
       const wants = aduWants(compiled.rules);
       if (wants.length === 0) throw new UsageError(`no rule in ${options.policies} references an ADU update (adu: {provider, name})`);
-      let client: AduClient;
+      let client: InstanceType<typeof AduClient>;
       try {
         client = new AduClient({ baseUrl: options.aduUrl, instance: options.aduInstance, api: options.aduApi, credential: await aduCredential(io.env) });
       } catch (e) {
-        if (e instanceof FeedError || e instanceof TypeError) throw new UsageError(e.message);
+        if (e instanceof TypeError) throw new UsageError(`--adu-url ${JSON.stringify(options.aduUrl)} is not a URL`);
         throw e;
       }
       const { catalog, failures } = await pullAduCatalog(client, wants, { url: options.aduUrl, instance: options.aduInstance, api: options.aduApi }, null);

@@ -2,8 +2,8 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { FeedError } from "../../feeds/gdmf.js";
-import { fetchGdmf, GDMF_URL } from "../../feeds/gdmf-fetch.js";
+// Apple's feed; kept here so that --help does not load the fetcher.
+const GDMF_URL = "https://gdmf.apple.com/v2/pmv";
 import { EXIT, UsageError, type CliIO, type ExitCode } from "../io.js";
 import { writeAtomically } from "../write-file.js";
 
@@ -24,6 +24,7 @@ export function registerGdmf(program: Command, io: CliIO, exit: (code: ExitCode)
           throw new UsageError(`cannot read ${options.ca}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
         }
       }
+      const { fetchGdmf } = await import("../../feeds/gdmf-fetch.js");
       try {
         const { text, feed } = await fetchGdmf(options.url, ca !== undefined ? { ca } : {});
         await writeAtomically(io.cwd, options.out, text);
@@ -32,7 +33,7 @@ export function registerGdmf(program: Command, io: CliIO, exit: (code: ExitCode)
         io.stdout(`wrote ${options.out}: ${feed.releases.length} releases (${[...byPlatform].map(([p, n]) => `${p} ${n}`).join(", ")})${feed.skipped.length > 0 ? `; ${feed.skipped.length} entries skipped` : ""}\n`);
         exit(EXIT.ok);
       } catch (e) {
-        if (!(e instanceof FeedError)) throw e;
+        if (!(e instanceof Error) || e.name !== "FeedError") throw e;
         io.stderr(`enrollgate: ${e.message}\n`);
         exit(EXIT.failed);
       }

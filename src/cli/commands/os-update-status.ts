@@ -3,12 +3,8 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { DeviceInformationError, readDeviceInformation } from "../../apple/device-information.js";
-import { CommandError, osUpdateStatusCommand, parseOsUpdateStatusResponse, type OsUpdateStatusResponse } from "../../apple/os-update-status.js";
-import { BandedSchema } from "../../apple/schema/banded.js";
-import { bundledAppleSchema } from "../../bundled.js";
-import { FeedError, gdmfBuildVersion, parseGdmf } from "../../feeds/gdmf.js";
-import { judgeCompliance, type ComplianceReport } from "../../policy/compliance.js";
+import type { OsUpdateStatusResponse } from "../../apple/os-update-status.js";
+import type { ComplianceReport } from "../../policy/compliance.js";
 import type { DeviceFacts } from "../../policy/model.js";
 import { resolveNow } from "../clock.js";
 import { addFactOptions, factsFromFlags, type FactFlags } from "../facts.js";
@@ -74,13 +70,9 @@ export function registerOsUpdateStatus(program: Command, io: CliIO, exit: (code:
     .command("command")
     .description("print the OSUpdateStatus command plist, ready to queue on an MDM server")
     .option("--uuid <uuid>", "the CommandUUID (default: a fresh UUID)")
-    .action((options: { uuid?: string }) => {
-      try {
-        io.stdout(`${osUpdateStatusCommand(options.uuid).plist}\n`);
-      } catch (e) {
-        if (e instanceof CommandError) throw new UsageError(e.message);
-        throw e;
-      }
+    .action(async (options: { uuid?: string }) => {
+      const { osUpdateStatusCommand } = await import("../../apple/os-update-status.js");
+      io.stdout(`${osUpdateStatusCommand(options.uuid).plist}\n`);
       exit(EXIT.ok);
     });
 
@@ -95,18 +87,21 @@ export function registerOsUpdateStatus(program: Command, io: CliIO, exit: (code:
     .option("--now <time>", "judge at this instant (YYYY-MM-DD or RFC 3339); default: now");
   addFactOptions(report).action(async (files: string[], options: ReportOptions) => {
     const now = resolveNow(options.now);
+    const [{ readDeviceInformation }, { parseOsUpdateStatusResponse }, { BandedSchema }, { bundledAppleSchema }, { gdmfBuildVersion, parseGdmf }, { judgeCompliance }] = await Promise.all([
+      import("../../apple/device-information.js"),
+      import("../../apple/os-update-status.js"),
+      import("../../apple/schema/banded.js"),
+      import("../../bundled.js"),
+      import("../../feeds/gdmf.js"),
+      import("../../policy/compliance.js"),
+    ]);
     const compiled = await loadAndCompile(options.policies, io, { now, purpose: "validate" });
     if (compiled.set === null) throw new UsageError(`the policies in ${options.policies} do not compile; run enrollgate validate ${options.policies}`);
     const set = compiled.set;
     let buildVersions = null;
     if (options.gdmf !== undefined) {
-      try {
-        const feed = parseGdmf((await read(io.cwd, options.gdmf)).toString("utf8"), options.gdmf);
-        buildVersions = (build: string) => gdmfBuildVersion(feed, build);
-      } catch (e) {
-        if (e instanceof FeedError) throw new UsageError(e.message);
-        throw e;
-      }
+      const feed = parseGdmf((await read(io.cwd, options.gdmf)).toString("utf8"), options.gdmf);
+      buildVersions = (build: string) => gdmfBuildVersion(feed, build);
     }
     const known = new Map<string, DeviceFacts>();
     const infos: DeviceFacts[] = [];
@@ -116,7 +111,7 @@ export function registerOsUpdateStatus(program: Command, io: CliIO, exit: (code:
         infos.push(info.facts);
         if (info.udid !== null) known.set(info.udid, info.facts);
       } catch (e) {
-        if (e instanceof DeviceInformationError) throw new UsageError(`${file}: ${e.message}`);
+        if (e instanceof Error && e.name === "DeviceInformationError") throw new UsageError(`${file}: ${e.message}`);
         throw e;
       }
     }
@@ -129,7 +124,7 @@ export function registerOsUpdateStatus(program: Command, io: CliIO, exit: (code:
       try {
         response = parseOsUpdateStatusResponse(await read(io.cwd, file), schema);
       } catch (e) {
-        if (!(e instanceof CommandError)) throw e;
+        if (!(e instanceof Error) || e.name !== "CommandError") throw e;
         io.stderr(`enrollgate: ${file}: ${e.message}\n`);
         unreadable++;
         continue;

@@ -2,8 +2,6 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { parseAppleSchema } from "../../apple/schema/document.js";
-import { compileAppleSchema } from "../../apple/schema/validator.js";
 import { isPlatform } from "../../apple/platform.js";
 import { EXIT, UsageError, type CliIO, type ExitCode } from "../io.js";
 import { choice } from "../options.js";
@@ -36,6 +34,7 @@ export function registerSchema(program: Command, io: CliIO, exit: (code: ExitCod
       } catch (e) {
         throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
       }
+      const [{ parseAppleSchema }, { compileAppleSchema }] = await Promise.all([import("../../apple/schema/document.js"), import("../../apple/schema/validator.js")]);
       const doc = parseAppleSchema(text, file);
       const compiled = compileAppleSchema(doc, {
         direction: options.direction,

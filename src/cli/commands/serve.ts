@@ -1,10 +1,7 @@
 // `enrollgate serve`: the standalone gate, optionally in front of an MDM server.
 import { Option, type Command } from "commander";
 import type { Settings } from "../../policy/model.js";
-import { createLogger } from "../../gate/log.js";
 import type { SettingsOverrides } from "../../gate/policy-store.js";
-import { startServer, StartupError } from "../../gate/server.js";
-import { FeedError } from "../../feeds/gdmf.js";
 import { EXIT, UsageError, type CliIO, type ExitCode } from "../io.js";
 import { addFeedOptions, feedFlags, type FeedFlagOptions } from "../feed-options.js";
 import { choice } from "../options.js";
@@ -64,10 +61,9 @@ export function registerServe(program: Command, io: CliIO, exit: (code: ExitCode
         ...(options.bodyLimit !== undefined ? { bodyLimit: integer(options.bodyLimit, "--body-limit", 1024, 16 * 1024 * 1024) } : {}),
         ...(options.missingMachineInfo !== undefined ? { noMachineInfo: options.missingMachineInfo } : {}),
       };
+      const [{ createLogger }, { startServer }] = await Promise.all([import("../../gate/log.js"), import("../../gate/server.js")]);
       const logger = createLogger({ level: options.logLevel });
-      let server;
-      try {
-        server = await startServer({
+      const running = await startServer({
           policies: options.policies,
           host: options.host,
           port,
@@ -80,11 +76,6 @@ export function registerServe(program: Command, io: CliIO, exit: (code: ExitCode
           watch: options.watch,
           feeds: feedFlags(options),
         });
-      } catch (e) {
-        if (e instanceof StartupError || e instanceof FeedError) throw new UsageError(e.message);
-        throw e;
-      }
-      const running = server;
       await new Promise<void>((stopped) => {
         const reload = () => void running.reload("SIGHUP");
         const stop = (signal: string) => {

@@ -1,7 +1,7 @@
 // `enrollgate test [DIR...]`: runs the *.test.yaml cases against the policies.
 import type { Command } from "commander";
 import type { Finding } from "../../policy/findings.js";
-import { runTests, type TestReport } from "../../policy/testing.js";
+import type { TestReport } from "../../policy/testing.js";
 import { junitDocument, type JunitCase } from "../../report/junit.js";
 import { resolveNow } from "../clock.js";
 import { EXIT, type CliIO, type ExitCode } from "../io.js";
@@ -87,6 +87,7 @@ export function registerTest(program: Command, io: CliIO, exit: (code: ExitCode)
     .addOption(choice("--format <format>", "text or junit", ["text", "junit"]).default("text"))
     .action(async (dirs: string[], options: TestOptions) => {
       const now = resolveNow(options.now);
+      const { runTests } = await import("../../policy/testing.js");
       const outcomes: DirOutcome[] = [];
       for (const dir of dirs) {
         const result = await loadAndCompile(dir, io, { now, purpose: "validate" });
