@@ -56,7 +56,8 @@ export type { Logger } from "./gate/log.js";
 // MachineInfo.
 export { readMachineInfo, factsOf, machineInfoFromFile } from "./apple/machine-info.js";
 export type { MachineInfoResult, VerificationOutcome, VerifyMode } from "./apple/machine-info.js";
-export { parseSignedData, verifySignedData, parsePemCertificates, TrustStore, CmsError } from "./apple/cms.js";
+export { parseSignedData, CmsError, MAX_CERTIFICATES } from "./apple/cms.js";
+export { verifySignedData, parsePemCertificates, TrustStore } from "./apple/cms-verify.js";
 export { parsePlistBytes, parsePlistText, PlistError } from "./apple/plist.js";
 export type { PlistValue } from "./apple/plist.js";
 export { BandedSchema } from "./apple/schema/banded.js";

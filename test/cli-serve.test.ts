@@ -1,61 +1,10 @@
 // `enrollgate serve` and `npm start` as processes: ports, signals, startup failures.
-import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { base64, createCA, createIdentity, machineInfoPlist, signCms } from "../support/signing.js";
 import { BIN, enrollgate } from "./helpers/cli.js";
 import { eventually, startUpstream } from "./helpers/http.js";
-import { projectPath } from "./helpers/project.js";
+import { freePort, listening, run } from "./helpers/processes.js";
 import { tempDir } from "./helpers/tmp.js";
-
-interface Running {
-  child: ChildProcess;
-  lines: Array<Record<string, unknown>>;
-  stderr: () => string;
-  url: () => string;
-  exited: Promise<number | null>;
-}
-
-const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const c of children.splice(0)) if (c.exitCode === null) c.kill("SIGKILL");
-});
-
-function run(command: string, args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Running {
-  const child = spawn(command, args, { cwd: options.cwd ?? projectPath(), env: { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
-  children.push(child);
-  const lines: Array<Record<string, unknown>> = [];
-  let err = "";
-  let buffer = "";
-  child.stdout?.setEncoding("utf8").on("data", (d: string) => {
-    buffer += d;
-    let nl;
-    while ((nl = buffer.indexOf("\n")) !== -1) {
-      const line = buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 1);
-      if (line.startsWith("{")) lines.push(JSON.parse(line) as Record<string, unknown>);
-    }
-  });
-  child.stderr?.setEncoding("utf8").on("data", (d: string) => (err += d));
-  const exited = new Promise<number | null>((ok) => child.on("exit", (code) => ok(code)));
-  return {
-    child,
-    lines,
-    stderr: () => err,
-    url: () => String(lines.find((l) => l.event === "listening")?.url ?? ""),
-    exited,
-  };
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((ok) => s.listen(0, "127.0.0.1", ok));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((ok) => s.close(ok));
-  return port;
-}
-
-const listening = (r: Running) => eventually(() => r.url() !== "", "the server to listen", 15_000);
 
 describe("npm start", () => {
   it("serves the example policies, on $PORT when set", async () => {

@@ -170,6 +170,7 @@ describe("a compliant device", () => {
       reason: "compliant",
       rule: null,
       serial: "G7QK21P0XY3D",
+      udid: "00008120-001A2B3C4D5E6F70",
       product: "iPhone17,3",
       osVersion: "26.6.1",
       build: "23G83",
@@ -310,6 +311,18 @@ describe("the upstream", () => {
 });
 
 describe("settings", () => {
+  it("warns that beta tokens reach unverified clients when verification is not enforced", async () => {
+    expect(log.lines.filter((l) => l.event === "beta-token-exposure")).toEqual([]); // the enforcing server
+    const audit = captureLog();
+    const s = await startServer({ policies: "policies", host: "127.0.0.1", port: 0, overrides: { verify: "audit" }, logger: audit.logger, env: TOKEN_ENV, cwd: dir, watch: false });
+    try {
+      expect(audit.lines.find((l) => l.event === "beta-token-exposure")).toMatchObject({ level: 40, verify: "audit", rules: ["seed"] });
+      expect(audit.text()).not.toContain("super-secret-seed-token");
+    } finally {
+      await s.close();
+    }
+  });
+
   it("rejects requests without MachineInfo when told to", async () => {
     const s = await startServer({ policies: "policies", host: "127.0.0.1", port: 0, overrides: { verify: "off", noMachineInfo: "reject" }, logger: captureLog().logger, env: TOKEN_ENV, cwd: dir, watch: false });
     try {

@@ -1,7 +1,8 @@
 // MachineInfo: CMS verification with a throwaway CA, the strict plist reader,
 // schema validation and the facts it yields.
 import { beforeAll, describe, expect, it } from "vitest";
-import { parseSignedData, parsePemCertificates, TrustStore, verifySignedData } from "../src/apple/cms.js";
+import { CmsError, parseSignedData } from "../src/apple/cms.js";
+import { parsePemCertificates, TrustStore, verifySignedData } from "../src/apple/cms-verify.js";
 import { readMachineInfo, type MachineInfoResult } from "../src/apple/machine-info.js";
 import { parsePlistBytes, parsePlistText, PlistError } from "../src/apple/plist.js";
 import { BandedSchema } from "../src/apple/schema/banded.js";
@@ -97,6 +98,39 @@ describe("CMS verification", () => {
     expect(() => parseSignedData(Buffer.from([]))).toThrow();
     const der = await signCms(plist, rsaDevice, { certificates: noise });
     expect(() => parseSignedData(der)).toThrow("the message carries 18 certificates; at most 16 are accepted");
+  });
+
+  it("refuses a certificate in the message that is not on the signer's chain", async () => {
+    const stranger = await createIdentity(otherCa);
+    expect(verify(await signCms(plist, rsaDevice, { certificates: [stranger] }))).toEqual({ verified: false, problem: "the message carries a certificate that is not on the signer's chain" });
+    // The anchor itself, carried along, belongs.
+    expect(verify(await signCms(plist, rsaDevice, { certificates: [ca] })).verified).toBe(true);
+  });
+
+  it("accepts the root above a configured intermediate anchor, and nothing else above it", async () => {
+    const intermediate = await createIdentity(ca, { commonName: "Anchor Intermediate", ca: true });
+    const leaf = await createIdentity(intermediate, { kind: "ecdsa" });
+    const anchoredAtIntermediate = new TrustStore(parsePemCertificates(intermediate.pem, "intermediate.pem"));
+    expect(verify(await signCms(plist, leaf, { certificates: [intermediate, ca] }), anchoredAtIntermediate).verified).toBe(true);
+    expect(verify(await signCms(plist, leaf, { certificates: [intermediate, otherCa] }), anchoredAtIntermediate).verified).toBe(false);
+  });
+
+  it("refuses parts no signature covers when they are not what the signer wrote", async () => {
+    const der = Buffer.from(await signCms(plist, rsaDevice));
+    // SignedData's version INTEGER (02 01 01) right after its header: 1 → 3.
+    const version = der.indexOf(Buffer.from([0x02, 0x01, 0x01]));
+    const v3 = Buffer.from(der);
+    v3[version + 2] = 3;
+    expect(() => parseSignedData(v3)).toThrow("SignedData version is 3; this message must be version 1");
+    // The NULL parameters (05 00) of the first digest algorithm, retagged as an empty OCTET STRING.
+    const nul = der.indexOf(Buffer.from([0x05, 0x00]));
+    const params = Buffer.from(der);
+    params[nul] = 0x04;
+    expect(() => parseSignedData(params)).toThrow("digest algorithm has parameters; expected none or NULL");
+    // The outer SEQUENCE's constructed bit cleared.
+    const primitive = Buffer.from(der);
+    primitive[0] = 0x10;
+    expect(() => parseSignedData(primitive)).toThrow(CmsError);
   });
 
   it("reads trust anchors from PEM bundles and names bad ones", () => {

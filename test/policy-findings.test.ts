@@ -250,16 +250,27 @@ describe("test file findings", () => {
 
 describe("settings", () => {
   it("an unknown setting", () => {
-    const f = only({ "enrollgate.yaml": "format: json\nverfy: enforce\n" });
+    const f = only({ "enrollgate.yaml": "format: json\nverfy: enforce\n", "rules.yaml": "rules: []\n" });
     expectFinding(f, { code: "schema-unknown-key", file: "enrollgate.yaml", line: 2, column: 1, message: 'unknown key "verfy" (did you mean "verify"?)' });
   });
 
   it("an empty settings file means defaults", () => {
-    expect(compileFiles({ "enrollgate.yaml": "# nothing yet\n" }).set?.settings).toMatchObject({ format: "json", verify: "enforce", bodyLimit: 65536 });
+    expect(compileFiles({ "enrollgate.yaml": "# nothing yet\n", "rules.yaml": "rules: []\n" }).set?.settings).toMatchObject({ format: "json", verify: "enforce", bodyLimit: 65536 });
   });
 
   it("settings are read", () => {
-    expect(compileFiles({ "enrollgate.yaml": "format: negotiate\nverify: audit\nbodyLimit: 2048\n" }).set?.settings).toMatchObject({ format: "negotiate", verify: "audit", bodyLimit: 2048 });
+    expect(compileFiles({ "enrollgate.yaml": "format: negotiate\nverify: audit\nbodyLimit: 2048\n", "rules.yaml": "rules: []\n" }).set?.settings).toMatchObject({ format: "negotiate", verify: "audit", bodyLimit: 2048 });
+  });
+});
+
+describe("a policy directory without rule files", () => {
+  it("is an error: serving it would allow every device", () => {
+    const f = only({ "enrollgate.yaml": "format: json\n" });
+    expectFinding(f, { code: "no-rule-files", file: "/policies", line: 1, column: 1, message: '/policies holds no rule file (*.yaml); write "rules: []" in one to enforce nothing on purpose' });
+  });
+
+  it("is fine with an explicit empty rule list", () => {
+    expect(compileFiles({ "rules.yaml": "rules: []\n" }).set?.rules).toEqual([]);
   });
 });
 

@@ -2,7 +2,8 @@
 // enrollment profile. From the CMS bytes to the facts decide() takes:
 // parse, verify (per mode), read the plist, validate it against
 // schemas/machineinfo.yaml (receive direction), map the keys.
-import { CmsError, parseSignedData, verifySignedData, type TrustStore } from "./cms.js";
+import { CmsError, parseSignedData } from "./cms.js";
+import { verifySignedData, type TrustStore } from "./cms-verify.js";
 import { isPlistDict, parsePlistBytes, PlistError, type PlistValue } from "./plist.js";
 import { platformOfProduct } from "./platform.js";
 import type { BandedSchema } from "./schema/banded.js";

@@ -16,7 +16,7 @@ import { createLogger, silentLogger, type Logger } from "./log.js";
 import { GateMetrics } from "./metrics.js";
 import { PolicyStore, type ActiveState, type ReloadResult, type SettingsOverrides } from "./policy-store.js";
 import { sendJson } from "./respond.js";
-import { locateMachineInfo, type GateRequest, type MachineInfoSource } from "./transport.js";
+import { discardBody, locateMachineInfo, type GateRequest, type MachineInfoSource } from "./transport.js";
 import { VerificationCache } from "./verification-cache.js";
 
 export interface EnrollmentGateOptions extends SettingsOverrides {
@@ -47,6 +47,9 @@ export interface GateOutcome {
 }
 
 type Next = (error?: unknown) => void;
+
+/** How much of an oversized body the gate reads (and drops) after its 413, at least. */
+const DISCARD_MIN = 1024 * 1024;
 type GateResponse = ServerResponse & { locals?: Record<string, unknown> };
 
 export interface EnrollmentGate {
@@ -91,16 +94,16 @@ export function enrollmentGate(options: EnrollmentGateOptions): EnrollmentGate {
       sendJson(res, 503, { error: "not-ready", message: "no policy set is active yet" });
       return;
     }
-    const reject = (status: number, code: string, message: string, source: MachineInfoSource | null, extra: Record<string, string> = {}) => {
+    const reject = (status: number, code: string, message: string, source: MachineInfoSource | null) => {
       metrics.rejections.inc({ status: String(status), code });
       logger.warn({ event: "rejected", decisionId, revision: state.set.revision, status, code, problem: message, source, method: req.method, path }, "request rejected");
-      sendJson(res, status, { error: code, message }, { "X-Enrollgate-Decision-Id": decisionId, ...extra });
+      sendJson(res, status, { error: code, message }, { "X-Enrollgate-Decision-Id": decisionId, "X-Enrollgate-Revision": state.set.revision });
     };
 
     const located = await locateMachineInfo(req, state.settings.bodyLimit);
     if (located.kind === "error") {
-      reject(located.error.status, located.error.code, located.error.message, null, located.drain ? { Connection: "close" } : {});
-      if (located.drain) req.resume(); // discard the rest; the connection closes after the answer
+      reject(located.error.status, located.error.code, located.error.message, null);
+      if (located.drain) discardBody(req, Math.max(DISCARD_MIN, 4 * state.settings.bodyLimit));
       return;
     }
     let facts: DeviceFacts | null = null;
@@ -148,6 +151,7 @@ export function enrollmentGate(options: EnrollmentGateOptions): EnrollmentGate {
         reason: decision.reason,
         rule: decision.rule,
         serial: facts?.serial ?? null,
+        udid: facts?.udid ?? null,
         product: facts?.product ?? null,
         osVersion: facts?.osVersion ?? null,
         build: facts?.supplementalBuild ?? facts?.build ?? null,
@@ -164,7 +168,7 @@ export function enrollmentGate(options: EnrollmentGateOptions): EnrollmentGate {
 
     if (decision.decision === "block") {
       if (decision.body === null) {
-        sendJson(res, 403, { error: "no-machine-info", message: "MachineInfo is required" }, { "X-Enrollgate-Decision-Id": decisionId });
+        sendJson(res, 403, { error: "no-machine-info", message: "MachineInfo is required" }, { "X-Enrollgate-Decision-Id": decisionId, "X-Enrollgate-Revision": state.set.revision });
         return;
       }
       const rendered = renderBody(decision.body, formatFor(state, req));
@@ -173,6 +177,7 @@ export function enrollmentGate(options: EnrollmentGateOptions): EnrollmentGate {
       res.setHeader("Content-Length", rendered.body.length);
       res.setHeader("Cache-Control", "no-store");
       res.setHeader("X-Enrollgate-Decision-Id", decisionId);
+      res.setHeader("X-Enrollgate-Revision", state.set.revision);
       res.end(rendered.body);
       return;
     }

@@ -4,7 +4,7 @@
 import { readFile } from "node:fs/promises";
 import { isAbsolute, resolve } from "node:path";
 import type { X509Certificate } from "node:crypto";
-import { parsePemCertificates, TrustStore } from "../apple/cms.js";
+import { parsePemCertificates, TrustStore } from "../apple/cms-verify.js";
 import { FeedProvider, type FeedFlags } from "../feeds/provider.js";
 import { compileWithFeeds } from "../feeds/with-feeds.js";
 import type { CompiledPolicySet } from "../policy/compile.js";
@@ -101,6 +101,13 @@ export class PolicyStore {
     if (result.ok) {
       if (result.changed) metrics.reloads.inc();
       logger.info({ event: "policy-reload", reason, revision: result.revision, changed: result.changed, rules: this.state?.set.rules.length }, result.changed ? "policy set active" : "policy set unchanged");
+      const state = this.state;
+      const beta = state?.set.rules.filter((r) => r.betaProgram !== null).map((r) => r.id) ?? [];
+      if (result.changed && state !== null && state.settings.verify !== "enforce" && beta.length > 0) {
+        // The token is in the 403 body: without verification, anyone who sends
+        // MachineInfo a beta rule blocks receives it.
+        logger.warn({ event: "beta-token-exposure", verify: state.settings.verify, rules: beta }, `beta program tokens go to unverified clients (verify: ${state.settings.verify}); use verify: enforce`);
+      }
     } else {
       metrics.reloadFailures.inc();
       logger.error(

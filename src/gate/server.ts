@@ -149,13 +149,21 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
 
+  // Reload once the directory has been quiet for debounceMs (a git checkout
+  // writes many files), but no later than 4 × debounceMs after the first
+  // change: a directory that never goes quiet must still be reloaded.
   let timer: NodeJS.Timeout | null = null;
+  let firstChange: number | null = null;
+  const debounceMs = options.debounceMs ?? 250;
   const debounced = () => {
     if (timer !== null) clearTimeout(timer);
+    const now = Date.now();
+    firstChange ??= now;
     timer = setTimeout(() => {
       timer = null;
+      firstChange = null;
       void store.reload("policy directory changed");
-    }, options.debounceMs ?? 250);
+    }, Math.max(0, Math.min(debounceMs, firstChange + 4 * debounceMs - now)));
   };
   const unwatch = options.watch === false ? () => undefined : watchPolicies(resolve(options.cwd, options.policies), debounced, logger);
 

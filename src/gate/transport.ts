@@ -77,6 +77,20 @@ function readBody(req: GateRequest, limit: number): Promise<{ body: Buffer } | {
   });
 }
 
+/**
+ * After refusing an oversized body: read and discard what the client is still
+ * sending, so that it reads the 413 instead of a connection reset (closing a
+ * socket with unread data resets it). Past `cap` bytes, the connection is cut.
+ */
+export function discardBody(req: IncomingMessage, cap: number): void {
+  let seen = 0;
+  req.on("data", (chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen > cap) req.socket.destroy();
+  });
+  req.resume();
+}
+
 function tooLarge(limit: number): TransportError {
   return { status: 413, code: "body-too-large", message: `MachineInfo is larger than the ${limit}-byte limit` };
 }

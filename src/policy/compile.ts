@@ -41,6 +41,8 @@ export interface PolicySetSource {
   readonly files: ReadonlyArray<PolicyFile>;
   /** Files that exist but could not be read. */
   readonly unreadable?: ReadonlyArray<{ readonly path: string; readonly error: string }>;
+  /** How findings name the directory itself (as the user gave it); default `dir`. */
+  readonly label?: string;
 }
 
 export interface CompileOptions extends Partial<SecretSources> {
@@ -153,6 +155,12 @@ export function compile(source: PolicySetSource, options: CompileOptions = {}): 
 
   for (const u of source.unreadable ?? []) {
     findings.push(finding({ file: u.path, line: 1, column: 1, endLine: 1, endColumn: 1 }, "file-unreadable", "error", u.error));
+  }
+  // No rule file at all is a checkout gone wrong far more often than a wish
+  // to enforce nothing; serving it would allow every device. `rules: []` says it.
+  if (!source.files.some((f) => f.kind === "rules") && (source.unreadable ?? []).length === 0) {
+    const at = source.label ?? source.dir;
+    findings.push(finding({ file: at, line: 1, column: 1, endLine: 1, endColumn: 1 }, "no-rule-files", "error", `${at} holds no rule file (*.yaml); write "rules: []" in one to enforce nothing on purpose`));
   }
   for (const file of source.files) {
     files[file.kind]++;

@@ -45,6 +45,7 @@ export const FINDING_CODES = {
   "yaml-multiple-documents": { severity: "error", title: "More than one YAML document", help: "A policy file holds exactly one YAML document." },
   "file-too-large": { severity: "error", title: "File too large", help: "Policy files are limited in size." },
   "file-unreadable": { severity: "error", title: "File unreadable", help: "The file could not be read." },
+  "no-rule-files": { severity: "error", title: "No rule files", help: "The policy directory holds no rule file; an empty set would allow every device. Write rules: [] to enforce nothing on purpose." },
   "schema-unknown-key": { severity: "error", title: "Unknown key", help: "The key is not part of the policy format (schemas/policy.schema.json)." },
   "schema-missing-key": { severity: "error", title: "Missing key", help: "A required key is missing." },
   "schema-type": { severity: "error", title: "Wrong type", help: "The value has the wrong type." },

@@ -37,13 +37,13 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 export async function loadPolicySet(dir: string, options: { cwd?: string } = {}): Promise<PolicySetSource> {
   const cwd = options.cwd ?? process.cwd();
   const root = resolve(cwd, dir);
-  let info;
+  let rootInfo;
   try {
-    info = await stat(root);
+    rootInfo = await stat(root);
   } catch {
     throw new PolicyLoadError(`policy directory ${dir} does not exist`);
   }
-  if (!info.isDirectory()) throw new PolicyLoadError(`${dir} is not a directory`);
+  if (!rootInfo.isDirectory()) throw new PolicyLoadError(`${dir} is not a directory`);
   const names: string[] = [];
   try {
     await walk(root, root, names);
@@ -57,7 +57,13 @@ export async function loadPolicySet(dir: string, options: { cwd?: string } = {})
     const full = join(root, rel);
     const path = relative(cwd, full).split(sep).join("/") || basename(full);
     try {
-      const size = (await stat(full)).size;
+      const info = await stat(full);
+      // A symlink to a FIFO or a device would block the read forever.
+      if (!info.isFile()) {
+        unreadable.push({ path, error: "not a regular file" });
+        continue;
+      }
+      const size = info.size;
       if (size > MAX_POLICY_FILE_BYTES) {
         unreadable.push({ path, error: `the file is ${size} bytes, more than the ${MAX_POLICY_FILE_BYTES / 1024 / 1024} MiB a policy file may have` });
         continue;
@@ -77,7 +83,7 @@ export async function loadPolicySet(dir: string, options: { cwd?: string } = {})
       unreadable.push({ path, error: `cannot read the file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` });
     }
   }
-  return { dir: root, files, unreadable };
+  return { dir: root, files, unreadable, label: relative(cwd, root).split(sep).join("/") || "." };
 }
 
 /** Reads a beta token file for compile(); null when it cannot be read. */

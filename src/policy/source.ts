@@ -200,6 +200,7 @@ export function parseSource(file: SourceFile): { source: ParsedSource | null; fi
   try {
     value = first.toJS();
   } catch (e) {
+    if (e instanceof RangeError) return { source: null, findings: [finding(wholeFile(file.path), "yaml-syntax", "error", yamlMessage(e.message))] };
     let where = wholeFile(file.path);
     visit(first, {
       Alias(_key, node) {

@@ -1,6 +1,6 @@
 // Real HTTP on loopback: a recording upstream server, and log capture.
 import { createServer, type IncomingMessage, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { connect, type AddressInfo } from "node:net";
 import { Writable } from "node:stream";
 import { createLogger, type Logger } from "../../src/gate/log.js";
 
@@ -75,4 +75,46 @@ export async function eventually(check: () => Promise<boolean> | boolean, what: 
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+export interface RawResponse {
+  /** The first response's status, or null when the server sent nothing. */
+  readonly status: number | null;
+  /** Everything the server sent, as latin1. */
+  readonly text: string;
+}
+
+/**
+ * Sends bytes exactly as given on a fresh TCP connection and collects what
+ * comes back until the server closes (or `settleMs` after its first byte):
+ * for requests no HTTP client would send.
+ */
+export function rawRequest(url: string, bytes: Uint8Array, settleMs = 1000): Promise<RawResponse> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const socket = connect({ host: hostname, port: Number(port) });
+    let settle: NodeJS.Timeout | null = null;
+    const give = setTimeout(() => finish(), 10_000);
+    const finish = () => {
+      clearTimeout(give);
+      if (settle !== null) clearTimeout(settle);
+      socket.destroy();
+      const text = Buffer.concat(chunks).toString("latin1");
+      const m = /^HTTP\/1\.1 (\d{3})/.exec(text);
+      resolve({ status: m === null ? null : Number(m[1]), text });
+    };
+    socket.on("data", (c: Buffer) => {
+      chunks.push(c);
+      settle ??= setTimeout(finish, settleMs);
+    });
+    socket.on("end", finish);
+    socket.on("close", finish);
+    socket.on("error", (e: NodeJS.ErrnoException) => {
+      // The server may close while we are still writing a body it refused.
+      if (e.code === "ECONNRESET" || e.code === "EPIPE") finish();
+      else reject(e);
+    });
+    socket.write(bytes);
+  });
 }

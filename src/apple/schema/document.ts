@@ -200,8 +200,12 @@ export function toAppleSchemaDocument(value: unknown, source = "schema"): AppleS
   return value as unknown as AppleSchemaDocument;
 }
 
+/** What a parser's stack overflow means for a document. */
+export const TOO_DEEP = "the document nests too deeply to read (thousands of levels; these files need a handful)";
+
 /** The first line of a yaml error, without the position it repeats. */
 export function yamlMessage(message: string): string {
+  if (message.includes("Maximum call stack size exceeded")) return TOO_DEEP;
   return (message.split("\n")[0] ?? "YAML syntax error").replace(/ at line \d+, column \d+:?$/, "");
 }
 
@@ -220,7 +224,7 @@ export function parseAppleSchema(text: string, source = "schema"): AppleSchemaDo
   try {
     value = doc.toJS();
   } catch (e) {
-    throw new AppleSchemaError((e as Error).message, source);
+    throw new AppleSchemaError(yamlMessage((e as Error).message), source);
   }
   return toAppleSchemaDocument(value, source);
 }

@@ -1,0 +1,38 @@
+// The verification cache: the same MachineInfo bytes, under the same mode and
+// trust anchors, are read once; anything else is read afresh; it never grows
+// past its capacity.
+import { describe, expect, it } from "vitest";
+import type { MachineInfoResult } from "../src/apple/machine-info.js";
+import { VerificationCache } from "../src/gate/verification-cache.js";
+
+const result = (serial: string): MachineInfoResult => ({ ok: false, status: 400, code: "bad-cms", message: serial });
+
+describe("VerificationCache", () => {
+  it("keys by the bytes, the mode and the trust anchors' generation", () => {
+    const cache = new VerificationCache();
+    const a = new Uint8Array([1, 2, 3]);
+    const key = cache.key(a, "enforce", 1);
+    expect(cache.key(Uint8Array.from(a), "enforce", 1)).toBe(key);
+    expect(cache.key(new Uint8Array([1, 2, 4]), "enforce", 1)).not.toBe(key);
+    expect(cache.key(a, "audit", 1)).not.toBe(key);
+    expect(cache.key(a, "enforce", 2)).not.toBe(key); // new trust anchors: verify again
+  });
+
+  it("evicts the least recently used entry past its capacity", () => {
+    const cache = new VerificationCache(2);
+    cache.set("a", result("a"));
+    cache.set("b", result("b"));
+    expect(cache.get("a")).toEqual(result("a")); // a is now the most recent
+    cache.set("c", result("c"));
+    expect(cache.get("b")).toBeUndefined();
+    expect(cache.get("a")).toEqual(result("a"));
+    expect(cache.get("c")).toEqual(result("c"));
+    expect(cache.size).toBe(2);
+  });
+
+  it("stays at its capacity under a flood of distinct messages", () => {
+    const cache = new VerificationCache(100);
+    for (let i = 0; i < 10_000; i++) cache.set(cache.key(new Uint8Array([i & 0xff, i >> 8]), "enforce", 0), result(String(i)));
+    expect(cache.size).toBe(100);
+  });
+});
