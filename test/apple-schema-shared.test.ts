@@ -145,6 +145,24 @@ const cases: Case[] = [
     good: [{ code: "com.apple.well-known.failed", description: "unknown domain" }],
     bad: [["an unknown key", { code: "com.apple.well-known.failed", details: {} }, /^details: unknown key$/]],
   },
+  {
+    file: "ddm-2026/softwareupdate.enforcement.specific.yaml",
+    target: { direction: "emit", platform: "iOS", os: "26.0" },
+    good: [
+      { TargetOSVersion: "26.1", TargetLocalDateTime: "2026-12-15T18:00:00" },
+      { TargetOSVersion: "26.1", TargetBuildVersion: "23B85", TargetLocalDateTime: "2026-12-15T18:00:00", DetailsURL: "https://it.example.com/updates" },
+    ],
+    bad: [
+      ["a missing deadline", { TargetOSVersion: "26.1" }, /missing required key "TargetLocalDateTime"/],
+      ["an unknown key", { TargetOSVersion: "26.1", TargetLocalDateTime: "2026-12-15T18:00:00", Urgent: true }, /^Urgent: unknown key$/],
+    ],
+  },
+  {
+    file: "ddm-2026/softwareupdate.settings.yaml",
+    target: { direction: "emit", platform: "iOS", os: "26.0" },
+    good: [{ Beta: { ProgramEnrollment: "AlwaysOn", RequireProgram: { Description: "iOS 26 AppleSeed Beta", Token: "t0k" } } }],
+    bad: [["a wrong type", { Notifications: "yes" }, /^Notifications: must be boolean$/]],
+  },
 ];
 
 describe("the Apple schema files enrollgate depends on", () => {
