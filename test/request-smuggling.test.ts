@@ -111,6 +111,15 @@ describe("a Connection header that names what the gate relies on", () => {
     expect(requests).toEqual([]);
   });
 
+  it("an Upgrade (h2c smuggling) is not passed on: the upstream sees a plain request", async () => {
+    const request = `GET /mdm/enroll HTTP/1.1\r\nHost: gate\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAA\r\nConnection: Upgrade, HTTP2-Settings, close\r\n\r\n`;
+    const { result: answers, requests } = await arriving(() => exchange(gate.url, request));
+    expect(answers.map((a) => a.status)).toEqual([200]);
+    expect(requests).toHaveLength(1);
+    expect([...(requests[0]?.header("upgrade") ?? []), ...(requests[0]?.header("http2-settings") ?? [])]).toEqual([]);
+    expect(requests[0]?.header("connection")).not.toContainEqual(expect.stringMatching(/upgrade/i));
+  });
+
   it("naming any other header still works: it is not forwarded", async () => {
     const request = `GET /mdm/enroll HTTP/1.1\r\nHost: gate\r\nX-Apple-Aspen-DeviceInfo: ${base64(compliant)}\r\nX-Hop: secret\r\nConnection: close, x-hop\r\n\r\n`;
     const { result: answers, requests } = await arriving(() => exchange(gate.url, request));

@@ -43,6 +43,7 @@ export interface UpstreamHeaderOptions {
 
 export function upstreamHeaders(req: IncomingMessage, outcome: GateOutcome, options: UpstreamHeaderOptions): OutgoingHttpHeaders {
   const headers = endToEnd(req.headers);
+  const endToEndNames = new Set(Object.keys(headers));
   for (const name of Object.keys(headers)) {
     const canonical = canonicalName(name);
     if (isEnrollgateHeader(name) || FORWARDING.has(canonical) || PATH_OVERRIDES.has(canonical) || canonical === "expect") delete headers[name];
@@ -52,7 +53,8 @@ export function upstreamHeaders(req: IncomingMessage, outcome: GateOutcome, opti
   const proto = options.secure ? "https" : "http";
   const host = req.headers.host;
   const own = `for=${forwardedNode(client.peer)};proto=${proto}${host !== undefined ? `;host=${forwardedValue(host)}` : ""}`;
-  const sent = (name: string) => (client.viaTrustedProxy ? headerValues(req, name) : []);
+  // From a trusted proxy: its forwarding header lines as sent, unless its Connection header made them hop-by-hop.
+  const sent = (name: string) => (client.viaTrustedProxy && endToEndNames.has(name) ? headerValues(req, name) : []);
   headers["x-forwarded-for"] = [...sent("x-forwarded-for"), client.peer].join(", ");
   const proxiedProto = sent("x-forwarded-proto");
   headers["x-forwarded-proto"] = proxiedProto.length > 0 ? proxiedProto.join(", ") : proto;
