@@ -10,7 +10,7 @@ import { BandedSchema } from "../apple/schema/banded.js";
 import { bundledAppleSchema } from "../bundled.js";
 import type { CompiledPolicySet } from "../policy/compile.js";
 import { decide } from "../policy/decide.js";
-import type { Decision, DeviceFacts } from "../policy/model.js";
+import { DEFAULT_SETTINGS, type Decision, type DeviceFacts } from "../policy/model.js";
 import { negotiateFormat, renderBody, type ResponseFormat } from "../policy/render.js";
 import { createLogger, silentLogger, type Logger } from "./log.js";
 import { GateMetrics } from "./metrics.js";
@@ -106,7 +106,8 @@ export function enrollmentGate(options: EnrollmentGateOptions): EnrollmentGate {
       sendJson(res, status, { error: code, message }, { "X-Enrollgate-Decision-Id": decisionId, "X-Enrollgate-Revision": state.set.revision });
     };
 
-    const located = await locateMachineInfo(req, { limit: state.settings.bodyLimit, timeoutMs: state.settings.bodyTimeout });
+    // A set compiled before bodyTimeout existed has none: its default, never an instant timeout.
+    const located = await locateMachineInfo(req, { limit: state.settings.bodyLimit, timeoutMs: state.settings.bodyTimeout ?? DEFAULT_SETTINGS.bodyTimeout });
     if (located.kind === "error") {
       reject(located.error.code, located.error.message, null);
       return;
