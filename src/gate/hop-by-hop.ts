@@ -3,7 +3,7 @@
 // not be able to name, for removal on the way upstream, what frames its body
 // or what the gate decides on: such a request is refused, not obeyed.
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from "node:http";
-import { canonicalName, MACHINE_INFO_HEADER } from "./header-names.js";
+import { canonicalName, isEnrollgateHeader, MACHINE_INFO_HEADER } from "./header-names.js";
 
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"]);
 
@@ -24,7 +24,7 @@ function nominated(req: IncomingMessage): string[] {
 export function connectionProblem(req: IncomingMessage): string | null {
   for (const name of nominated(req)) {
     const canonical = canonicalName(name);
-    if (canonical === "content-length" || canonical === "transfer-encoding" || canonical === "host" || canonical === MACHINE_INFO_HEADER || canonical.startsWith("x-enrollgate")) {
+    if (canonical === "content-length" || canonical === "transfer-encoding" || canonical === "host" || canonical === MACHINE_INFO_HEADER || isEnrollgateHeader(name)) {
       return `the Connection header names ${JSON.stringify(name)}, which the gate does not remove`;
     }
   }
