@@ -22,6 +22,8 @@ function nominated(req: IncomingMessage): string[] {
 
 /** Why the request's Connection header cannot be obeyed, or null. */
 export function connectionProblem(req: IncomingMessage): string | null {
+  const connection = req.headers.connection?.toLowerCase();
+  if (connection === undefined || connection === "keep-alive" || connection === "close") return null;
   for (const name of nominated(req)) {
     const canonical = canonicalName(name);
     if (canonical === "content-length" || canonical === "transfer-encoding" || canonical === "host" || canonical === MACHINE_INFO_HEADER || isEnrollgateHeader(name)) {
@@ -31,17 +33,26 @@ export function connectionProblem(req: IncomingMessage): string | null {
   return null;
 }
 
-/** The end-to-end headers of a message: without hop-by-hop ones and those its Connection header names. */
-export function endToEnd(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
+/** Whether a header of a message with these headers is end-to-end: not hop-by-hop, not named by its Connection header. */
+export function endToEndFilter(headers: IncomingHttpHeaders): (name: string) => boolean {
+  const connection = headers.connection;
+  if (connection === undefined) return (name) => !HOP_BY_HOP.has(name);
   const named = new Set(
-    String(headers.connection ?? "")
+    connection
       .split(",")
       .map((h) => h.trim().toLowerCase())
       .filter((h) => h !== ""),
   );
+  return (name) => !HOP_BY_HOP.has(name) && !named.has(name);
+}
+
+/** The end-to-end headers of a message: without hop-by-hop ones and those its Connection header names. */
+export function endToEnd(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
+  const keep = endToEndFilter(headers);
   const out: OutgoingHttpHeaders = {};
-  for (const [k, v] of Object.entries(headers)) {
-    if (v !== undefined && !HOP_BY_HOP.has(k) && !named.has(k)) out[k] = v;
+  for (const name in headers) {
+    const value = headers[name];
+    if (value !== undefined && keep(name)) out[name] = value;
   }
   return out;
 }

@@ -81,6 +81,8 @@ export function parseRequestTarget(target: string): RequestTarget {
     const bad = [...rawPath].find((c) => !PATH_CHARACTERS.test(c)) ?? "";
     return refuse("bad-request-target", `the path has a character a path may not have: ${JSON.stringify(bad)}`);
   }
+  // Most paths have no escapes and no segment starting with a dot: already normal.
+  if (!rawPath.includes("%") && !rawPath.includes("/.")) return { ok: true, path: rawPath, query };
   const escapes = normaliseEscapes(rawPath);
   if (!escapes.ok) return escapes.result;
   const dots = removeDotSegments(escapes.path);

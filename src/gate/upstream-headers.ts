@@ -5,8 +5,8 @@
 // facts (so the MDM server need not parse MachineInfo again), and forwarding
 // headers that say who the client is.
 import type { IncomingMessage, OutgoingHttpHeaders } from "node:http";
-import { canonicalName, isEnrollgateHeader } from "./header-names.js";
-import { endToEnd } from "./hop-by-hop.js";
+import { canonicalName } from "./header-names.js";
+import { endToEndFilter } from "./hop-by-hop.js";
 import type { GateOutcome } from "./middleware.js";
 import { headerValues } from "./trust-proxy.js";
 
@@ -42,11 +42,14 @@ export interface UpstreamHeaderOptions {
 }
 
 export function upstreamHeaders(req: IncomingMessage, outcome: GateOutcome, options: UpstreamHeaderOptions): OutgoingHttpHeaders {
-  const headers = endToEnd(req.headers);
-  const endToEndNames = new Set(Object.keys(headers));
-  for (const name of Object.keys(headers)) {
-    const canonical = canonicalName(name);
-    if (isEnrollgateHeader(name) || FORWARDING.has(canonical) || PATH_OVERRIDES.has(canonical) || canonical === "expect") delete headers[name];
+  const endToEnd = endToEndFilter(req.headers);
+  const headers: OutgoingHttpHeaders = {};
+  for (const name in req.headers) {
+    const value = req.headers[name];
+    if (value === undefined || !endToEnd(name)) continue;
+    const canonical = name.includes("_") ? canonicalName(name) : name; // Node lower-cases names
+    if (canonical.startsWith("x-enrollgate") || FORWARDING.has(canonical) || PATH_OVERRIDES.has(canonical) || canonical === "expect") continue;
+    headers[name] = value;
   }
 
   const { client } = outcome;
@@ -54,7 +57,7 @@ export function upstreamHeaders(req: IncomingMessage, outcome: GateOutcome, opti
   const host = req.headers.host;
   const own = `for=${forwardedNode(client.peer)};proto=${proto}${host !== undefined ? `;host=${forwardedValue(host)}` : ""}`;
   // From a trusted proxy: its forwarding header lines as sent, unless its Connection header made them hop-by-hop.
-  const sent = (name: string) => (client.viaTrustedProxy && endToEndNames.has(name) ? headerValues(req, name) : []);
+  const sent = (name: string) => (client.viaTrustedProxy && endToEnd(name) ? headerValues(req, name) : []);
   headers["x-forwarded-for"] = [...sent("x-forwarded-for"), client.peer].join(", ");
   const proxiedProto = sent("x-forwarded-proto");
   headers["x-forwarded-proto"] = proxiedProto.length > 0 ? proxiedProto.join(", ") : proto;
