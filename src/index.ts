@@ -45,10 +45,14 @@ export type { ReportFormat, ValidationReport } from "./report/index.js";
 // The gate: Express middleware and the standalone server.
 export { enrollmentGate } from "./gate/middleware.js";
 export type { EnrollmentGate, EnrollmentGateOptions, GateOutcome } from "./gate/middleware.js";
-export { startServer, StartupError } from "./gate/server.js";
+export { startServer, StartupError, DEFAULT_MAX_CONNECTIONS, DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS } from "./gate/server.js";
 export type { ServerOptions, RunningServer } from "./gate/server.js";
 export { PolicyStore } from "./gate/policy-store.js";
 export type { ActiveState, ReloadResult, SettingsOverrides } from "./gate/policy-store.js";
+export { REJECTIONS } from "./gate/rejections.js";
+export type { Rejection, RejectionCode } from "./gate/rejections.js";
+export { ProxyTrust, TrustProxyError } from "./gate/trust-proxy.js";
+export type { ClientAddress } from "./gate/trust-proxy.js";
 export { GateMetrics } from "./gate/metrics.js";
 export { createLogger } from "./gate/log.js";
 export type { Logger } from "./gate/log.js";

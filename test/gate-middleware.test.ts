@@ -80,6 +80,50 @@ describe.each(flavours)("in $name", (flavour) => {
     expect(await res.json()).toMatchObject({ reached: true, reason: "no-machine-info", bodyBytes: null });
   });
 
+  it("leaves a body that is not MachineInfo in the stream for the app's own parser, even one shorter than what it looks at", async () => {
+    const gate = enrollmentGate({ policies: "policies", cwd: dir, verify: "enforce", trustAnchors: [ca.pem], logger: false, env: {} });
+    await gate.ready;
+    const app = flavour.make();
+    app.use("/mdm", gate);
+    app.use(flavour.raw());
+    app.use("/mdm/checkin", (req: { body: unknown }, res: { json: (v: unknown) => void }) => res.json({ body: Buffer.isBuffer(req.body) ? req.body.toString("latin1") : null }));
+    const url = await serve(app);
+    const send = (pieces: string[]) => {
+      const stream = new ReadableStream({
+        start(controller) {
+          for (const piece of pieces) controller.enqueue(Buffer.from(piece, "latin1"));
+          controller.close();
+        },
+      });
+      return fetch(`${url}/mdm/checkin`, { method: "POST", body: stream, headers: { "content-type": "application/octet-stream" }, duplex: "half" } as RequestInit).then((r) => r.json());
+    };
+    const long = JSON.stringify({ Status: "Acknowledged", payload: "x".repeat(5000) });
+    // In pieces, the first a single byte: the gate gives back exactly what it looked at.
+    expect(await send([long.slice(0, 1), long.slice(1, 40), long.slice(40)])).toEqual({ body: long });
+    // Bodies that end while they could still be CMS (0x30 starts a SEQUENCE) are not MachineInfo either.
+    expect(await send(["0"])).toEqual({ body: "0" });
+    expect(await send(["0\x80", "\x06\x09*"])).toEqual({ body: "0\x80\x06\x09*" });
+  });
+
+  it("reads a CMS body sent under another Content-Type as MachineInfo", async () => {
+    const url = await appWith("none");
+    const res = await fetch(`${url}/mdm/profile`, { method: "POST", body: await signCms(machineInfoPlist({ OS_VERSION: "26.5" }), device), headers: { "content-type": "text/plain" } });
+    expect(res.status).toBe(403);
+    expect(await res.json()).toMatchObject({ code: "com.apple.softwareupdate.required" });
+  });
+
+  it("logs the client behind a proxy named in trustProxy", async () => {
+    const log = captureLog();
+    const gate = enrollmentGate({ policies: "policies", cwd: dir, verify: "off", trustProxy: "loopback", logger: log.logger, env: {} });
+    await gate.ready;
+    const app = flavour.make();
+    app.use("/mdm", gate, (_req: unknown, res: { json: (v: unknown) => void; locals: { enrollgate: GateOutcome } }) => res.json(res.locals.enrollgate.client));
+    const url = await serve(app);
+    const res = await fetch(`${url}/mdm/enroll`, { headers: { "x-forwarded-for": "198.51.100.9" } });
+    expect(await res.json()).toEqual({ address: "198.51.100.9", peer: "127.0.0.1", viaTrustedProxy: true });
+    expect(log.lines.find((l) => l.event === "decision")).toMatchObject({ client: "198.51.100.9", peer: "127.0.0.1" });
+  });
+
   it("answers malformed input itself and keeps the app alive", async () => {
     const url = await appWith("none");
     const res = await fetch(`${url}/mdm/profile`, { headers: { "x-apple-aspen-deviceinfo": "%%%" } });

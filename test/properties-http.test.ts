@@ -72,7 +72,7 @@ const oneLine = (b: Buffer) => Buffer.from(b.map((x) => (x === 0x0d || x === 0x0
 
 const percentEncoded = (b: Buffer) => [...b].map((x) => `%${x.toString(16).padStart(2, "0")}`).join("");
 
-type Transport = "header" | "body" | "query" | "raw query";
+type Transport = "header" | "body" | "body under another type" | "query" | "raw query";
 const request = (transport: Transport, payload: Buffer): Buffer => {
   const head = (line: string, extra = "") => Buffer.from(`${line}\r\nHost: gate\r\nConnection: close\r\n${extra}`, "latin1");
   switch (transport) {
@@ -80,6 +80,9 @@ const request = (transport: Transport, payload: Buffer): Buffer => {
       return Buffer.concat([head("GET /mdm/enroll HTTP/1.1"), Buffer.from("X-Apple-Aspen-DeviceInfo: "), oneLine(payload), Buffer.from("\r\n\r\n")]);
     case "body":
       return Buffer.concat([head("POST /mdm/profile HTTP/1.1", `Content-Type: application/pkcs7-signature\r\nContent-Length: ${payload.length}\r\n\r\n`), payload]);
+    case "body under another type":
+      // MachineInfo is found by its first bytes, whatever the Content-Type says.
+      return Buffer.concat([head("POST /mdm/checkin HTTP/1.1", `Content-Type: text/plain\r\nContent-Length: ${payload.length}\r\n\r\n`), payload]);
     case "query":
       return Buffer.concat([head(`GET /mdm/web?deviceinfo=${percentEncoded(payload)} HTTP/1.1`), Buffer.from("\r\n")]);
     case "raw query":
@@ -88,14 +91,14 @@ const request = (transport: Transport, payload: Buffer): Buffer => {
 };
 
 const payloadFor = (transport: Transport) =>
-  transport === "body"
+  transport === "body" || transport === "body under another type"
     ? fc.oneof(
         machineInfoBytes.map((b) => Buffer.from(b)),
         fc.integer({ min: BODY_LIMIT + 1, max: 4 * BODY_LIMIT }).map((n) => Buffer.alloc(n, 0x30)),
       )
     : textBytes;
 
-describe.each(["header", "body", "query", "raw query"] as const)("any bytes in the %s", (transport) => {
+describe.each(["header", "body", "body under another type", "query", "raw query"] as const)("any bytes in the %s", (transport) => {
   it("get 400, 403, 413 or the next handler, never a 5xx", async () => {
     const seen = new Map<number | null, number>();
     await fc.assert(

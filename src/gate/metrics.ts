@@ -36,6 +36,11 @@ export class GateMetrics {
   readonly revision = new Gauge({ name: "enrollgate_policy_revision_info", help: "The active policy set's revision", labelNames: ["revision"] as const, registers: [this.registry] });
   readonly rules = new Gauge({ name: "enrollgate_policy_rules", help: "Rules in the active policy set", registers: [this.registry] });
   readonly ready = new Gauge({ name: "enrollgate_ready", help: "1 once a policy set is active", registers: [this.registry] });
+  readonly droppedConnections = new Counter({
+    name: "enrollgate_connections_dropped_total",
+    help: "Connections closed on arrival because the gate held its maximum of open connections",
+    registers: [this.registry],
+  });
   readonly upstreamErrors = new Counter({
     name: "enrollgate_upstream_errors_total",
     help: "Allowed requests the upstream MDM server did not answer",

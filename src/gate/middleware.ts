@@ -10,13 +10,15 @@ import { BandedSchema } from "../apple/schema/banded.js";
 import { bundledAppleSchema } from "../bundled.js";
 import type { CompiledPolicySet } from "../policy/compile.js";
 import { decide } from "../policy/decide.js";
-import type { Decision, DeviceFacts } from "../policy/model.js";
+import { DEFAULT_SETTINGS, type Decision, type DeviceFacts } from "../policy/model.js";
 import { negotiateFormat, renderBody, type ResponseFormat } from "../policy/render.js";
 import { createLogger, silentLogger, type Logger } from "./log.js";
 import { GateMetrics } from "./metrics.js";
 import { PolicyStore, type ActiveState, type ReloadResult, type SettingsOverrides } from "./policy-store.js";
+import { statusOf, type RejectionCode } from "./rejections.js";
 import { sendJson } from "./respond.js";
-import { discardBody, locateMachineInfo, type GateRequest, type MachineInfoSource } from "./transport.js";
+import { locateMachineInfo, settleUnreadBody, type GateRequest, type MachineInfoSource } from "./transport.js";
+import { clientAddress, type ClientAddress } from "./trust-proxy.js";
 import { VerificationCache } from "./verification-cache.js";
 
 export interface EnrollmentGateOptions extends SettingsOverrides {
@@ -44,12 +46,12 @@ export interface GateOutcome {
   readonly facts: DeviceFacts | null;
   /** The request body the gate read (MachineInfo), byte for byte; also at req.body. */
   readonly rawBody: Buffer | null;
+  /** Who sent the request: the peer, and the client behind it when the peer is a trusted proxy (trustProxy). */
+  readonly client: ClientAddress;
 }
 
 type Next = (error?: unknown) => void;
 
-/** How much of an oversized body the gate reads (and drops) after its 413, at least. */
-const DISCARD_MIN = 1024 * 1024;
 type GateResponse = ServerResponse & { locals?: Record<string, unknown> };
 
 export interface EnrollmentGate {
@@ -91,19 +93,23 @@ export function enrollmentGate(options: EnrollmentGateOptions): EnrollmentGate {
     const state = store.active;
     const path = req.originalUrl ?? req.url ?? "";
     if (state === null) {
-      sendJson(res, 503, { error: "not-ready", message: "no policy set is active yet" });
+      sendJson(res, statusOf("not-ready"), { error: "not-ready", message: "no policy set is active yet" });
       return;
     }
-    const reject = (status: number, code: string, message: string, source: MachineInfoSource | null) => {
+    const client = clientAddress(req, state.proxyTrust);
+    const settle = (status: number) => settleUnreadBody(req, res, status, state.settings.bodyLimit);
+    const reject = (code: RejectionCode, message: string, source: MachineInfoSource | null) => {
+      const status = statusOf(code);
       metrics.rejections.inc({ status: String(status), code });
-      logger.warn({ event: "rejected", decisionId, revision: state.set.revision, status, code, problem: message, source, method: req.method, path }, "request rejected");
+      logger.warn({ event: "rejected", decisionId, revision: state.set.revision, status, code, problem: message, source, method: req.method, path, client: client.address, peer: client.peer }, "request rejected");
+      settle(status);
       sendJson(res, status, { error: code, message }, { "X-Enrollgate-Decision-Id": decisionId, "X-Enrollgate-Revision": state.set.revision });
     };
 
-    const located = await locateMachineInfo(req, state.settings.bodyLimit);
+    // A set compiled before bodyTimeout existed has none: its default, never an instant timeout.
+    const located = await locateMachineInfo(req, { limit: state.settings.bodyLimit, timeoutMs: state.settings.bodyTimeout ?? DEFAULT_SETTINGS.bodyTimeout });
     if (located.kind === "error") {
-      reject(located.error.status, located.error.code, located.error.message, null);
-      if (located.drain) discardBody(req, Math.max(DISCARD_MIN, 4 * state.settings.bodyLimit));
+      reject(located.error.code, located.error.message, null);
       return;
     }
     let facts: DeviceFacts | null = null;
@@ -128,7 +134,7 @@ export function enrollmentGate(options: EnrollmentGateOptions): EnrollmentGate {
         cache.set(key, read);
       }
       if (!read.ok) {
-        reject(read.status, read.code, read.message, located.source);
+        reject(read.code, read.message, located.source);
         return;
       }
       facts = read.facts;
@@ -161,14 +167,17 @@ export function enrollmentGate(options: EnrollmentGateOptions): EnrollmentGate {
         source: located.kind === "found" ? located.source : null,
         method: req.method,
         path,
+        client: client.address,
+        peer: client.peer,
         ms: Math.round(seconds * 1e6) / 1e3,
       },
       decision.summary,
     );
 
     if (decision.decision === "block") {
+      settle(403);
       if (decision.body === null) {
-        sendJson(res, 403, { error: "no-machine-info", message: "MachineInfo is required" }, { "X-Enrollgate-Decision-Id": decisionId, "X-Enrollgate-Revision": state.set.revision });
+        sendJson(res, statusOf("no-machine-info"), { error: "no-machine-info", message: "MachineInfo is required" }, { "X-Enrollgate-Decision-Id": decisionId, "X-Enrollgate-Revision": state.set.revision });
         return;
       }
       const rendered = renderBody(decision.body, formatFor(state, req));
@@ -189,6 +198,7 @@ export function enrollmentGate(options: EnrollmentGateOptions): EnrollmentGate {
       verification,
       facts,
       rawBody: located.rawBody,
+      client,
     };
     res.locals ??= {};
     res.locals.enrollgate = outcome;
@@ -205,7 +215,7 @@ export function enrollmentGate(options: EnrollmentGateOptions): EnrollmentGate {
   const gate = ((req: GateRequest, res: GateResponse, next: Next) => {
     handle(req, res, next).catch((e: unknown) => {
       logger.error({ event: "internal-error", err: e, path: req.originalUrl ?? req.url }, "gate failed on a request");
-      if (!res.headersSent) sendJson(res, 500, { error: "internal", message: "the gate failed on this request; see its log" });
+      if (!res.headersSent) sendJson(res, statusOf("internal"), { error: "internal", message: "the gate failed on this request; see its log" });
       else res.destroy();
     });
   }) as EnrollmentGate;

@@ -13,11 +13,14 @@ import { loadPolicySet, readTokenFile } from "../policy/load.js";
 import type { Settings } from "../policy/model.js";
 import type { Logger } from "./log.js";
 import type { GateMetrics } from "./metrics.js";
+import { ProxyTrust } from "./trust-proxy.js";
 
 /** Settings given in code or on the command line; they win over enrollgate.yaml. */
-export type SettingsOverrides = Partial<Omit<Settings, "trustAnchors">> & {
+export type SettingsOverrides = Partial<Omit<Settings, "trustAnchors" | "trustProxy">> & {
   /** PEM text, PEM file paths (relative to the working directory), or parsed certificates. */
   readonly trustAnchors?: ReadonlyArray<string | X509Certificate>;
+  /** Trusted proxies: addresses, CIDR ranges, loopback, linklocal, uniquelocal; a comma list or an array, as in Express. */
+  readonly trustProxy?: string | ReadonlyArray<string>;
 };
 
 export interface ActiveState {
@@ -26,6 +29,8 @@ export interface ActiveState {
   readonly trust: TrustStore;
   /** Changes whenever the trust anchors do; part of the verification cache key. */
   readonly trustGeneration: number;
+  /** The peers whose forwarding headers are believed (settings.trustProxy). */
+  readonly proxyTrust: ProxyTrust;
 }
 
 export type ReloadResult =
@@ -140,7 +145,9 @@ export class PolicyStore {
       if (result.set === null) return { ok: false, error: "the policy set has errors", findings: result.findings };
       set = result.set;
     }
-    const settings: Settings = { ...set.settings, ...overrides, trustAnchors: set.settings.trustAnchors };
+    const trustProxy = overrides.trustProxy === undefined ? (set.settings.trustProxy ?? []) : typeof overrides.trustProxy === "string" ? [overrides.trustProxy] : overrides.trustProxy;
+    const settings: Settings = { ...set.settings, ...overrides, trustAnchors: set.settings.trustAnchors, trustProxy };
+    const proxyTrust = ProxyTrust.parse(settings.trustProxy);
     const anchors = overrides.trustAnchors !== undefined
       ? (await Promise.all(overrides.trustAnchors.map((a) => certificatesFrom(a, cwd)))).flat()
       : (await Promise.all(settings.trustAnchors.map((a) => certificatesFrom(a, "dir" in this.source ? resolve(cwd, this.source.dir) : cwd)))).flat();
@@ -153,7 +160,7 @@ export class PolicyStore {
     if (!sameAnchors) this.generation++;
     const changed = previous === null || previous.set.revision !== set.revision || !sameAnchors || JSON.stringify(previous.settings) !== JSON.stringify(settings);
     // The swap: requests already running keep the state they started with.
-    this.state = Object.freeze({ set, settings, trust: sameAnchors && previous !== null ? previous.trust : new TrustStore(anchors), trustGeneration: this.generation });
+    this.state = Object.freeze({ set, settings, trust: sameAnchors && previous !== null ? previous.trust : new TrustStore(anchors), trustGeneration: this.generation, proxyTrust });
     this.options.metrics.activate(set.revision, set.rules.length);
     return { ok: true, revision: set.revision, changed };
   }

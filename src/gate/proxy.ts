@@ -1,29 +1,29 @@
 // serve --upstream: allowed requests go to the MDM server with their method,
-// path, headers and exact body bytes; its answer streams back. An unreachable
-// upstream is a 502, a silent one a 504, both as JSON.
-import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerResponse } from "node:http";
+// normalised path, headers and exact body bytes; its answer streams back. An
+// unreachable upstream is a 502, a silent one a 504, both as JSON.
+//
+// Every body is framed on the way up, whatever the method: by its exact
+// length when the gate read it or the client declared one, else chunked. (Node
+// sends a GET, HEAD, DELETE or OPTIONS body unframed unless told otherwise,
+// and the upstream would read it as a second request no one decided on.)
+import { Agent as HttpAgent, request as httpRequest, type OutgoingHttpHeaders, type ServerResponse } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { endToEnd } from "./hop-by-hop.js";
 import type { Logger } from "./log.js";
 import type { GateMetrics } from "./metrics.js";
 import type { GateOutcome } from "./middleware.js";
+import { statusOf } from "./rejections.js";
 import { sendJson } from "./respond.js";
-import type { GateRequest } from "./transport.js";
+import { announcesBody, type GateRequest } from "./transport.js";
+import { upstreamHeaders } from "./upstream-headers.js";
 
-// Hop-by-hop headers (RFC 9110 7.6.1) belong to one connection, never forwarded.
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"]);
-
-function endToEnd(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
-  const named = new Set(
-    String(headers.connection ?? "")
-      .split(",")
-      .map((h) => h.trim().toLowerCase())
-      .filter((h) => h !== ""),
-  );
-  const out: OutgoingHttpHeaders = {};
-  for (const [k, v] of Object.entries(headers)) {
-    if (v !== undefined && !HOP_BY_HOP.has(k) && !named.has(k)) out[k] = v;
-  }
-  return out;
+/** Frames the forwarded body: the bytes the gate read, the length the client declared, or chunked. */
+function frame(req: GateRequest, headers: OutgoingHttpHeaders, rawBody: Buffer | null): void {
+  delete headers["content-length"];
+  delete headers["transfer-encoding"];
+  if (rawBody !== null) headers["content-length"] = String(rawBody.length);
+  else if (req.headers["transfer-encoding"] !== undefined) headers["transfer-encoding"] = "chunked";
+  else if (announcesBody(req)) headers["content-length"] = String(Number(req.headers["content-length"]));
 }
 
 export interface ProxyOptions {
@@ -36,43 +36,31 @@ export interface ProxyOptions {
 
 type ProxyResponse = ServerResponse & { locals?: Record<string, unknown> };
 
-export function upstreamProxy(options: ProxyOptions): (req: GateRequest, res: ProxyResponse) => void {
+export function upstreamProxy(options: ProxyOptions): (req: GateRequest, res: ProxyResponse, path: string) => void {
   const { upstream, timeoutMs, logger, metrics } = options;
   const secure = upstream.protocol === "https:";
   const agent = secure ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
   const send = secure ? httpsRequest : httpRequest;
-  const base = upstream.pathname.replace(/\/$/, "");
+  const base = upstream.pathname.replace(/\/+$/, "");
 
-  return (req, res) => {
-    const outcome = res.locals?.enrollgate as GateOutcome | undefined;
-    const headers = endToEnd(req.headers);
-    const client = req.socket.remoteAddress ?? "";
-    headers["x-forwarded-for"] = req.headers["x-forwarded-for"] !== undefined ? `${String(req.headers["x-forwarded-for"])}, ${client}` : client;
-    headers["x-forwarded-proto"] ??= "encrypted" in req.socket ? "https" : "http";
-    if (req.headers.host !== undefined) headers["x-forwarded-host"] ??= req.headers.host;
-    if (outcome !== undefined) {
-      headers["x-enrollgate-decision"] = outcome.decision.decision;
-      headers["x-enrollgate-reason"] = outcome.decision.reason;
-      headers["x-enrollgate-revision"] = outcome.revision;
-      headers["x-enrollgate-decision-id"] = outcome.decisionId;
-    }
-    const body = outcome?.rawBody ?? null;
-    if (body !== null) {
-      // The gate read the body: send those exact bytes.
-      delete headers["transfer-encoding"];
-      headers["content-length"] = String(body.length);
-    }
+  /** `path` is the normalised request target (the server's routing read it the same way). */
+  return (req, res, path) => {
+    // Only requests the gate decided on go upstream.
+    const outcome = res.locals?.enrollgate as GateOutcome;
+    const headers = upstreamHeaders(req, outcome, { secure: "encrypted" in req.socket });
+    const body = outcome.rawBody;
+    frame(req, headers, body);
     let answered = false;
-    const fail = (status: 502 | 504, code: string, message: string) => {
+    const fail = (code: "upstream-unreachable" | "upstream-timeout", message: string) => {
       if (answered) return;
       answered = true;
       metrics.upstreamErrors.inc({ code });
-      logger.error({ event: "upstream-error", code, message, upstream: upstream.origin, path: req.originalUrl ?? req.url }, "upstream did not answer");
+      logger.error({ event: "upstream-error", code, message, upstream: upstream.origin, path, decisionId: outcome.decisionId }, "upstream did not answer");
       if (res.headersSent) {
         res.destroy();
         return;
       }
-      sendJson(res, status, { error: code, message });
+      sendJson(res, statusOf(code), { error: code, message });
     };
     const outgoing = send(
       {
@@ -80,7 +68,7 @@ export function upstreamProxy(options: ProxyOptions): (req: GateRequest, res: Pr
         hostname: upstream.hostname,
         port: upstream.port,
         method: req.method,
-        path: `${base}${req.originalUrl ?? req.url ?? "/"}`,
+        path: `${base}${path}`,
         headers,
         agent,
       },
@@ -93,10 +81,10 @@ export function upstreamProxy(options: ProxyOptions): (req: GateRequest, res: Pr
       },
     );
     outgoing.setTimeout(timeoutMs, () => {
-      fail(504, "upstream-timeout", `the upstream did not answer within ${timeoutMs} ms`);
+      fail("upstream-timeout", `the upstream did not answer within ${timeoutMs} ms`);
       outgoing.destroy();
     });
-    outgoing.on("error", (e: NodeJS.ErrnoException) => fail(502, "upstream-unreachable", `the upstream cannot be reached: ${e.code ?? e.message}`));
+    outgoing.on("error", (e: NodeJS.ErrnoException) => fail("upstream-unreachable", `the upstream cannot be reached: ${e.code ?? e.message}`));
     res.on("close", () => {
       if (!res.writableFinished) outgoing.destroy();
     });

@@ -1,18 +1,31 @@
-// The standalone gate: `enrollgate serve`. /healthz, /readyz and /metrics,
-// then the gate, then either the upstream MDM server or a JSON answer. Hot
-// reload on changes in the policy directory (debounced) and on request.
+// The standalone gate: `enrollgate serve`. Every request target is read once
+// (origin-form, normalised) and its framing headers checked; then /healthz,
+// /readyz and /metrics, then the gate, then either the upstream MDM server or
+// a JSON answer. Hot reload on changes in the policy directory (debounced)
+// and on request. Open connections are capped, and slow ones timed out.
 import { watch, type FSWatcher } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
 import { createServer, type ServerResponse } from "node:http";
 import { FeedProvider, type FeedFlags } from "../feeds/provider.js";
+import { connectionProblem } from "./hop-by-hop.js";
 import type { Logger } from "./log.js";
 import { GateMetrics } from "./metrics.js";
 import { enrollmentGate, type GateOutcome } from "./middleware.js";
 import { PolicyStore, type ReloadResult, type SettingsOverrides } from "./policy-store.js";
 import { upstreamProxy } from "./proxy.js";
+import { statusOf, type RejectionCode } from "./rejections.js";
+import { parseRequestTarget } from "./request-target.js";
 import { sendJson } from "./respond.js";
-import type { GateRequest } from "./transport.js";
+import { settleUnreadBody, type GateRequest } from "./transport.js";
+import { clientAddress, headerValues, ProxyTrust } from "./trust-proxy.js";
+
+/** Open connections the gate holds at most, by default; more are closed as they arrive. */
+export const DEFAULT_MAX_CONNECTIONS = 1024;
+/** How long a client may take to send its request headers (Node answers 408). */
+export const DEFAULT_HEADERS_TIMEOUT_MS = 20_000;
+/** How long a client may take to send a whole request, body included (Node answers 408). */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 
 export interface ServerOptions {
   readonly policies: string;
@@ -32,6 +45,12 @@ export interface ServerOptions {
   readonly feeds?: FeedFlags;
   /** Provides feed data; default one reading the environment for ADU credentials. */
   readonly feedProvider?: FeedProvider;
+  /** Open connections held at most (default DEFAULT_MAX_CONNECTIONS); more are closed on arrival and counted. */
+  readonly maxConnections?: number;
+  /** Time for a request's headers (default DEFAULT_HEADERS_TIMEOUT_MS). */
+  readonly headersTimeoutMs?: number;
+  /** Time for a whole request, body included (default DEFAULT_REQUEST_TIMEOUT_MS). */
+  readonly requestTimeoutMs?: number;
 }
 
 export interface RunningServer {
@@ -96,10 +115,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // Plain node:http: three fixed endpoints need no router, and every request
   // pays for one (the middleware itself still mounts in any Express app).
   const proxy = options.upstream !== undefined ? upstreamProxy({ upstream: options.upstream, timeoutMs: options.upstreamTimeoutMs ?? 30_000, logger, metrics }) : null;
-  const after = (req: GateRequest, res: ServerResponse & { locals?: Record<string, unknown> }) => {
-    if (proxy !== null) return proxy(req, res);
+  const after = (req: GateRequest, res: ServerResponse & { locals?: Record<string, unknown> }, target: string) => {
+    if (proxy !== null) return proxy(req, res, target);
     // No upstream: answer allowed requests with the decision (usable as an auth subrequest).
     const outcome = res.locals?.enrollgate as GateOutcome;
+    settleUnreadBody(req, res, 200, store.active?.settings.bodyLimit ?? 0);
     sendJson(res, 200, { decision: outcome.decision.decision, reason: outcome.decision.reason, rule: outcome.decision.rule, revision: outcome.revision, decisionId: outcome.decisionId });
   };
   const fail = (req: GateRequest, res: ServerResponse, err: unknown) => {
@@ -123,18 +143,57 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       );
     },
   };
-  const server = createServer((req: GateRequest, res) => {
-    const path = (req.url ?? "/").split("?", 1)[0] ?? "/";
-    const endpoint = req.method === "GET" ? endpoints[path] : undefined;
-    if (endpoint !== undefined) return endpoint(res);
-    gate(req, res, (err?: unknown) => {
-      if (err !== undefined) return fail(req, res, err);
-      try {
-        after(req, res);
-      } catch (e) {
-        fail(req, res, e);
-      }
-    });
+  /** A request refused before any routing: its target or its framing headers cannot be read one way only. */
+  const refuse = (req: GateRequest, res: ServerResponse, code: RejectionCode, message: string) => {
+    const status = statusOf(code);
+    const client = clientAddress(req, store.active?.proxyTrust ?? ProxyTrust.NONE);
+    metrics.rejections.inc({ status: String(status), code });
+    logger.warn({ event: "rejected", status, code, problem: message, method: req.method, target: (req.url ?? "").slice(0, 2048), client: client.address, peer: client.peer }, "request rejected");
+    settleUnreadBody(req, res, status, store.active?.settings.bodyLimit ?? 0);
+    sendJson(res, status, { error: code, message });
+  };
+  const headersTimeout = options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS;
+  const server = createServer(
+    {
+      headersTimeout,
+      requestTimeout: Math.max(headersTimeout, options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS),
+      // How often Node checks those two: often enough that they hold to about a second.
+      connectionsCheckingInterval: Math.min(1000, headersTimeout),
+    },
+    (req: GateRequest, res) => {
+      const target = parseRequestTarget(req.url ?? "");
+      if (!target.ok) return refuse(req, res, target.code, target.message);
+      if (headerValues(req, "host").length > 1) return refuse(req, res, "bad-host-header", "the request has more than one Host header");
+      const connection = connectionProblem(req);
+      if (connection !== null) return refuse(req, res, "bad-connection-header", connection);
+      // From here on, routing, the gate, its log and the upstream all read the normalised target.
+      const normalised = `${target.path}${target.query === null ? "" : `?${target.query}`}`;
+      req.url = normalised;
+      const endpoint = req.method === "GET" ? endpoints[target.path] : undefined;
+      if (endpoint !== undefined) return endpoint(res);
+      gate(req, res, (err?: unknown) => {
+        if (err !== undefined) return fail(req, res, err);
+        try {
+          after(req, res, normalised);
+        } catch (e) {
+          fail(req, res, e);
+        }
+      });
+    },
+  );
+  server.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  let dropped = 0;
+  let dropLogged = 0;
+  server.on("drop", () => {
+    metrics.droppedConnections.inc();
+    dropped++;
+    // One warning per ten seconds at most: a flood must not flood the log too.
+    const now = Date.now();
+    if (now - dropLogged >= 10_000) {
+      logger.warn({ event: "connections-dropped", dropped, maxConnections: server.maxConnections }, `at ${server.maxConnections} open connections; new ones are closed on arrival`);
+      dropLogged = now;
+      dropped = 0;
+    }
   });
 
   const first = await store.reload("start");

@@ -2,25 +2,45 @@
 // (application/pkcs7-signature) sent to the profile URL, base64 in the
 // x-apple-aspen-deviceinfo header on the first GET of the configuration web
 // URL, or a deviceinfo query parameter after a web flow's redirect.
-import type { IncomingMessage } from "node:http";
+//
+// A request carries exactly one MachineInfo, or it is refused: every copy an
+// upstream could read is counted. Header names are read as CGI servers read
+// them (any case, `_` for `-`), repeated lines included; parameter names after
+// percent-decoding, in any case, split on `&` and `;`; and a body that starts
+// like CMS SignedData is MachineInfo whatever its Content-Type says. Such a
+// body is found by its first bytes (at most SIGNED_DATA_PREFIX_MAX), so other
+// bodies stream on unread, those bytes pushed back in front of the rest.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { SIGNED_DATA_PREFIX_MAX, signedDataPrefix } from "../apple/signed-data-prefix.js";
+import { canonicalName, MACHINE_INFO_HEADER } from "./header-names.js";
+import { REJECTIONS, type RejectionCode } from "./rejections.js";
 
 export type MachineInfoSource = "body" | "header" | "query";
 
+type TransportCode = Extract<RejectionCode, "bad-base64" | "body-too-large" | "empty-body" | "bad-body" | "ambiguous-machine-info" | "body-timeout" | "unsupported-encoding">;
+
 export interface TransportError {
-  readonly status: 400 | 413;
-  readonly code: "bad-base64" | "body-too-large" | "empty-body" | "bad-body";
+  readonly status: 400 | 408 | 413;
+  readonly code: TransportCode;
   readonly message: string;
 }
 
 export type Located =
   | { readonly kind: "found"; readonly source: MachineInfoSource; readonly der: Uint8Array; readonly rawBody: Buffer | null }
-  | { readonly kind: "absent"; readonly rawBody: Buffer | null }
-  | { readonly kind: "error"; readonly error: TransportError; readonly drain: boolean };
+  | { readonly kind: "absent"; readonly rawBody: null }
+  | { readonly kind: "error"; readonly error: TransportError };
+
+export interface LocateOptions {
+  /** The largest MachineInfo, in bytes. */
+  readonly limit: number;
+  /** How long a MachineInfo body may take to arrive, in milliseconds. */
+  readonly timeoutMs: number;
+}
 
 /** A request as Express or plain Node hands it over; `body` when a parser ran first. */
 export type GateRequest = IncomingMessage & { body?: unknown; originalUrl?: string; _body?: boolean };
 
-export const HEADER = "x-apple-aspen-deviceinfo";
+export const HEADER = MACHINE_INFO_HEADER;
 export const QUERY = "deviceinfo";
 const CMS_TYPES = new Set(["application/pkcs7-signature", "application/x-pkcs7-signature", "application/pkcs7-mime"]);
 
@@ -43,44 +63,155 @@ export function decodeBase64(text: string): Buffer | null {
   return Buffer.from(compact, "base64");
 }
 
+function failure(code: TransportCode, message: string): TransportError {
+  return { status: REJECTIONS[code].status as TransportError["status"], code, message };
+}
+
+function tooLarge(limit: number): TransportError {
+  return failure("body-too-large", `MachineInfo is larger than the ${limit}-byte limit`);
+}
+
 function contentType(req: IncomingMessage): string {
   return (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
 }
 
-/** Reads the request body, refusing more than `limit` bytes. */
-function readBody(req: GateRequest, limit: number): Promise<{ body: Buffer } | { error: TransportError }> {
+/** Whether the request's framing announces a body (RFC 9112 6.3). */
+export function announcesBody(req: IncomingMessage): boolean {
+  return req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? 0) > 0;
+}
+
+/** A coding the gate would have to undo to see the body (and an upstream might undo): refused. */
+function encodingProblem(req: IncomingMessage): string | null {
+  const tokens = (value: string | undefined) => (value ?? "").split(",").map((t) => t.trim().toLowerCase()).filter((t) => t !== "");
+  const content = tokens(req.headers["content-encoding"]).filter((t) => t !== "identity");
+  if (content.length > 0) return `the body has Content-Encoding ${JSON.stringify(content.join(", "))}; send it unencoded`;
+  const transfer = tokens(req.headers["transfer-encoding"]).filter((t) => t !== "chunked");
+  if (transfer.length > 0) return `the body has Transfer-Encoding ${JSON.stringify(transfer.join(", "))}; only chunked is accepted`;
+  return null;
+}
+
+/** Every value of a header that names MachineInfo, read as CGI servers read names. */
+function headerCopies(req: IncomingMessage): string[] {
+  const values: string[] = [];
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) if (canonicalName(raw[i] as string) === MACHINE_INFO_HEADER) values.push(raw[i + 1] as string);
+  return values;
+}
+
+/** A parameter name as frameworks read it: escapes decoded (bad ones kept), `+` a space, trimmed, any case, `[...]` dropped. */
+function parameterName(raw: string): string {
+  const decoded = raw.replace(/\+/g, " ").replace(/%([0-9A-Fa-f]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+  const name = decoded.trim().toLowerCase();
+  const bracket = name.indexOf("[");
+  return bracket > 0 ? name.slice(0, bracket) : name;
+}
+
+/** Every value of a deviceinfo query parameter, still percent-encoded. */
+function queryCopies(url: string): string[] {
+  const q = url.indexOf("?");
+  if (q === -1) return [];
+  const values: string[] = [];
+  for (const part of url.slice(q + 1).split(/[&;]/)) {
+    const eq = part.indexOf("=");
+    if (parameterName(eq === -1 ? part : part.slice(0, eq)) === QUERY) values.push(eq === -1 ? "" : part.slice(eq + 1));
+  }
+  return values;
+}
+
+function queryText(value: string): string {
+  try {
+    // A '+' from the standard alphabet that was not percent-encoded is still a '+'.
+    return decodeURIComponent(value.replace(/\+/g, "%2B"));
+  } catch {
+    return "\u0000"; // bad percent-encoding: reported as bad base64
+  }
+}
+
+type BodyRead = { readonly kind: "read"; readonly body: Buffer } | { readonly kind: "left" } | { readonly kind: "error"; readonly error: TransportError };
+
+/** The first `n` bytes of some chunks. */
+function head(chunks: ReadonlyArray<Buffer>, n: number): Buffer {
+  const first = chunks[0];
+  if (chunks.length === 1 && first !== undefined) return first.subarray(0, n);
+  return Buffer.concat(chunks).subarray(0, n);
+}
+
+/**
+ * Reads a MachineInfo body, refusing more than `limit` bytes or a body still
+ * arriving at `deadline`. With `sniff`, only a body that starts like CMS
+ * SignedData is read; any other is left in the stream, as it was.
+ */
+function readBody(req: GateRequest, limits: LocateOptions & { readonly deadline: number }, sniff: boolean): Promise<BodyRead> {
+  const { limit, deadline } = limits;
   // A body parser mounted before the gate may already have read it.
-  if (Buffer.isBuffer(req.body)) return Promise.resolve(req.body.length > limit ? { error: tooLarge(limit) } : { body: req.body });
-  if (typeof req.body === "string") return Promise.resolve({ body: Buffer.from(req.body, "latin1") });
-  if (req._body === true || req.readableEnded) return Promise.resolve({ error: { status: 400, code: "bad-body", message: "the request body was consumed by another parser before the gate" } });
+  if (Buffer.isBuffer(req.body) || typeof req.body === "string") {
+    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.from(req.body, "latin1");
+    if (sniff && signedDataPrefix(body.subarray(0, SIGNED_DATA_PREFIX_MAX)) !== "signed-data") return Promise.resolve({ kind: "left" });
+    return Promise.resolve(body.length > limit ? { kind: "error", error: tooLarge(limit) } : { kind: "read", body });
+  }
+  if (req._body === true || req.readableEnded) {
+    return Promise.resolve(sniff ? { kind: "left" } : { kind: "error", error: failure("bad-body", "the request body was consumed by another parser before the gate") });
+  }
   const declared = Number(req.headers["content-length"]);
-  if (Number.isFinite(declared) && declared > limit) return Promise.resolve({ error: tooLarge(limit) });
+  const declaredTooLarge = Number.isFinite(declared) && declared > limit;
+  if (!sniff && declaredTooLarge) return Promise.resolve({ kind: "error", error: tooLarge(limit) });
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const done = (result: { body: Buffer } | { error: TransportError }) => {
-      req.off("data", onData);
+    let sniffing = sniff;
+    let settled = false;
+    const finish = (result: BodyRead) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      req.off("readable", onReadable);
       req.off("end", onEnd);
       req.off("error", onError);
+      req.off("close", onClose);
+      // Not MachineInfo: the bytes looked at go back in front of the rest.
+      if (result.kind === "left" && size > 0) req.unshift(Buffer.concat(chunks, size));
       resolve(result);
     };
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) done({ error: tooLarge(limit) });
-      else chunks.push(chunk);
+    const atEnd = () => finish(sniffing ? { kind: "left" } : { kind: "read", body: Buffer.concat(chunks, size) });
+    const onReadable = () => {
+      let chunk: Buffer | null;
+      while ((chunk = req.read() as Buffer | null) !== null) {
+        chunks.push(chunk);
+        size += chunk.length;
+        if (sniffing) {
+          const verdict = signedDataPrefix(head(chunks, SIGNED_DATA_PREFIX_MAX));
+          if (verdict === "other") return finish({ kind: "left" });
+          if (verdict === "signed-data") {
+            sniffing = false;
+            if (declaredTooLarge) return finish({ kind: "error", error: tooLarge(limit) });
+          }
+        }
+        if (!sniffing && size > limit) return finish({ kind: "error", error: tooLarge(limit) });
+      }
+      // The whole message is in: decide now, before the stream ends (and can take nothing back).
+      if (req.complete) atEnd();
     };
-    const onEnd = () => done({ body: Buffer.concat(chunks, size) });
-    const onError = () => done({ error: { status: 400, code: "bad-body", message: "the request body could not be read" } });
-    req.on("data", onData);
+    const onEnd = () => atEnd();
+    const onError = () => finish({ kind: "error", error: failure("bad-body", "the request body could not be read") });
+    const onClose = () => {
+      if (!req.complete) onError();
+    };
+    const timer = setTimeout(
+      () => finish({ kind: "error", error: failure("body-timeout", sniffing ? `the body's first bytes did not arrive within ${limits.timeoutMs} ms` : `MachineInfo did not arrive within ${limits.timeoutMs} ms`) }),
+      Math.max(0, deadline - Date.now()),
+    );
+    req.on("readable", onReadable);
     req.on("end", onEnd);
     req.on("error", onError);
+    req.on("close", onClose);
   });
 }
 
 /**
- * After refusing an oversized body: read and discard what the client is still
- * sending, so that it reads the 413 instead of a connection reset (closing a
- * socket with unread data resets it). Past `cap` bytes, the connection is cut.
+ * After answering without reading the whole body: read and discard what the
+ * client is still sending, so that it reads the answer instead of a
+ * connection reset (closing a socket with unread data resets it). Past `cap`
+ * bytes, the connection is cut.
  */
 export function discardBody(req: IncomingMessage, cap: number): void {
   let seen = 0;
@@ -91,47 +222,63 @@ export function discardBody(req: IncomingMessage, cap: number): void {
   req.resume();
 }
 
-function tooLarge(limit: number): TransportError {
-  return { status: 413, code: "body-too-large", message: `MachineInfo is larger than the ${limit}-byte limit` };
-}
+/** How much of a body the gate reads (and drops) after answering without it, at least. */
+const DISCARD_MIN = 1024 * 1024;
 
-function queryValue(req: GateRequest): string | null {
-  const url = req.originalUrl ?? req.url ?? "";
-  const q = url.indexOf("?");
-  if (q === -1) return null;
-  for (const part of url.slice(q + 1).split("&")) {
-    const eq = part.indexOf("=");
-    const name = eq === -1 ? part : part.slice(0, eq);
-    if (name !== QUERY) continue;
-    try {
-      // A '+' from the standard alphabet that was not percent-encoded is still a '+'.
-      return decodeURIComponent((eq === -1 ? "" : part.slice(eq + 1)).replace(/\+/g, "%2B"));
-    } catch {
-      return "\u0000"; // bad percent-encoding: reported as bad base64
-    }
-  }
-  return null;
+/**
+ * Before the gate answers a request whose body it has not read to the end: a
+ * client too slow to send it in time loses the connection (408); any other
+ * has the rest read and dropped, up to 4 × the body limit (at least 1 MiB).
+ */
+export function settleUnreadBody(req: IncomingMessage, res: ServerResponse, status: number, bodyLimit: number): void {
+  if (req.readableEnded) return;
+  if (status === 408) res.setHeader("Connection", "close");
+  else discardBody(req, Math.max(DISCARD_MIN, 4 * bodyLimit));
 }
 
 function fromText(text: string, source: "header" | "query", limit: number): Located {
   const what = source === "header" ? `the ${HEADER} header` : `the ${QUERY} query parameter`;
-  if (text.length > Math.ceil((limit * 4) / 3) + 4) return { kind: "error", error: tooLarge(limit), drain: false };
+  if (text.length > Math.ceil((limit * 4) / 3) + 4) return { kind: "error", error: tooLarge(limit) };
   const der = decodeBase64(text);
-  if (der === null) return { kind: "error", error: { status: 400, code: "bad-base64", message: `${what} is not base64` }, drain: false };
+  if (der === null) return { kind: "error", error: failure("bad-base64", `${what} is not base64`) };
   return { kind: "found", source, der, rawBody: null };
 }
 
-/** Finds MachineInfo in a request: body first, then header, then query. */
-export async function locateMachineInfo(req: GateRequest, limit: number): Promise<Located> {
-  if (CMS_TYPES.has(contentType(req))) {
-    const read = await readBody(req, limit);
-    if ("error" in read) return { kind: "error", error: read.error, drain: read.error.status === 413 };
-    if (read.body.length === 0) return { kind: "error", error: { status: 400, code: "empty-body", message: "the request body is empty; expected MachineInfo (CMS SignedData)" }, drain: false };
-    return { kind: "found", source: "body", der: read.body, rawBody: read.body };
+function ambiguous(sources: ReadonlyArray<MachineInfoSource>): Located {
+  const count = (s: MachineInfoSource) => sources.filter((x) => x === s).length;
+  const where = (["header", "query", "body"] as const).filter((s) => count(s) > 0).map((s) => (count(s) > 1 ? `${count(s)} in the ${s}` : `the ${s}`));
+  return { kind: "error", error: failure("ambiguous-machine-info", `the request carries MachineInfo ${sources.length} times (${where.join(", ")}); send exactly one`) };
+}
+
+/** Finds the one MachineInfo a request carries: body, header or query. */
+export async function locateMachineInfo(req: GateRequest, options: LocateOptions): Promise<Located> {
+  const deadline = Date.now() + options.timeoutMs;
+  const text: Array<{ readonly source: "header" | "query"; readonly value: string }> = [
+    ...headerCopies(req).map((value) => ({ source: "header" as const, value })),
+    ...queryCopies(req.originalUrl ?? req.url ?? "").map((value) => ({ source: "query" as const, value })),
+  ];
+  if (text.length > 1) return ambiguous(text.map((c) => c.source));
+  const one = text[0];
+  const parsed = Buffer.isBuffer(req.body) || typeof req.body === "string";
+  const streaming = !parsed && req._body !== true && !req.readableEnded;
+  if (streaming && announcesBody(req)) {
+    const problem = encodingProblem(req);
+    if (problem !== null) return { kind: "error", error: failure("unsupported-encoding", problem) };
   }
-  const header = req.headers[HEADER];
-  if (typeof header === "string" && header !== "") return fromText(header, "header", limit);
-  const query = queryValue(req);
-  if (query !== null && query !== "") return fromText(query, "query", limit);
-  return { kind: "absent", rawBody: null };
+  const declared = CMS_TYPES.has(contentType(req));
+  if (declared && one !== undefined) return ambiguous(["body", one.source]);
+  if (declared || parsed || (streaming && announcesBody(req))) {
+    const read = await readBody(req, { ...options, deadline }, !declared);
+    if (read.kind === "error") return read;
+    if (read.kind === "read") {
+      if (one !== undefined) return ambiguous(["body", one.source]);
+      if (read.body.length === 0) return { kind: "error", error: failure("empty-body", "the request body is empty; expected MachineInfo (CMS SignedData)") };
+      return { kind: "found", source: "body", der: read.body, rawBody: read.body };
+    }
+  }
+  if (one === undefined) return { kind: "absent", rawBody: null };
+  const value = one.source === "query" ? queryText(one.value) : one.value;
+  // An empty value is no MachineInfo (as before: a device never sends one).
+  if (value === "") return { kind: "absent", rawBody: null };
+  return fromText(value, one.source, options.limit);
 }

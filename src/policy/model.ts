@@ -64,7 +64,11 @@ export interface Settings {
   /** Paths as written, relative to the policy directory. */
   readonly trustAnchors: ReadonlyArray<string>;
   readonly bodyLimit: number;
+  /** Milliseconds a MachineInfo body may take to arrive (408 after). */
+  readonly bodyTimeout: number;
   readonly noMachineInfo: "allow" | "reject";
+  /** Peers whose forwarding headers are believed: addresses, CIDR ranges, loopback, linklocal, uniquelocal. */
+  readonly trustProxy: ReadonlyArray<string>;
   readonly feeds?: FeedSettings;
 }
 
@@ -73,7 +77,9 @@ export const DEFAULT_SETTINGS: Settings = Object.freeze({
   verify: "enforce",
   trustAnchors: Object.freeze([]) as ReadonlyArray<string>,
   bodyLimit: 64 * 1024,
+  bodyTimeout: 10_000,
   noMachineInfo: "allow",
+  trustProxy: Object.freeze([]) as ReadonlyArray<string>,
 });
 
 /** What decide() knows about a device: MachineInfo's keys, by meaning. */

@@ -16,6 +16,9 @@ interface ServeOptions extends FeedFlagOptions {
   verify?: Settings["verify"];
   trustAnchor?: string[];
   bodyLimit?: string;
+  bodyTimeout?: string;
+  trustProxy?: string[];
+  maxConnections: string;
   missingMachineInfo?: Settings["noMachineInfo"];
   logLevel: string;
   watch: boolean;
@@ -25,6 +28,17 @@ function integer(text: string, flag: string, min: number, max: number): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${flag} must be an integer from ${min} to ${max}, not ${JSON.stringify(text)}`);
   return n;
+}
+
+/** --trust-proxy values, checked here so that a typo is a usage error, not a failed start. */
+async function trustProxy(values: string[]): Promise<string[]> {
+  const { ProxyTrust } = await import("../../gate/trust-proxy.js");
+  try {
+    ProxyTrust.parse(values);
+  } catch (e) {
+    throw new UsageError(`--trust-proxy: ${(e as Error).message}`);
+  }
+  return values;
 }
 
 export function registerServe(program: Command, io: CliIO, exit: (code: ExitCode) => void): void {
@@ -40,6 +54,13 @@ export function registerServe(program: Command, io: CliIO, exit: (code: ExitCode
     .addOption(choice("--verify <mode>", "MachineInfo signatures: enforce, audit or off (overrides enrollgate.yaml)", ["enforce", "audit", "off"]))
     .option("--trust-anchor <pem>", "a PEM file of CA certificates MachineInfo signers chain to; repeatable", (v: string, all: string[] = []) => [...all, v])
     .option("--body-limit <bytes>", "largest MachineInfo accepted (default 65536)")
+    .option("--body-timeout <ms>", "time a MachineInfo body may take to arrive before a 408 (default 10000)")
+    .option(
+      "--trust-proxy <addresses>",
+      "peers whose X-Forwarded-*, Forwarded and X-Real-IP are believed: addresses, CIDR ranges, loopback, linklocal, uniquelocal; comma list, repeatable",
+      (v: string, all: string[] = []) => [...all, v],
+    )
+    .option("--max-connections <n>", "open connections held at most; more are closed on arrival", "1024")
     .addOption(choice("--missing-machine-info <what>", "what a request without MachineInfo gets: allow or reject (overrides enrollgate.yaml)", ["allow", "reject"]))
     .addOption(new Option("--log-level <level>", "pino log level").choices(["trace", "debug", "info", "warn", "error", "fatal"]).default("info"))
     .option("--no-watch", "do not reload when the policy directory changes (SIGHUP still reloads)");
@@ -59,6 +80,8 @@ export function registerServe(program: Command, io: CliIO, exit: (code: ExitCode
         ...(options.verify !== undefined ? { verify: options.verify } : {}),
         ...(options.trustAnchor !== undefined ? { trustAnchors: options.trustAnchor } : {}),
         ...(options.bodyLimit !== undefined ? { bodyLimit: integer(options.bodyLimit, "--body-limit", 1024, 16 * 1024 * 1024) } : {}),
+        ...(options.bodyTimeout !== undefined ? { bodyTimeout: integer(options.bodyTimeout, "--body-timeout", 100, 600_000) } : {}),
+        ...(options.trustProxy !== undefined ? { trustProxy: await trustProxy(options.trustProxy) } : {}),
         ...(options.missingMachineInfo !== undefined ? { noMachineInfo: options.missingMachineInfo } : {}),
       };
       const [{ createLogger }, { startServer }] = await Promise.all([import("../../gate/log.js"), import("../../gate/server.js")]);
@@ -69,6 +92,7 @@ export function registerServe(program: Command, io: CliIO, exit: (code: ExitCode
           port,
           ...(upstream !== undefined ? { upstream } : {}),
           upstreamTimeoutMs: integer(options.upstreamTimeout, "--upstream-timeout", 1, 600_000),
+          maxConnections: integer(options.maxConnections, "--max-connections", 1, 1_000_000),
           overrides,
           logger,
           env: io.env,

@@ -1,0 +1,53 @@
+// Every JSON error the gate answers with: code, status and meaning, in one
+// place. The middleware, the server and the proxy take their statuses from
+// here, and a test holds README's table equal to this one.
+
+export interface Rejection {
+  readonly status: 400 | 403 | 408 | 413 | 500 | 502 | 503 | 504;
+  /** One sentence, as README's table shows it. */
+  readonly meaning: string;
+}
+
+export const REJECTIONS = {
+  "bad-request-target": {
+    status: 400,
+    meaning: "The request target is not a path (absolute-form `http://…`, asterisk-form `*`), or the path holds a character or a percent-encoding that a path may not.",
+  },
+  "bad-path": {
+    status: 400,
+    meaning: "The path could name something outside the upstream base once decoded: a `..` above its root, an encoded `/` or `\\` (`%2F`, `%5C`), an encoded `%` before one, or a `..;` segment.",
+  },
+  "bad-connection-header": {
+    status: 400,
+    meaning: "The `Connection` header names `Content-Length`, `Transfer-Encoding`, `Host`, an `X-Enrollgate-*` header or `X-Apple-Aspen-DeviceInfo` for removal.",
+  },
+  "bad-host-header": { status: 400, meaning: "The request has more than one `Host` header." },
+  "unsupported-encoding": {
+    status: 400,
+    meaning: "The body has a `Content-Encoding` other than `identity`, or a `Transfer-Encoding` other than `chunked`: the gate could not see what it carries.",
+  },
+  "ambiguous-machine-info": {
+    status: 400,
+    meaning: "The request carries MachineInfo more than once: in two places (header, query, body), a repeated header or parameter, or a CMS SignedData body under any `Content-Type` beside another copy.",
+  },
+  "bad-base64": { status: 400, meaning: "MachineInfo in the header or the query parameter is not base64." },
+  "empty-body": { status: 400, meaning: "A MachineInfo body (`Content-Type: application/pkcs7-signature`) is empty." },
+  "bad-body": { status: 400, meaning: "The body could not be read: the client went away, or a body parser before the gate consumed it." },
+  "bad-cms": { status: 400, meaning: "MachineInfo is not a CMS SignedData message (bad DER, unexpected structure, more certificates than allowed)." },
+  "bad-plist": { status: 400, meaning: "The signed content is not an XML property list the gate reads (a DTD subset or entity declarations, a binary plist, bad UTF-8, too deep)." },
+  "invalid-machine-info": { status: 400, meaning: "The property list does not match Apple's MachineInfo schema." },
+  "unverified-machine-info": { status: 403, meaning: "The signature does not verify or does not chain to a trust anchor, under `verify: enforce`." },
+  "no-machine-info": { status: 403, meaning: "The request carries no MachineInfo, under `noMachineInfo: reject`." },
+  "body-timeout": { status: 408, meaning: "The MachineInfo body did not arrive within `bodyTimeout` (10 s); the connection is closed." },
+  "body-too-large": { status: 413, meaning: "MachineInfo is larger than `bodyLimit` (64 KiB)." },
+  internal: { status: 500, meaning: "The gate failed on this request; its log has the details." },
+  "upstream-unreachable": { status: 502, meaning: "The upstream MDM server cannot be reached." },
+  "not-ready": { status: 503, meaning: "No policy set is active yet." },
+  "upstream-timeout": { status: 504, meaning: "The upstream did not start answering within `--upstream-timeout`." },
+} as const satisfies Record<string, Rejection>;
+
+export type RejectionCode = keyof typeof REJECTIONS;
+
+export function statusOf(code: RejectionCode): Rejection["status"] {
+  return REJECTIONS[code].status;
+}

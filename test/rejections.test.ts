@@ -1,0 +1,30 @@
+// One table of the errors the gate answers (src/gate/rejections.ts): README
+// shows exactly it, and every error code the gate's source sends is in it.
+import { readdirSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { REJECTIONS } from "../src/gate/rejections.js";
+import { projectPath, readProject } from "./helpers/project.js";
+
+describe("the rejection table", () => {
+  it("is README's table of errors, row for row: status, code and meaning", () => {
+    const readme = readProject("README.md");
+    const section = readme.slice(readme.indexOf("**Errors the gate answers.**"));
+    const rows = [...section.slice(0, section.indexOf("\n\n", section.indexOf("| status |"))).matchAll(/^\| (\d{3}) \| `([a-z0-9-]+)` \| (.+) \|$/gm)].map((m) => [m[2], Number(m[1]), m[3]]);
+    expect(rows).toEqual(Object.entries(REJECTIONS).map(([code, r]) => [code, r.status, r.meaning]));
+  });
+
+  it("holds every error code src/gate and MachineInfo reading send", () => {
+    const dir = projectPath("src", "gate");
+    const sources = [...readdirSync(dir).map((f) => readProject("src", "gate", f)), readProject("src", "apple", "machine-info.ts")].join("\n");
+    const sent = new Set([...sources.matchAll(/\berror: "([a-z0-9-]+)"|\bcode: "([a-z0-9-]+)"|\b(?:statusOf|failure|reject|refuse)\([^"\n)]*"([a-z0-9-]+)"/g)].map((m) => m[1] ?? m[2] ?? m[3]));
+    expect(sent.size).toBeGreaterThan(10);
+    for (const code of sent) expect(Object.keys(REJECTIONS), code).toContain(code);
+  });
+
+  it("agrees with the statuses MachineInfo reading reports", () => {
+    const source = readProject("src", "apple", "machine-info.ts");
+    const pairs = [...source.matchAll(/status: (\d{3}), code: "([a-z0-9-]+)"/g)];
+    expect(pairs.length).toBeGreaterThan(1);
+    for (const [, status, code] of pairs) expect(REJECTIONS[code as keyof typeof REJECTIONS]?.status, code).toBe(Number(status));
+  });
+});
