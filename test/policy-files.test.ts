@@ -158,6 +158,14 @@ describe("files a policy names, at the gate", () => {
     expect(r.stderr).not.toContain(readFileSync("/etc/passwd", "utf8").split("\n")[0] ?? "");
   });
 
+  it("serve given a FIFO as --trust-anchor (the operator's own path) exits 2 instead of waiting on it", async () => {
+    const dir = await tempDir({ "p/rules.yaml": floor });
+    mkfifo(join(dir, "pipe.pem"));
+    const r = await enrollgate(["serve", "--policies", "p", "--host", "127.0.0.1", "--port", "0", "--trust-anchor", "pipe.pem"], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe("enrollgate: the policy set in p does not compile: trust anchor pipe.pem cannot be read: it is a FIFO, not a regular file\n");
+  });
+
   it("serves a beta token from a --secrets-dir", async () => {
     const dir = await tempDir({ "secrets/beta": "seed-token-123\n" });
     await mkdir(join(dir, "p"));

@@ -1,6 +1,7 @@
 // The gate's only state: the active policy set with its effective settings
-// and trust anchors. A reload compiles a new set and swaps it in with one
-// assignment; if anything fails, the last good set keeps serving.
+// and trust anchors. A reload compiles a new set (in a worker thread: see
+// compile-in-worker.ts) and swaps it in with one assignment; if anything
+// fails, the last good set keeps serving.
 import { isAbsolute, resolve } from "node:path";
 import type { X509Certificate } from "node:crypto";
 import { parsePemCertificates, TrustStore } from "../apple/cms-verify.js";
@@ -94,7 +95,14 @@ async function certificatesFrom(entry: string | X509Certificate, base: string, w
     text = (await readRegularFile(path, { maxBytes: FILE_LIMITS["trust-anchor"], ...(within !== undefined ? { within } : {}) })).toString("utf8");
   } catch (e) {
     if (!(e instanceof FileRefusedError)) throw e;
-    const why = e.problem === "missing" || e.problem === "unreadable" ? (e.errno ?? e.message) : e.problem === "outside" ? "it is outside the policy directory and the secrets directories" : e.message;
+    const why =
+      e.problem === "missing" || e.problem === "unreadable"
+        ? (e.errno ?? e.message)
+        : e.problem === "outside"
+          ? "it is outside the policy directory and the secrets directories"
+          : e.problem === "not-regular"
+            ? `it is ${e.message}`
+            : e.message;
     throw new Error(`trust anchor ${entry} cannot be read: ${why}`);
   }
   return parsePemCertificates(text, entry);
