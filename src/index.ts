@@ -13,7 +13,12 @@ export { compileAppleSchema, formatViolations } from "./apple/schema/validator.j
 export type { CompiledAppleSchema, ValidationResult, SchemaViolation } from "./apple/schema/validator.js";
 
 // Policies: load (files, at the edge), compile (pure), decide (pure).
-export { loadPolicySet, PolicyLoadError } from "./policy/load.js";
+export { loadPolicySet, policyFileReader, PolicyLoadError } from "./policy/load.js";
+export type { NamedFileKind, NamedFileRead } from "./policy/semantic.js";
+export { weakenings, describeWeakening } from "./policy/weakening.js";
+export type { Weakening, WeakeningKind, PolicySnapshot } from "./policy/weakening.js";
+export { readRegularFile, readRegularFileSync, FileRefusedError, FILE_LIMITS } from "./safe-file.js";
+export type { FileProblem, ReadOptions } from "./safe-file.js";
 export { compile } from "./policy/compile.js";
 export type { CompileOptions, CompileResult, CompiledPolicySet, CompiledRule, PolicySetSource, PolicyFile } from "./policy/compile.js";
 export { decide } from "./policy/decide.js";
@@ -47,8 +52,10 @@ export { enrollmentGate } from "./gate/middleware.js";
 export type { EnrollmentGate, EnrollmentGateOptions, GateOutcome } from "./gate/middleware.js";
 export { startServer, StartupError, DEFAULT_MAX_CONNECTIONS, DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS } from "./gate/server.js";
 export type { ServerOptions, RunningServer } from "./gate/server.js";
-export { PolicyStore } from "./gate/policy-store.js";
-export type { ActiveState, ReloadResult, SettingsOverrides } from "./gate/policy-store.js";
+export { PolicyStore, PolicySetError } from "./gate/policy-store.js";
+export type { ActiveState, ReloadResult, ReloadSuccess, SettingsOverrides } from "./gate/policy-store.js";
+export { DEFAULT_COMPILE_LIMITS } from "./gate/compile-in-worker.js";
+export type { CompileLimits } from "./gate/compile-in-worker.js";
 export { REJECTIONS } from "./gate/rejections.js";
 export type { Rejection, RejectionCode } from "./gate/rejections.js";
 export { ProxyTrust, TrustProxyError } from "./gate/trust-proxy.js";

@@ -5,6 +5,7 @@ import express5 from "express";
 import express4 from "express4";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { enrollmentGate, type GateOutcome } from "../src/gate/middleware.js";
+import { PolicySetError } from "../src/gate/policy-store.js";
 import { compile } from "../src/policy/compile.js";
 import { base64, createCA, createIdentity, machineInfoPlist, signCms, type Identity } from "../support/signing.js";
 import { sourceOf } from "./helpers/policies.js";
@@ -155,9 +156,43 @@ describe("with a compiled set", () => {
     const app = express5();
     app.use(gate);
     const url = await serve(app as unknown as App);
-    expect((await gate.ready).ok).toBe(false);
+    await expect(gate.ready).rejects.toThrow(PolicySetError);
     const res = await fetch(url);
     expect(res.status).toBe(503);
     expect(await res.json()).toEqual({ error: "not-ready", message: "no policy set is active yet" });
+  });
+});
+
+describe("gate.ready, as the README's Express app awaits it", () => {
+  it("rejects with the findings when the policy set does not compile, even with logging off", async () => {
+    const dir = await tempDir({ "p/rules.yaml": 'rules:\n  - { id: floor, platform: iOS, minimum: 26.6 }\n', "p/empty.yaml": "# emptied by a bad merge\n" });
+    const gate = enrollmentGate({ policies: "p", cwd: dir, verify: "off", logger: false });
+    const app = express5();
+    app.use("/mdm/enroll", gate);
+    let error: unknown;
+    try {
+      await gate.ready;
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(PolicySetError);
+    const e = error as PolicySetError;
+    expect(e.code).toBe("policy-set-invalid");
+    expect(e.findings.filter((f) => f.severity === "error").map((f) => [f.file, f.line, f.code])).toEqual([
+      ["p/empty.yaml", 1, "empty-rule-file"],
+      ["p/rules.yaml", 2, "version-not-string"],
+    ]);
+    expect(e.message.split("\n")).toEqual([
+      "the policy set in p does not compile: the policy set has errors",
+      "p/empty.yaml:1:1 empty-rule-file the rule file is empty (nothing but comments or whitespace), which would silently remove the rules it held; write rules: [] to enforce nothing on purpose",
+      'p/rules.yaml:2:42 version-not-string "minimum" is the YAML number 26.6; write it as a quoted string: "26.6"',
+    ]);
+  });
+
+  it("resolves with the active revision when it compiles", async () => {
+    const gate = enrollmentGate({ policies: "policies", cwd: dir, verify: "off", logger: false });
+    const ready = await gate.ready;
+    expect(ready).toMatchObject({ ok: true, changed: true, weakened: [] });
+    expect(ready.revision).toBe(gate.store.active?.set.revision);
   });
 });

@@ -144,10 +144,17 @@ describe("hostile policy files, in validate", () => {
     expect(findings.find((f) => f.code === "yaml-aliases")?.line).toBeGreaterThan(1);
   });
 
-  it("10,000 levels of nesting are a clear error", async () => {
-    const { code, findings } = await validate({ "deep.yaml": `rules: ${"[".repeat(10_000)}${"]".repeat(10_000)}\n` });
+  it.each([
+    ["flow sequences", `rules: ${"[".repeat(1_000_000)}${"]".repeat(1_000_000)}\n`, 1, 71],
+    ["flow mappings", `rules: ${"{a: ".repeat(500_000)}${"}".repeat(500_000)}\n`, 1, 260],
+    ["block sequences on one line", `rules:\n${"- ".repeat(1_000_000)}x\n`, 2, 127],
+    ["a syntax error first, then brackets", `rules: [\n\t- bad\n${"[".repeat(1_000_000)}\n`, 3, 65],
+  ])("2 MB of nesting (%s) is refused before it is parsed, at the line where it passes 64 levels", async (_what, text, line, column) => {
+    const { code, findings } = await validate({ "deep.yaml": text });
     expect(code).toBe(1);
-    expect(findings).toContainEqual(expect.objectContaining({ file: "deep.yaml", code: "yaml-syntax", message: expect.stringMatching(/nests too deeply/) }));
+    expect(findings).toContainEqual(
+      expect.objectContaining({ file: "deep.yaml", line, column, code: "yaml-too-deep", message: "the document nests more than 64 levels deep here; policy files need a handful" }),
+    );
   });
 
   it("10,000 rules in one file validate", async () => {
@@ -174,7 +181,7 @@ describe("hostile policy files, in validate", () => {
     const byFile = Object.fromEntries(findings.map((f) => [f.file, f]));
     expect(byFile["big.yaml"]?.message).toMatch(/more than the 16 MiB a policy file may have/);
     expect(byFile["latin1.yaml"]?.message).toBe("the file is not valid UTF-8");
-    expect(byFile["fifo.yaml"]?.message).toBe("not a regular file");
+    expect(byFile["fifo.yaml"]?.message).toBe("the file is a FIFO, not a regular file");
     // The valid file was read: its number version is its own finding.
     expect(byFile["ok.yaml"]).toMatchObject({ code: "version-not-string", line: 2 });
   });

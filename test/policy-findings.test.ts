@@ -33,6 +33,11 @@ describe("YAML problems", () => {
     expectFinding(f, { code: "yaml-syntax", line: 5, column: 5, message: /unique/ });
   });
 
+  it("nesting past 64 levels, where it passes them", () => {
+    const f = only({ "a.yaml": `rules:\n  - id: a\n    models: ${"[".repeat(80)}${"]".repeat(80)}\n` });
+    expectFinding(f, { code: "yaml-too-deep", line: 3, column: 74, message: "the document nests more than 64 levels deep here; policy files need a handful" });
+  });
+
   it("a second document", () => {
     const f = only({ "a.yaml": `rules: []\n---\nrules: []\n` });
     expectFinding(f, { code: "yaml-multiple-documents", line: 2, column: 1 });
@@ -148,6 +153,25 @@ describe("semantic findings", () => {
     const read = (p: string) => (p === "/policies/secrets/beta" ? "file-token\n" : null);
     expect(compileFiles({ "a.yaml": text }, { readFile: read, purpose: "serve" }).set?.rules[0]?.token).toBe("file-token");
     expectFinding(only({ "a.yaml": text }), { code: "beta-token-unset", line: 7, column: 22, message: /token file secrets\/beta cannot be read/ });
+  });
+
+  it("a token file the reader refuses: an error even when validating", () => {
+    const text = `rules:\n${rule("a", "    betaProgram:\n      description: Beta\n      token: { file: /etc/shadow }\n")}`;
+    const read = () => ({ ok: false as const, refused: true, problem: "it is outside the policy directory" });
+    expectFinding(only({ "a.yaml": text }, { readFile: read }), {
+      code: "token-file-refused",
+      severity: "error",
+      line: 7,
+      column: 22,
+      rule: "a",
+      message: "beta program token file /etc/shadow is refused: it is outside the policy directory",
+    });
+  });
+
+  it("a trust anchor file the reader refuses, at its entry in enrollgate.yaml", () => {
+    const read = (path: string, kind: string) => (kind === "trust-anchor" && path === "/policies/pipe.pem" ? { ok: false as const, refused: true, problem: "it is a FIFO, not a regular file" } : null);
+    const f = only({ "enrollgate.yaml": "verify: enforce\ntrustAnchors:\n  - apple\n  - pipe.pem\n", "r.yaml": "rules: []\n" }, { readFile: read });
+    expectFinding(f, { code: "trust-anchor-refused", file: "enrollgate.yaml", line: 4, column: 5, message: "trust anchor pipe.pem is refused: it is a FIFO, not a regular file" });
   });
 
   it("a model glob that can never match its platform", () => {
@@ -267,6 +291,11 @@ describe("a policy directory without rule files", () => {
   it("is an error: serving it would allow every device", () => {
     const f = only({ "enrollgate.yaml": "format: json\n" });
     expectFinding(f, { code: "no-rule-files", file: "/policies", line: 1, column: 1, message: '/policies holds no rule file (*.yaml); write "rules: []" in one to enforce nothing on purpose' });
+  });
+
+  it("an empty rule file is an error of its own", () => {
+    const f = only({ "rules.yaml": "rules: []\n", "old.yaml": "# nothing left\n" });
+    expectFinding(f, { code: "empty-rule-file", file: "old.yaml", line: 1, column: 1, message: /write rules: \[\] to enforce nothing on purpose$/ });
   });
 
   it("is fine with an explicit empty rule list", () => {

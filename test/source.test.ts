@@ -4,6 +4,7 @@ import { readdirSync } from "node:fs";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { parseSource } from "../src/policy/source.js";
+import { firstTooDeep } from "../src/policy/yaml-depth.js";
 import { generatePolicySet } from "../support/policy-sets.js";
 import { mustCompile } from "./helpers/policies.js";
 import { projectPath, readProject } from "./helpers/project.js";
@@ -53,5 +54,43 @@ describe("the fast and the positioned readings", () => {
     const json = JSON.parse(JSON.stringify(second)) as { id: string; source: { line: number }; minimumText: string };
     expect(json).toMatchObject({ id: "second", minimumText: "14.0", source: { line: 5 } });
     expect(Object.isFrozen(second)).toBe(true);
+  });
+});
+
+describe("nesting depth, measured before parsing", () => {
+  const nest = (depth: number) => `rules: ${"[".repeat(depth - 1)}${"]".repeat(depth - 1)}\n`;
+
+  it("accepts 64 levels (the mapping and 63 lists) and refuses 65, at the 64th bracket", () => {
+    expect(firstTooDeep(nest(64))).toBeNull();
+    expect(read(nest(64)).findings).toEqual([]);
+    expect(firstTooDeep(nest(65))).toBe("rules: ".length + 63);
+    expect(read(nest(65)).findings).toEqual([
+      { file: "f.yaml", line: 1, column: 71, endLine: 1, endColumn: 72, severity: "error", code: "yaml-too-deep", message: "the document nests more than 64 levels deep here; policy files need a handful" },
+    ]);
+  });
+
+  it("counts block nesting by indentation, a list under a key at its column as a level", () => {
+    // k0: / - k1: / "  - k2:" ...: each line opens a list and a mapping.
+    const keys = (n: number) => ["k0:", ...Array.from({ length: n }, (_, i) => `${"  ".repeat(i)}- k${i + 1}:`), ""].join("\n");
+    expect(firstTooDeep(keys(31))).toBeNull();
+    expect(firstTooDeep(keys(32))).not.toBeNull();
+    expect(firstTooDeep(`${"- ".repeat(64)}x\n`)).toBeNull();
+    expect(firstTooDeep(`${"- ".repeat(65)}x\n`)).toBe(128);
+  });
+
+  it.each([
+    ["in a quoted string", `message: "${"[".repeat(500)}"\n`],
+    ["in a single-quoted string over lines", `message: '${"{".repeat(300)}\n  ${"[".repeat(300)}'\n`],
+    ["in a plain scalar", `message: Update ${"[".repeat(500)}\n`],
+    ["in a comment", `# ${"[".repeat(500)}\nrules: []\n`],
+    ["in a block scalar", `message: |\n  ${"[".repeat(500)}\n  ${"- ".repeat(200)}\nrules: []\n`],
+  ])("ignores brackets and dashes %s", (_what, text) => {
+    expect(firstTooDeep(text)).toBeNull();
+  });
+
+  it("measures the example policies at a handful of levels", () => {
+    for (const file of readdirSync(projectPath("policies")).filter((f) => f.endsWith(".yaml"))) {
+      expect(firstTooDeep(readProject("policies", file), 6), file).toBeNull();
+    }
   });
 });

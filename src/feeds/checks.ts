@@ -33,7 +33,7 @@ function gdmfProblems(rule: Rule, feed: GdmfFeed, now: number | null): FeedProbl
   }
   const supported = new Set(live.flatMap((r) => [...r.devices]));
   const globs = rule.models?.map(compileGlob) ?? null;
-  const matched = [...gdmfDevices(feed, rule.platform, now)].filter((d) => globs === null || globs.some((g) => g.regex.test(d))).sort();
+  const matched = [...gdmfDevices(feed, rule.platform, now)].filter((d) => globs === null || globs.some((g) => g.test(d))).sort();
   const stranded = matched.filter((d) => !supported.has(d));
   if (stranded.length === 0) return [];
   const outcome = rule.whenUnavailable === "block" ? "whenUnavailable: block keeps them from enrolling" : "whenUnavailable: allow lets them enroll (or a less strict rule decides)";
@@ -66,10 +66,9 @@ function aduProblems(rule: Rule, catalog: AduCatalog): FeedProblem[] {
   const patterns = rule.models ?? ["*"];
   for (const pattern of patterns) {
     const glob = compileGlob(pattern);
-    const insensitive = new RegExp(glob.regex.source, "i");
-    const exact = compatibility(entry, ref.manufacturer, [pattern], (_p, candidate) => glob.regex.test(candidate));
+    const exact = compatibility(entry, ref.manufacturer, [pattern], (_p, candidate) => glob.test(candidate));
     if (exact === "exact") continue;
-    const loose = compatibility(entry, ref.manufacturer, [pattern], (_p, candidate) => insensitive.test(candidate));
+    const loose = compatibility(entry, ref.manufacturer, [pattern], (_p, candidate) => glob.testIgnoringCase(candidate));
     const what = pattern === "*" ? `any ${ref.manufacturer} model` : `${ref.manufacturer} ${pattern}`;
     problems.push(
       exact === "case-only" || loose !== "none"

@@ -1,7 +1,6 @@
 // Feeds at the edge: where they come from (flags, else enrollgate.yaml),
 // reading snapshot files, pulling live ADU catalogs, and keeping the last
 // good data when a source fails on a later refresh.
-import { readFile } from "node:fs/promises";
 import { isAbsolute, resolve } from "node:path";
 import type { AvailabilitySource } from "../policy/availability.js";
 import { ALWAYS_AVAILABLE } from "../policy/availability.js";
@@ -10,6 +9,7 @@ import { AduClient, staticToken, type AduApi, type AduClientOptions, type TokenC
 import { parseAduCatalog, pullAduCatalog, type AduCatalog, type AduWant } from "./adu-catalog.js";
 import { feedAvailability } from "./availability.js";
 import { FeedError, parseGdmf, type GdmfFeed } from "./gdmf.js";
+import { FILE_LIMITS, FileRefusedError, readRegularFile } from "../safe-file.js";
 
 /** Feed flags as the CLI takes them. */
 export interface FeedFlags {
@@ -26,14 +26,30 @@ export interface FeedConfig {
   /** Absolute path of a GDMF snapshot. */
   readonly gdmf: string | null;
   readonly adu: AduSource | null;
+  /**
+   * Snapshot paths that enrollgate.yaml named (the policy repository, not the
+   * operator) are read only inside these directories: the policy directory
+   * and the secrets directories. Absent: the paths are the operator's.
+   */
+  readonly confine?: { readonly gdmf: ReadonlyArray<string> | null; readonly aduCatalog: ReadonlyArray<string> | null };
 }
 
 export const NO_FEEDS: FeedConfig = Object.freeze({ gdmf: null, adu: null });
 
 /** Flags win; paths in flags are relative to the working directory, in enrollgate.yaml to the policy directory. */
-export function resolveFeedConfig(flags: FeedFlags, settings: FeedSettings | undefined, dir: string, cwd: string): FeedConfig {
+export function resolveFeedConfig(flags: FeedFlags, settings: FeedSettings | undefined, dir: string, cwd: string, secretsDirs: ReadonlyArray<string> = []): FeedConfig {
   const at = (base: string, p: string) => (isAbsolute(p) ? p : resolve(base, p));
+  const policyRoots = [dir, ...secretsDirs.map((d) => resolve(cwd, d))];
   const gdmf = flags.gdmf !== undefined ? at(cwd, flags.gdmf) : settings?.gdmf !== undefined ? at(dir, settings.gdmf) : null;
+  const confine = {
+    gdmf: flags.gdmf === undefined && settings?.gdmf !== undefined ? policyRoots : null,
+    aduCatalog: flags.aduCatalog === undefined && flags.aduUrl === undefined && flags.aduInstance === undefined && settings?.adu?.catalog !== undefined ? policyRoots : null,
+  };
+  return { ...resolveAdu(flags, settings, dir, cwd), gdmf, confine };
+}
+
+function resolveAdu(flags: FeedFlags, settings: FeedSettings | undefined, dir: string, cwd: string): { adu: AduSource | null } {
+  const at = (base: string, p: string) => (isAbsolute(p) ? p : resolve(base, p));
   let adu: AduSource | null = null;
   if (flags.aduCatalog !== undefined || flags.aduUrl !== undefined || flags.aduInstance !== undefined) {
     if (flags.aduCatalog !== undefined && flags.aduUrl !== undefined) throw new FeedError("give either --adu-catalog or --adu-url, not both");
@@ -47,11 +63,14 @@ export function resolveFeedConfig(flags: FeedFlags, settings: FeedSettings | und
   } else if (settings?.adu?.url !== undefined && settings.adu.instance !== undefined) {
     adu = { kind: "live", url: settings.adu.url, instance: settings.adu.instance, api: flags.aduApi ?? settings.adu.api ?? "2022-10-01" };
   }
-  return { gdmf, adu };
+  return { adu };
 }
 
+/** What feeds need to know of a rule: its ADU update and target. */
+export type FeedRule = Pick<Rule, "adu" | "target">;
+
 /** What the rules want from ADU. */
-export function aduWants(rules: ReadonlyArray<Rule>): AduWant[] {
+export function aduWants(rules: ReadonlyArray<FeedRule>): AduWant[] {
   const seen = new Set<string>();
   const out: AduWant[] = [];
   for (const r of rules) {
@@ -81,8 +100,32 @@ export async function aduCredential(env: Readonly<Record<string, string | undefi
 
 export interface RefreshResult {
   readonly availability: AvailabilitySource;
+  /** The data behind `availability`, plain enough to send to another thread. */
+  readonly feeds: FeedData;
   /** Sources that failed this time; their last good data (if any) was kept. */
   readonly problems: ReadonlyArray<string>;
+}
+
+export interface FeedData {
+  readonly gdmf: GdmfFeed | null;
+  readonly adu: AduCatalog | null;
+}
+
+/** Reads a snapshot file: a regular file, size-capped, and inside the policy's directories when enrollgate.yaml named it. */
+async function readSnapshot(path: string, within: ReadonlyArray<string> | null | undefined): Promise<string> {
+  try {
+    return (await readRegularFile(path, { maxBytes: FILE_LIMITS.feed, ...(within !== null && within !== undefined ? { within } : {}) })).toString("utf8");
+  } catch (e) {
+    if (!(e instanceof FileRefusedError)) throw e;
+    if (e.problem === "missing" || e.problem === "unreadable") throw Object.assign(new Error(e.message), { code: e.errno ?? undefined });
+    const message =
+      e.problem === "outside"
+        ? `it is outside the policy directory and the secrets directories${e.resolved !== null && e.resolved !== path ? ` (it resolves to ${e.resolved})` : ""}, where snapshots enrollgate.yaml names must be`
+        : e.problem === "not-regular"
+          ? `it is ${e.message}`
+          : e.message;
+    throw new FeedError(`the snapshot ${path} is refused: ${message}`);
+  }
 }
 
 export interface FeedProviderOptions {
@@ -104,13 +147,13 @@ export class FeedProvider {
    * good data is an error (FeedError); one that fails after a success keeps
    * that data and is reported in `problems`.
    */
-  async refresh(config: FeedConfig, rules: ReadonlyArray<Rule>): Promise<RefreshResult> {
-    if (config.gdmf === null && config.adu === null) return { availability: ALWAYS_AVAILABLE, problems: [] };
+  async refresh(config: FeedConfig, rules: ReadonlyArray<FeedRule>): Promise<RefreshResult> {
+    if (config.gdmf === null && config.adu === null) return { availability: ALWAYS_AVAILABLE, feeds: { gdmf: null, adu: null }, problems: [] };
     const problems: string[] = [];
     let gdmf: GdmfFeed | null = null;
     if (config.gdmf !== null) {
       try {
-        gdmf = parseGdmf(await readFile(config.gdmf, "utf8"), config.gdmf);
+        gdmf = parseGdmf(await readSnapshot(config.gdmf, config.confine?.gdmf), config.gdmf);
         this.gdmf = { path: config.gdmf, feed: gdmf };
       } catch (e) {
         const message = e instanceof FeedError ? e.message : `cannot read the GDMF snapshot ${config.gdmf}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
@@ -125,7 +168,7 @@ export class FeedProvider {
       const previous = this.adu?.source === id ? this.adu.catalog : null;
       if (config.adu.kind === "catalog") {
         try {
-          adu = parseAduCatalog(await readFile(config.adu.path, "utf8"), config.adu.path);
+          adu = parseAduCatalog(await readSnapshot(config.adu.path, config.confine?.aduCatalog), config.adu.path);
         } catch (e) {
           const message = e instanceof FeedError ? e.message : `cannot read the ADU catalog ${config.adu.path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
           if (previous === null) throw new FeedError(message);
@@ -146,6 +189,6 @@ export class FeedProvider {
       }
       this.adu = { source: id, catalog: adu };
     }
-    return { availability: feedAvailability({ gdmf, adu }), problems };
+    return { availability: feedAvailability({ gdmf, adu }), feeds: { gdmf, adu }, problems };
   }
 }

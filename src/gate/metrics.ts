@@ -28,6 +28,12 @@ export class GateMetrics {
     help: "Policy set reloads that failed; the last good set kept serving",
     registers: [this.registry],
   });
+  readonly weakenings = new Counter({
+    name: "enrollgate_policy_weakenings_total",
+    help: "Changes that made a reloaded policy set protect less (rules removed, minimums lowered, verification relaxed...), by kind",
+    labelNames: ["change"] as const,
+    registers: [this.registry],
+  });
   readonly feedFailures = new Counter({
     name: "enrollgate_feed_refresh_failures_total",
     help: "Feed sources (GDMF snapshot, ADU) that failed on a reload; their last good data stayed in use",

@@ -14,7 +14,8 @@ import { DEFAULT_SETTINGS, type Decision, type DeviceFacts } from "../policy/mod
 import { negotiateFormat, renderBody, type ResponseFormat } from "../policy/render.js";
 import { createLogger, silentLogger, type Logger } from "./log.js";
 import { GateMetrics } from "./metrics.js";
-import { PolicyStore, type ActiveState, type ReloadResult, type SettingsOverrides } from "./policy-store.js";
+import type { CompileLimits } from "./compile-in-worker.js";
+import { describeFailure, PolicySetError, PolicyStore, type ActiveState, type ReloadResult, type ReloadSuccess, type SettingsOverrides } from "./policy-store.js";
 import { statusOf, type RejectionCode } from "./rejections.js";
 import { sendJson } from "./respond.js";
 import { locateMachineInfo, settleUnreadBody, type GateRequest, type MachineInfoSource } from "./transport.js";
@@ -34,6 +35,14 @@ export interface EnrollmentGateOptions extends SettingsOverrides {
   readonly cwd?: string;
   /** Share a store (the standalone server does); otherwise one is made from `policies`. */
   readonly store?: PolicyStore;
+  /**
+   * Directories where beta token files and trust anchors the policies name
+   * may be, besides the policy directory (relative to `cwd`). Only the
+   * application sets these, never enrollgate.yaml.
+   */
+  readonly secretsDirs?: ReadonlyArray<string>;
+  /** Limits of the worker thread that compiles the policy directory (default 256 MB, 30 s). */
+  readonly compileLimits?: Partial<CompileLimits>;
 }
 
 /** What the gate leaves at res.locals.enrollgate for the handlers after it. */
@@ -56,8 +65,12 @@ type GateResponse = ServerResponse & { locals?: Record<string, unknown> };
 
 export interface EnrollmentGate {
   (req: GateRequest, res: GateResponse, next: Next): void;
-  /** Settles once the first policy set is active (or its compile failed). */
-  readonly ready: Promise<ReloadResult>;
+  /**
+   * Resolves once the first policy set is active; rejects with a
+   * PolicySetError (code `policy-set-invalid`, with `findings`) when it does not
+   * compile. Until then, and after such a failure, the gate answers 503.
+   */
+  readonly ready: Promise<ReloadSuccess>;
   reload(reason?: string): Promise<ReloadResult>;
   readonly store: PolicyStore;
   readonly metrics: GateMetrics;
@@ -82,10 +95,22 @@ export function enrollmentGate(options: EnrollmentGateOptions): EnrollmentGate {
       clock,
       logger,
       metrics,
+      ...(options.secretsDirs !== undefined ? { secretsDirs: options.secretsDirs } : {}),
+      ...(options.compileLimits !== undefined ? { compileLimits: options.compileLimits } : {}),
     });
   const schema = new BandedSchema(bundledAppleSchema("machineinfo"), "receive");
   const cache = new VerificationCache();
-  const ready = options.store !== undefined ? Promise.resolve<ReloadResult>({ ok: true, revision: store.active?.set.revision ?? "", changed: false }) : store.reload("start");
+  const ready: Promise<ReloadSuccess> =
+    options.store !== undefined
+      ? Promise.resolve({ ok: true, revision: store.active?.set.revision ?? "", changed: false, weakened: [] })
+      : store.reload("start").then((result) => {
+          if (result.ok) return result;
+          const where = typeof options.policies === "string" ? options.policies : "the compiled set";
+          throw new PolicySetError(describeFailure(where, result.error, result.findings), result.findings);
+        });
+  // Awaiting ready is how an app learns of a broken set; one that never awaits
+  // it keeps running (answering 503) rather than dying of an unhandled rejection.
+  ready.catch(() => undefined);
 
   async function handle(req: GateRequest, res: GateResponse, next: Next): Promise<void> {
     const started = performance.now();

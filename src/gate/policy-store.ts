@@ -1,16 +1,21 @@
 // The gate's only state: the active policy set with its effective settings
-// and trust anchors. A reload compiles a new set and swaps it in with one
-// assignment; if anything fails, the last good set keeps serving.
-import { readFile } from "node:fs/promises";
+// and trust anchors. A reload compiles a new set (in a worker thread: see
+// compile-in-worker.ts) and swaps it in with one assignment; if anything
+// fails, the last good set keeps serving.
 import { isAbsolute, resolve } from "node:path";
 import type { X509Certificate } from "node:crypto";
 import { parsePemCertificates, TrustStore } from "../apple/cms-verify.js";
+import { errorSchema } from "../apple/software-update-required.js";
+import { bundledAppleSchema } from "../bundled.js";
 import { FeedProvider, type FeedFlags } from "../feeds/provider.js";
-import { compileWithFeeds } from "../feeds/with-feeds.js";
+import { ALWAYS_AVAILABLE } from "../policy/availability.js";
 import type { CompiledPolicySet } from "../policy/compile.js";
+import { hydrateCompiledSet } from "../policy/compiled-data.js";
 import type { Finding } from "../policy/findings.js";
-import { loadPolicySet, readTokenFile } from "../policy/load.js";
 import type { Settings } from "../policy/model.js";
+import { describeWeakening, weakenings, type Weakening } from "../policy/weakening.js";
+import { FILE_LIMITS, FileRefusedError, readRegularFile } from "../safe-file.js";
+import { CompileWorkers, DEFAULT_COMPILE_LIMITS, type CompileLimits } from "./compile-in-worker.js";
 import type { Logger } from "./log.js";
 import type { GateMetrics } from "./metrics.js";
 import { ProxyTrust } from "./trust-proxy.js";
@@ -34,8 +39,37 @@ export interface ActiveState {
 }
 
 export type ReloadResult =
-  | { readonly ok: true; readonly revision: string; readonly changed: boolean }
+  | {
+      readonly ok: true;
+      readonly revision: string;
+      readonly changed: boolean;
+      /** How the new set protects less than the one it replaced (also logged as policy-weakened). */
+      readonly weakened: ReadonlyArray<Weakening>;
+    }
   | { readonly ok: false; readonly error: string; readonly findings: ReadonlyArray<Finding> };
+
+export type ReloadSuccess = Extract<ReloadResult, { readonly ok: true }>;
+
+/** Why a policy set could not become active: first line the reason, then the first error findings as file:line:col code message. */
+export function describeFailure(dir: string, error: string, findings: ReadonlyArray<Finding>): string {
+  const errors = findings.filter((f) => f.severity === "error");
+  const shown = errors.slice(0, 20).map((f) => `${f.file}:${f.line}:${f.column} ${f.code} ${f.message}`);
+  if (errors.length > shown.length) shown.push(`... and ${errors.length - shown.length} more`);
+  return `the policy set in ${dir} does not compile: ${error}${shown.length > 0 ? `\n${shown.join("\n")}` : ""}`;
+}
+
+/** The first policy set did not compile: `enrollmentGate().ready` rejects with it. */
+export class PolicySetError extends Error {
+  override readonly name = "PolicySetError";
+  readonly code = "policy-set-invalid";
+
+  constructor(
+    message: string,
+    readonly findings: ReadonlyArray<Finding>,
+  ) {
+    super(message);
+  }
+}
 
 export interface PolicyStoreOptions {
   readonly overrides?: SettingsOverrides;
@@ -47,17 +81,34 @@ export interface PolicyStoreOptions {
   readonly metrics: GateMetrics;
   /** Feeds, read or pulled afresh on every reload; the last good data is kept when a source fails. */
   readonly feeds?: { readonly provider: FeedProvider; readonly flags: FeedFlags };
+  /**
+   * Directories (the operator's, relative to `cwd`) where token files and
+   * trust anchors a policy names may be, besides the policy directory.
+   */
+  readonly secretsDirs?: ReadonlyArray<string>;
+  /** The compile worker's memory and time limits. */
+  readonly compileLimits?: Partial<CompileLimits>;
 }
 
-async function certificatesFrom(entry: string | X509Certificate, base: string): Promise<X509Certificate[]> {
+/** A trust anchor: PEM text, a certificate, or a PEM file (inside `within` when the policy named it). */
+async function certificatesFrom(entry: string | X509Certificate, base: string, within?: ReadonlyArray<string>): Promise<X509Certificate[]> {
   if (typeof entry !== "string") return [entry];
   if (entry.includes("-----BEGIN CERTIFICATE-----")) return parsePemCertificates(entry, "trust anchor");
   const path = isAbsolute(entry) ? entry : resolve(base, entry);
   let text: string;
   try {
-    text = await readFile(path, "utf8");
+    text = (await readRegularFile(path, { maxBytes: FILE_LIMITS["trust-anchor"], ...(within !== undefined ? { within } : {}) })).toString("utf8");
   } catch (e) {
-    throw new Error(`trust anchor ${entry} cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    if (!(e instanceof FileRefusedError)) throw e;
+    const why =
+      e.problem === "missing" || e.problem === "unreadable"
+        ? (e.errno ?? e.message)
+        : e.problem === "outside"
+          ? "it is outside the policy directory and the secrets directories"
+          : e.problem === "not-regular"
+            ? `it is ${e.message}`
+            : e.message;
+    throw new Error(`trust anchor ${entry} cannot be read: ${why}`);
   }
   return parsePemCertificates(text, entry);
 }
@@ -67,6 +118,7 @@ export class PolicyStore {
   private running: Promise<ReloadResult> | null = null;
   private queued = false;
   private generation = 0;
+  private workers: CompileWorkers | null = null;
 
   constructor(
     private readonly source: { readonly dir: string } | { readonly set: CompiledPolicySet },
@@ -75,6 +127,16 @@ export class PolicyStore {
 
   get active(): ActiveState | null {
     return this.state;
+  }
+
+  /** Stops the compile worker kept ready for the next reload. */
+  close(): void {
+    this.workers?.close();
+  }
+
+  /** Whether a reload is under way (the active set keeps answering meanwhile). */
+  get reloading(): boolean {
+    return this.running !== null;
   }
 
   /** Compiles and activates; concurrent calls coalesce into one more run. */
@@ -97,6 +159,7 @@ export class PolicyStore {
 
   private async run(reason: string): Promise<ReloadResult> {
     const { logger, metrics } = this.options;
+    logger.debug({ event: "policy-reload-started", reason }, "compiling the policy set");
     let result: ReloadResult;
     try {
       result = await this.build();
@@ -106,6 +169,15 @@ export class PolicyStore {
     if (result.ok) {
       if (result.changed) metrics.reloads.inc();
       logger.info({ event: "policy-reload", reason, revision: result.revision, changed: result.changed, rules: this.state?.set.rules.length }, result.changed ? "policy set active" : "policy set unchanged");
+      if (result.weakened.length > 0) {
+        // Perhaps intended, never silent: each change, with its old and new value.
+        for (const w of result.weakened) metrics.weakenings.inc({ change: w.change });
+        const lines = result.weakened.map(describeWeakening);
+        logger.warn(
+          { event: "policy-weakened", reason, revision: result.revision, changes: result.weakened.slice(0, 200) },
+          `the new policy set protects less: ${lines.slice(0, 10).join("; ")}${lines.length > 10 ? `; and ${lines.length - 10} more` : ""}`,
+        );
+      }
       const state = this.state;
       const beta = state?.set.rules.filter((r) => r.betaProgram !== null).map((r) => r.id) ?? [];
       if (result.changed && state !== null && state.settings.verify !== "enforce" && beta.length > 0) {
@@ -131,26 +203,37 @@ export class PolicyStore {
 
   private async build(): Promise<ReloadResult> {
     const { overrides = {}, cwd = process.cwd(), clock = Date.now } = this.options;
+    const secretsDirs = (this.options.secretsDirs ?? []).map((d) => resolve(cwd, d));
     let set: CompiledPolicySet;
     if ("set" in this.source) {
       set = this.source.set;
     } else {
-      const source = await loadPolicySet(this.source.dir, { cwd });
       const feeds = this.options.feeds ?? { provider: new FeedProvider({ env: this.options.env ?? {} }), flags: {} };
-      const { result, problems } = await compileWithFeeds(source, { now: clock(), purpose: "serve", env: this.options.env ?? {}, readFile: readTokenFile }, { ...feeds, cwd });
-      for (const problem of problems) {
+      this.workers ??= new CompileWorkers({ ...DEFAULT_COMPILE_LIMITS, ...this.options.compileLimits });
+      const outcome = await this.workers.compile({ dir: this.source.dir, cwd, now: clock(), env: { ...(this.options.env ?? {}) }, secretsDirs, feedFlags: feeds.flags }, feeds.provider);
+      for (const problem of outcome.ok ? (outcome.refreshed?.problems ?? []) : []) {
         this.options.metrics.feedFailures.inc();
         this.options.logger.warn({ event: "feed-refresh-failed", problem }, "a feed could not be refreshed; its last good data is in use");
       }
-      if (result.set === null) return { ok: false, error: "the policy set has errors", findings: result.findings };
-      set = result.set;
+      if (!outcome.ok) return outcome;
+      // Rebuilt from plain data: nothing is parsed on this thread.
+      set = hydrateCompiledSet(outcome.data, {
+        errors: errorSchema(bundledAppleSchema("softwareupdate.required")),
+        availability: outcome.refreshed?.availability ?? ALWAYS_AVAILABLE,
+      });
     }
     const trustProxy = overrides.trustProxy === undefined ? (set.settings.trustProxy ?? []) : typeof overrides.trustProxy === "string" ? [overrides.trustProxy] : overrides.trustProxy;
     const settings: Settings = { ...set.settings, ...overrides, trustAnchors: set.settings.trustAnchors, trustProxy };
     const proxyTrust = ProxyTrust.parse(settings.trustProxy);
-    const anchors = overrides.trustAnchors !== undefined
-      ? (await Promise.all(overrides.trustAnchors.map((a) => certificatesFrom(a, cwd)))).flat()
-      : (await Promise.all(settings.trustAnchors.map((a) => certificatesFrom(a, "dir" in this.source ? resolve(cwd, this.source.dir) : cwd)))).flat();
+    // Anchors the operator gives are theirs; anchors enrollgate.yaml names stay inside the policy's directories.
+    const policyDir = "dir" in this.source ? resolve(cwd, this.source.dir) : null;
+    const anchors = (
+      await Promise.all(
+        overrides.trustAnchors !== undefined
+          ? overrides.trustAnchors.map((a) => certificatesFrom(a, cwd))
+          : settings.trustAnchors.map((a) => (policyDir === null ? certificatesFrom(a, cwd) : certificatesFrom(a, policyDir, [policyDir, ...secretsDirs]))),
+      )
+    ).flat();
     if (settings.verify === "enforce" && anchors.length === 0) {
       return { ok: false, error: "verify is enforce but no trust anchors are configured (--trust-anchor, or trustAnchors in enrollgate.yaml)", findings: [] };
     }
@@ -159,9 +242,16 @@ export class PolicyStore {
       previous !== null && previous.trust.anchors.length === anchors.length && previous.trust.anchors.every((a, i) => a.fingerprint256 === anchors[i]?.fingerprint256);
     if (!sameAnchors) this.generation++;
     const changed = previous === null || previous.set.revision !== set.revision || !sameAnchors || JSON.stringify(previous.settings) !== JSON.stringify(settings);
+    const weakened =
+      previous === null || !changed
+        ? []
+        : weakenings(
+            { rules: previous.set.rules, settings: previous.settings, trustAnchors: previous.trust.anchors.map((a) => a.fingerprint256) },
+            { rules: set.rules, settings, trustAnchors: anchors.map((a) => a.fingerprint256) },
+          );
     // The swap: requests already running keep the state they started with.
     this.state = Object.freeze({ set, settings, trust: sameAnchors && previous !== null ? previous.trust : new TrustStore(anchors), trustGeneration: this.generation, proxyTrust });
     this.options.metrics.activate(set.revision, set.rules.length);
-    return { ok: true, revision: set.revision, changed };
+    return { ok: true, revision: set.revision, changed, weakened };
   }
 }

@@ -12,7 +12,9 @@ import { connectionProblem } from "./hop-by-hop.js";
 import type { Logger } from "./log.js";
 import { GateMetrics } from "./metrics.js";
 import { enrollmentGate, type GateOutcome } from "./middleware.js";
-import { PolicyStore, type ReloadResult, type SettingsOverrides } from "./policy-store.js";
+import type { Finding } from "../policy/findings.js";
+import type { CompileLimits } from "./compile-in-worker.js";
+import { describeFailure, PolicyStore, type ReloadResult, type SettingsOverrides } from "./policy-store.js";
 import { upstreamProxy } from "./proxy.js";
 import { statusOf, type RejectionCode } from "./rejections.js";
 import { parseRequestTarget } from "./request-target.js";
@@ -51,6 +53,13 @@ export interface ServerOptions {
   readonly headersTimeoutMs?: number;
   /** Time for a whole request, body included (default DEFAULT_REQUEST_TIMEOUT_MS). */
   readonly requestTimeoutMs?: number;
+  /**
+   * Directories where beta token files and trust anchors the policies name
+   * may be, besides the policy directory (`--secrets-dir`; relative to `cwd`).
+   */
+  readonly secretsDirs?: ReadonlyArray<string>;
+  /** Limits of the worker thread that compiles the policy directory (default 256 MB, 30 s). */
+  readonly compileLimits?: Partial<CompileLimits>;
 }
 
 export interface RunningServer {
@@ -64,6 +73,15 @@ export interface RunningServer {
 
 export class StartupError extends Error {
   override readonly name = "StartupError";
+  /** `policy-set-invalid` (with its findings, as enrollmentGate().ready's PolicySetError) or `listen-failed`. */
+  readonly code: "policy-set-invalid" | "listen-failed";
+  readonly findings: ReadonlyArray<Finding>;
+
+  constructor(message: string, code: StartupError["code"], findings: ReadonlyArray<Finding> = []) {
+    super(message);
+    this.code = code;
+    this.findings = findings;
+  }
 }
 
 function watchPolicies(dir: string, onChange: () => void, logger: Logger): () => void {
@@ -108,6 +126,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       metrics,
       ...(options.clock !== undefined ? { clock: options.clock } : {}),
       feeds: { provider: options.feedProvider ?? new FeedProvider({ env: options.env }), flags: options.feeds ?? {} },
+      ...(options.secretsDirs !== undefined ? { secretsDirs: options.secretsDirs } : {}),
+      ...(options.compileLimits !== undefined ? { compileLimits: options.compileLimits } : {}),
     },
   );
   const gate = enrollmentGate({ policies: options.policies, store, logger, metrics, ...(options.clock !== undefined ? { clock: options.clock } : {}) });
@@ -131,7 +151,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     "/healthz": (res) => sendJson(res, 200, { status: "ok" }),
     "/readyz": (res) => {
       const active = store.active;
-      sendJson(res, active === null ? 503 : 200, active === null ? { status: "not ready" } : { status: "ready", revision: active.set.revision, rules: active.set.rules.length });
+      const reloading = store.reloading;
+      sendJson(res, active === null ? 503 : 200, active === null ? { status: "not ready", reloading } : { status: "ready", revision: active.set.revision, rules: active.set.rules.length, reloading });
     },
     "/metrics": (res) => {
       metrics.registry.metrics().then(
@@ -197,10 +218,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
 
   const first = await store.reload("start");
-  if (!first.ok) throw new StartupError(`the policy set in ${options.policies} does not compile: ${first.error}${first.findings.length > 0 ? `\n${first.findings.filter((f) => f.severity === "error").map((f) => `${f.file}:${f.line}:${f.column} ${f.code} ${f.message}`).join("\n")}` : ""}`);
+  if (!first.ok) throw new StartupError(describeFailure(options.policies, first.error, first.findings), "policy-set-invalid", first.findings);
 
   await new Promise<void>((ok, no) => {
-    server.once("error", (e: NodeJS.ErrnoException) => no(new StartupError(`cannot listen on ${options.host}:${options.port}: ${e.code ?? e.message}`)));
+    server.once("error", (e: NodeJS.ErrnoException) => no(new StartupError(`cannot listen on ${options.host}:${options.port}: ${e.code ?? e.message}`, "listen-failed")));
     server.listen(options.port, options.host, ok);
   });
   server.keepAliveTimeout = 65_000; // longer than common load balancer idle timeouts
@@ -252,6 +273,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     close(graceMs = 10_000) {
       unwatch();
       if (timer !== null) clearTimeout(timer);
+      store.close();
       return new Promise((done) => {
         const force = setTimeout(() => server.closeAllConnections(), graceMs);
         // A keep-alive connection goes idle when its last request finishes:

@@ -23,7 +23,7 @@ import { validateStructure, type FileKind } from "./policy-schema.js";
 import { readRules, readSettings, readTests, type RuleDraft } from "./read.js";
 import { RuleIndex } from "./rule-index.js";
 import { CompiledPolicyRule, type RuleFields } from "./rule-object.js";
-import { checkRules, checkTests, resolveToken, type SecretSources } from "./semantic.js";
+import { checkRules, checkSettingsFiles, checkTests, resolveToken, type SecretSources } from "./semantic.js";
 import { finding, parseSource, type ParsedSource } from "./source.js";
 
 export interface PolicyFile {
@@ -39,8 +39,8 @@ export interface PolicySetSource {
   /** The policy directory, absolute; token files resolve against it. */
   readonly dir: string;
   readonly files: ReadonlyArray<PolicyFile>;
-  /** Files that exist but could not be read. */
-  readonly unreadable?: ReadonlyArray<{ readonly path: string; readonly error: string }>;
+  /** Files that exist but could not be read (default code `file-unreadable`). */
+  readonly unreadable?: ReadonlyArray<{ readonly path: string; readonly error: string; readonly code?: "file-unreadable" | "file-outside-policy-dir" }>;
   /** How findings name the directory itself (as the user gave it); default `dir`. */
   readonly label?: string;
 }
@@ -154,7 +154,7 @@ export function compile(source: PolicySetSource, options: CompileOptions = {}): 
   const files: Record<FileKind, number> = { rules: 0, tests: 0, settings: 0 };
 
   for (const u of source.unreadable ?? []) {
-    findings.push(finding({ file: u.path, line: 1, column: 1, endLine: 1, endColumn: 1 }, "file-unreadable", "error", u.error));
+    findings.push(finding({ file: u.path, line: 1, column: 1, endLine: 1, endColumn: 1 }, u.code ?? "file-unreadable", "error", u.error));
   }
   // No rule file at all is a checkout gone wrong far more often than a wish
   // to enforce nothing; serving it would allow every device. `rules: []` says it.
@@ -166,6 +166,17 @@ export function compile(source: PolicySetSource, options: CompileOptions = {}): 
     files[file.kind]++;
     const parsed = parseSource(file);
     findings.push(...parsed.findings);
+    if (parsed.findings.length === 0 && (parsed.source === null || parsed.source.value === null) && file.kind !== "settings") {
+      // Emptied by accident (a bad merge, a truncated write), a rule file
+      // would silently take its rules out of the set; a test file, its cases.
+      const at = { file: file.path, line: 1, column: 1, endLine: 1, endColumn: 1 };
+      findings.push(
+        file.kind === "rules"
+          ? finding(at, "empty-rule-file", "error", "the rule file is empty (nothing but comments or whitespace), which would silently remove the rules it held; write rules: [] to enforce nothing on purpose")
+          : finding(at, "test-no-cases", "error", "the test file is empty (nothing but comments or whitespace); a test file without cases proves nothing"),
+      );
+      continue;
+    }
     if (parsed.source === null) continue;
     let src = parsed.source;
     // An empty settings file means "all defaults".
@@ -196,6 +207,7 @@ export function compile(source: PolicySetSource, options: CompileOptions = {}): 
     availability,
   } as const;
   findings.push(...checkRules(drafts, ctx));
+  if (settingsSource !== null) findings.push(...checkSettingsFiles(settingsSource, ctx));
   for (const d of drafts) {
     for (const p of availability.checkRule?.(d.rule, ctx.now) ?? []) {
       // Feeds describe the world now, and it moves (snapshots expire). A running

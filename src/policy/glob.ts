@@ -1,30 +1,66 @@
 // Model globs: `*` matches any run of characters, `?` exactly one; everything
 // else is literal and case-sensitive ("iPhone15,*", "J41?sAP", "Mac-*").
+// Matched without regular expressions (see wildcardMatch).
 import type { PolicyPlatform } from "./model.js";
 
 export interface ModelGlob {
   readonly pattern: string;
-  /** No wildcard: matched by a Map lookup rather than a RegExp. */
+  /** No wildcard: matched by a Map lookup rather than a pattern match. */
   readonly exact: boolean;
   /** The characters before the first wildcard. */
   readonly prefix: string;
   /** Literal characters: more means more specific. */
   readonly literals: number;
-  readonly regex: RegExp;
+  /** Whether a model matches: `*` any run of characters, `?` exactly one. */
+  test(model: string): boolean;
+  /** The same, ignoring letter case (to tell a near miss from no match). */
+  testIgnoringCase(model: string): boolean;
+}
+
+/**
+ * Wildcard matching that never backtracks further than the last `*`: time at
+ * most pattern length × model length. A regular expression built from
+ * `*a*a*a*b` backtracks exponentially on a long model, and the model comes
+ * from the device (and the pattern from a policy file): one request could
+ * hold the gate for minutes.
+ */
+function wildcardMatch(pattern: string, model: string): boolean {
+  let p = 0;
+  let m = 0;
+  let star = -1;
+  let resume = 0;
+  while (m < model.length) {
+    const c = pattern[p];
+    if (c === "*") {
+      star = p++;
+      resume = m;
+    } else if (c !== undefined && (c === "?" || c === model[m])) {
+      p++;
+      m++;
+    } else if (star !== -1) {
+      p = star + 1;
+      m = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (pattern[p] === "*") p++;
+  return p === pattern.length;
 }
 
 export function compileGlob(pattern: string): ModelGlob {
   const firstWildcard = pattern.search(/[*?]/);
-  const source = pattern
-    .split("")
-    .map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\,-]/g, "\\$&")))
-    .join("");
+  const exact = firstWildcard === -1;
+  // Runs of * match what one does.
+  const normal = pattern.replace(/\*+/g, "*");
+  const lower = normal.toLowerCase();
   return {
     pattern,
-    exact: firstWildcard === -1,
-    prefix: firstWildcard === -1 ? pattern : pattern.slice(0, firstWildcard),
+    exact,
+    prefix: exact ? pattern : pattern.slice(0, firstWildcard),
     literals: pattern.replace(/[*?]/g, "").length,
-    regex: new RegExp(`^${source}$`),
+    test: exact ? (model) => model === pattern : (model) => wildcardMatch(normal, model),
+    testIgnoringCase: (model) => wildcardMatch(lower, model.toLowerCase()),
   };
 }
 

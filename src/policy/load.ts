@@ -1,10 +1,11 @@
 // Reading a policy directory from disk (the edge): *.yaml rule files,
 // *.test.yaml test files and enrollgate.yaml settings, found recursively,
 // sorted by path. Nothing is parsed here.
-import { readFileSync } from "node:fs";
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
 import { basename, join, relative, resolve, sep } from "node:path";
 import type { PolicyFile, PolicySetSource } from "./compile.js";
+import { FILE_LIMITS, FileRefusedError, readRegularFile, readRegularFileSync } from "../safe-file.js";
+import type { NamedFileKind, NamedFileRead } from "./semantic.js";
 import { MAX_POLICY_FILE_BYTES } from "./source.js";
 import type { FileKind } from "./policy-schema.js";
 
@@ -27,11 +28,27 @@ async function walk(dir: string, root: string, out: string[]): Promise<void> {
     if (e.name.startsWith(".") || e.name === "node_modules") continue;
     const full = join(dir, e.name);
     if (e.isDirectory()) await walk(full, root, out);
-    else if ((e.isFile() || e.isSymbolicLink()) && YAML.test(e.name)) out.push(relative(root, full).split(sep).join("/"));
+    // Anything else named *.yaml is listed, so that a FIFO, a socket or a
+    // device there is reported (by the reader) rather than silently skipped.
+    else if (YAML.test(e.name)) out.push(relative(root, full).split(sep).join("/"));
   }
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+function describe(e: FileRefusedError): string {
+  switch (e.problem) {
+    case "not-regular":
+      return `the file is ${e.message}`;
+    case "too-large":
+      return e.message.replace(/ it may have$/, " a policy file may have");
+    case "missing":
+    case "unreadable":
+      return `cannot read the file: ${e.errno ?? e.message}`;
+    case "outside":
+      return e.message;
+  }
+}
 
 /** Reads every policy file under `dir`. Paths shown in findings are relative to `cwd`. */
 export async function loadPolicySet(dir: string, options: { cwd?: string } = {}): Promise<PolicySetSource> {
@@ -52,45 +69,62 @@ export async function loadPolicySet(dir: string, options: { cwd?: string } = {})
   }
   names.sort();
   const files: PolicyFile[] = [];
-  const unreadable: Array<{ path: string; error: string }> = [];
+  const unreadable: Array<{ path: string; error: string; code?: "file-outside-policy-dir" }> = [];
   for (const rel of names) {
     const full = join(root, rel);
     const path = relative(cwd, full).split(sep).join("/") || basename(full);
+    let bytes: Buffer;
     try {
-      const info = await stat(full);
-      // A symlink to a FIFO or a device would block the read forever.
-      if (!info.isFile()) {
-        unreadable.push({ path, error: "not a regular file" });
-        continue;
-      }
-      const size = info.size;
-      if (size > MAX_POLICY_FILE_BYTES) {
-        unreadable.push({ path, error: `the file is ${size} bytes, more than the ${MAX_POLICY_FILE_BYTES / 1024 / 1024} MiB a policy file may have` });
-        continue;
-      }
-      let text: string;
-      try {
-        text = utf8.decode(await readFile(full));
-      } catch (e) {
-        if (e instanceof TypeError) {
-          unreadable.push({ path, error: "the file is not valid UTF-8" });
-          continue;
-        }
-        throw e;
-      }
-      files.push({ path, relative: rel, kind: kindOf(rel), text: text.replace(/^\uFEFF/, "") });
+      // Symlinks are followed while they stay inside the policy directory.
+      bytes = await readRegularFile(full, { maxBytes: MAX_POLICY_FILE_BYTES, within: [root] });
     } catch (e) {
-      unreadable.push({ path, error: `cannot read the file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` });
+      if (!(e instanceof FileRefusedError)) throw e;
+      if (e.problem === "outside") {
+        const to = e.resolved !== null ? `a symlink to ${e.resolved}` : "a link";
+        unreadable.push({ path, code: "file-outside-policy-dir", error: `the file is ${to}, outside the policy directory; policy files are read only inside it` });
+      } else {
+        unreadable.push({ path, error: describe(e) });
+      }
+      continue;
     }
+    let text: string;
+    try {
+      text = utf8.decode(bytes);
+    } catch {
+      unreadable.push({ path, error: "the file is not valid UTF-8" });
+      continue;
+    }
+    files.push({ path, relative: rel, kind: kindOf(rel), text: text.replace(/^\uFEFF/, "") });
   }
   return { dir: root, files, unreadable, label: relative(cwd, root).split(sep).join("/") || "." };
 }
 
-/** Reads a beta token file for compile(); null when it cannot be read. */
-export function readTokenFile(path: string): string | null {
-  try {
-    return readFileSync(path, "utf8");
-  } catch {
-    return null;
-  }
+/**
+ * A reader for the files a policy names (beta token files, trust anchors):
+ * confined to the policy directory and the operator's secrets directories,
+ * regular files only, size-capped. Synchronous: it runs inside compile(),
+ * which the server runs in its compile worker and the CLI in its one-shot
+ * process.
+ */
+export function policyFileReader(dir: string, secretsDirs: ReadonlyArray<string> = []): (absolutePath: string, kind: NamedFileKind) => NamedFileRead {
+  const within = [dir, ...secretsDirs];
+  return (absolutePath, kind) => {
+    try {
+      const bytes = readRegularFileSync(absolutePath, { maxBytes: FILE_LIMITS[kind], within });
+      return { ok: true, text: bytes.toString("utf8") };
+    } catch (e) {
+      if (!(e instanceof FileRefusedError)) throw e;
+      if (e.problem === "outside") {
+        const via = e.resolved !== null && e.resolved !== absolutePath ? ` (it resolves to ${e.resolved})` : "";
+        return {
+          ok: false,
+          refused: true,
+          problem: `it is outside the policy directory${secretsDirs.length > 0 ? " and the secrets directories" : ""}${via}; a file a policy names must be inside the policy directory or a directory given with --secrets-dir (secretsDirs)`,
+        };
+      }
+      if (e.problem === "not-regular") return { ok: false, refused: true, problem: `it is ${e.message}` };
+      if (e.problem === "too-large") return { ok: false, refused: true, problem: e.message };
+      return { ok: false, refused: false, problem: e.problem === "missing" ? "it does not exist" : e.message };
+    }
+  };
 }

@@ -121,6 +121,7 @@ export function readRules(source: ParsedSource, skip: ReadonlySet<number> = new 
       adu: r.adu === undefined ? null : { provider: r.adu.provider, name: r.adu.name, manufacturer: r.adu.manufacturer ?? "Apple" },
       },
       () => at(["id"]),
+      source.file,
     );
     drafts.push({ rule, globs: r.models === undefined ? null : r.models.map(compileGlob), at });
   });

@@ -76,7 +76,7 @@ export class RuleIndex<R extends IndexableRule> {
       for (const length of p.prefixLengths) {
         if (length > id.length) break;
         const bucket = p.byPrefix.get(id.slice(0, length));
-        if (bucket !== undefined) for (const hit of bucket) if (hit.glob.regex.test(id)) consider(hit.rule, hit.glob);
+        if (bucket !== undefined) for (const hit of bucket) if (hit.glob.test(id)) consider(hit.rule, hit.glob);
       }
     }
     return found;

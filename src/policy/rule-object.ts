@@ -14,10 +14,17 @@ export interface PolicyRule extends RuleFields {}
 export class PolicyRule implements Rule {
   #locate: (() => SourceRange) | null;
   #source: SourceRange | undefined;
+  readonly #file: string;
 
-  constructor(fields: RuleFields, locate: () => SourceRange) {
+  constructor(fields: RuleFields, locate: () => SourceRange, file: string) {
     Object.assign(this, fields);
     this.#locate = locate;
+    this.#file = file;
+  }
+
+  /** The file the rule is defined in, known without locating the rule in it. */
+  get file(): string {
+    return this.#file;
   }
 
   /** Where the rule is defined (its `id`), found on first read. */
@@ -46,7 +53,7 @@ export interface CompiledPolicyRule extends CompiledFields {}
 export class CompiledPolicyRule extends PolicyRule implements CompiledRule {
   constructor(rule: PolicyRule, compiled: CompiledFields) {
     // Fields first, then the compiled parts, in one fixed order for every rule.
-    super(rule, () => rule.source);
+    super(rule, () => rule.source, rule.file);
     Object.assign(this, { globs: compiled.globs, token: compiled.token, bodies: compiled.bodies });
   }
 

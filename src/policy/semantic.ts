@@ -9,13 +9,36 @@ import type { Finding } from "./findings.js";
 import { canMatchPlatform } from "./glob.js";
 import type { Rule, TestCase } from "./model.js";
 import type { RuleDraft } from "./read.js";
-import { finding } from "./source.js";
+import { finding, type ParsedSource } from "./source.js";
 import { belowImplies, byStrictness } from "./strictness.js";
+
+/** The files a policy can name: beta token files and trust anchors. */
+export type NamedFileKind = "token" | "trust-anchor";
+
+/**
+ * What reading a file a policy names gave. `refused`: the gate will never read
+ * it (outside the allowed directories, not a regular file, too large), an
+ * error wherever it is checked; otherwise it may simply be missing here (a CI
+ * machine has no secrets).
+ */
+export type NamedFileRead =
+  | { readonly ok: true; readonly text: string }
+  | { readonly ok: false; readonly refused: boolean; readonly problem: string };
 
 export interface SecretSources {
   readonly env: Readonly<Record<string, string | undefined>>;
-  /** Reads a token file by absolute path; null when it cannot. */
-  readonly readFile?: (absolutePath: string) => string | null;
+  /**
+   * Reads a file a policy names, by absolute path; the edge confines and
+   * checks it (src/policy/load.ts policyFileReader). A plain string or null
+   * (the older form) means read or not readable.
+   */
+  readonly readFile?: (absolutePath: string, kind: NamedFileKind) => NamedFileRead | string | null;
+}
+
+function readNamed(ctx: Pick<SecretSources, "readFile">, path: string, kind: NamedFileKind): NamedFileRead {
+  const r = ctx.readFile?.(path, kind);
+  if (r === undefined || r === null) return { ok: false, refused: false, problem: "it cannot be read" };
+  return typeof r === "string" ? { ok: true, text: r } : r;
 }
 
 export interface SemanticContext extends SecretSources {
@@ -54,26 +77,60 @@ function duplicates(drafts: ReadonlyArray<RuleDraft>): Finding[] {
   return out;
 }
 
-/** Resolves a rule's beta token; null when the environment or file does not provide it. */
-export function resolveToken(rule: Rule, ctx: Pick<SemanticContext, "env" | "readFile" | "dir">): string | null {
+type TokenLookup = { readonly token: string } | { readonly token: null; readonly refused: string | null };
+
+function lookUpToken(rule: Rule, ctx: Pick<SemanticContext, "env" | "readFile" | "dir">): TokenLookup | null {
   const ref = rule.betaProgram?.token;
   if (ref === undefined) return null;
   if ("env" in ref) {
     const v = ctx.env[ref.env]?.trim();
-    return v === undefined || v === "" ? null : v;
+    return v === undefined || v === "" ? { token: null, refused: null } : { token: v };
   }
-  const path = isAbsolute(ref.file) ? ref.file : resolve(ctx.dir, ref.file);
-  const v = ctx.readFile?.(path)?.trim();
-  return v === undefined || v === "" ? null : v;
+  const read = readNamed(ctx, isAbsolute(ref.file) ? ref.file : resolve(ctx.dir, ref.file), "token");
+  if (!read.ok) return { token: null, refused: read.refused ? read.problem : null };
+  const v = read.text.trim();
+  return v === "" ? { token: null, refused: null } : { token: v };
+}
+
+/** Resolves a rule's beta token; null when the environment or file does not provide it. */
+export function resolveToken(rule: Rule, ctx: Pick<SemanticContext, "env" | "readFile" | "dir">): string | null {
+  return lookUpToken(rule, ctx)?.token ?? null;
 }
 
 function tokenFinding(d: RuleDraft, ctx: SemanticContext): Finding | null {
   const ref = d.rule.betaProgram?.token;
-  if (ref === undefined || resolveToken(d.rule, ctx) !== null) return null;
+  const lookup = lookUpToken(d.rule, ctx);
+  if (ref === undefined || lookup === null || lookup.token !== null) return null;
+  if ("file" in ref && lookup.refused !== null) {
+    // Never a warning: the gate will not read this file on any machine.
+    return finding(d.at(["betaProgram", "token", "file"]), "token-file-refused", "error", `beta program token file ${ref.file} is refused: ${lookup.refused}`, d.rule.id);
+  }
   const severity = ctx.purpose === "serve" ? "error" : "warning";
   const what = "env" in ref ? `environment variable ${ref.env} is not set` : `token file ${ref.file} cannot be read`;
   const consequence = ctx.purpose === "serve" ? "the gate will not serve without it" : "the gate will refuse to serve until it is";
   return finding(d.at(["betaProgram", "token", "env" in ref ? "env" : "file"]), "beta-token-unset", severity, `beta program token: ${what}; ${consequence}`, d.rule.id);
+}
+
+/** The keyword for Apple's bundled device CA chain in trustAnchors (not a file). */
+const BUILT_IN_ANCHORS = "apple";
+
+/**
+ * Trust anchor files enrollgate.yaml names: like token files, they must stay
+ * inside the policy directory or a secrets directory and be regular files.
+ * Whether they hold certificates is checked where they are used.
+ */
+export function checkSettingsFiles(settings: ParsedSource, ctx: Pick<SemanticContext, "readFile" | "dir">): Finding[] {
+  const anchors = (settings.value as { trustAnchors?: unknown } | null)?.trustAnchors;
+  if (!Array.isArray(anchors) || ctx.readFile === undefined) return [];
+  const out: Finding[] = [];
+  anchors.forEach((entry: unknown, i) => {
+    if (typeof entry !== "string" || entry === BUILT_IN_ANCHORS || entry.includes("-----BEGIN")) return;
+    const read = readNamed(ctx, isAbsolute(entry) ? entry : resolve(ctx.dir, entry), "trust-anchor");
+    if (!read.ok && read.refused) {
+      out.push(finding(settings.locate(["trustAnchors", i]), "trust-anchor-refused", "error", `trust anchor ${entry} is refused: ${read.problem}`));
+    }
+  });
+  return out;
 }
 
 function targetFindings(d: RuleDraft, ctx: SemanticContext): Finding[] {

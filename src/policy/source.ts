@@ -12,6 +12,7 @@ import type { Document, LineCounter, Node as YamlNode, Pair } from "yaml";
 import { yamlMessage } from "../apple/schema/document.js";
 import { yamlLib } from "../lazy-modules.js";
 import type { Finding, FindingCode, SourceRange } from "./findings.js";
+import { firstTooDeep, MAX_YAML_DEPTH } from "./yaml-depth.js";
 
 export interface SourceFile {
   /** The path findings show, relative to where the user runs enrollgate. */
@@ -154,7 +155,9 @@ function sharesObjects(value: unknown): boolean {
 function fastParse(text: string): Record<string, unknown> | null {
   let value: unknown;
   try {
-    value = jsyaml.load(text, { schema: jsyaml.CORE_SCHEMA });
+    // Anything deeper goes to the path that measures it before parsing (js-yaml
+    // counts a scalar as a level too, so a few legal documents take that path).
+    value = jsyaml.load(text, { schema: jsyaml.CORE_SCHEMA, maxDepth: MAX_YAML_DEPTH } as jsyaml.LoadOptions);
   } catch {
     return null;
   }
@@ -173,6 +176,15 @@ export function parseSource(file: SourceFile): { source: ParsedSource | null; fi
   const fast = fastParse(file.text);
   if (fast !== null) return { source: new Source(file.path, fast, null, file.text), findings: [] };
   const { LineCounter, parseAllDocuments, visit } = yamlLib();
+  const deep = firstTooDeep(file.text);
+  if (deep !== null) {
+    // Checked before yaml builds a tree: its nodes (and recursion) grow with the depth.
+    const before = file.text.slice(0, deep);
+    const line = before.split("\n").length;
+    const column = deep - before.lastIndexOf("\n");
+    const at = { file: file.path, line, column, endLine: line, endColumn: column + 1 };
+    return { source: null, findings: [finding(at, "yaml-too-deep", "error", `the document nests more than ${MAX_YAML_DEPTH} levels deep here; policy files need a handful`)] };
+  }
   const lines = new LineCounter();
   const docs = parseAllDocuments(file.text, { lineCounter: lines, uniqueKeys: true });
   const at = (start: number, end: number): SourceRange => {

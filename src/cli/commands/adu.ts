@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { ADU_APIS, type AduApi } from "../../feeds/adu-client.js";
 import { EXIT, UsageError, type CliIO, type ExitCode } from "../io.js";
-import { choice } from "../options.js";
+import { addSecretsDirOption, choice } from "../options.js";
 import { loadAndCompile } from "../policies.js";
 import { writeAtomically } from "../write-file.js";
 
@@ -12,25 +12,26 @@ interface AduPullOptions {
   aduInstance: string;
   aduApi: AduApi;
   out: string;
+  secretsDir?: string[];
 }
 
 export function registerAdu(program: Command, io: CliIO, exit: (code: ExitCode) => void): void {
   const adu = program.command("adu").description("Azure Device Update");
-  adu
+  const pull = adu
     .command("pull")
     .description("fetch every ADU update the policies reference and write a snapshot (--adu-catalog reads it)")
     .requiredOption("--policies <dir>", "the policy directory")
     .requiredOption("--adu-url <url>", "the ADU endpoint with its scheme, e.g. https://contoso.api.adu.microsoft.com")
     .requiredOption("--adu-instance <name>", "the ADU instance")
     .addOption(choice("--adu-api <api>", "the data-plane API", ADU_APIS).default("2022-10-01"))
-    .requiredOption("--out <file>", "where to write the snapshot")
-    .action(async (options: AduPullOptions) => {
+    .requiredOption("--out <file>", "where to write the snapshot");
+  addSecretsDirOption(pull).action(async (options: AduPullOptions) => {
       const [{ AduClient }, { pullAduCatalog, serializeAduCatalog }, { aduCredential, aduWants }] = await Promise.all([
         import("../../feeds/adu-client.js"),
         import("../../feeds/adu-catalog.js"),
         import("../../feeds/provider.js"),
       ]);
-      const compiled = await loadAndCompile(options.policies, io, { purpose: "validate" });
+      const compiled = await loadAndCompile(options.policies, io, { purpose: "validate" }, {}, options.secretsDir);
       const wants = aduWants(compiled.rules);
       if (wants.length === 0) throw new UsageError(`no rule in ${options.policies} references an ADU update (adu: {provider, name})`);
       let client: InstanceType<typeof AduClient>;

@@ -6,12 +6,14 @@ import { resolveNow } from "../clock.js";
 import { addFactOptions, factsFrom, type FactFlags } from "../facts.js";
 import { EXIT, UsageError, type CliIO, type ExitCode } from "../io.js";
 import { addFeedOptions, feedFlags, type FeedFlagOptions } from "../feed-options.js";
+import { addSecretsDirOption } from "../options.js";
 import { loadAndCompile } from "../policies.js";
 
 interface CheckOptions extends FactFlags, FeedFlagOptions {
   policies: string;
   json?: boolean;
   now?: string;
+  secretsDir?: string[];
 }
 
 export function registerCheck(program: Command, io: CliIO, exit: (code: ExitCode) => void, version: string): void {
@@ -21,10 +23,10 @@ export function registerCheck(program: Command, io: CliIO, exit: (code: ExitCode
     .requiredOption("--policies <dir>", "the policy directory")
     .option("--json", 'print {"decision","reason","rule","response"} as JSON')
     .option("--now <time>", "decide at this instant (YYYY-MM-DD or RFC 3339); default: now");
-  addFeedOptions(addFactOptions(command)).action(async (options: CheckOptions) => {
+  addFeedOptions(addSecretsDirOption(addFactOptions(command))).action(async (options: CheckOptions) => {
     const facts = await factsFrom(options, io.cwd);
     const now = resolveNow(options.now);
-    const result = await loadAndCompile(options.policies, io, { now, purpose: "validate" }, feedFlags(options));
+    const result = await loadAndCompile(options.policies, io, { now, purpose: "validate" }, feedFlags(options), options.secretsDir);
     if (result.set === null) {
       io.stderr(formatReport("text", { findings: result.findings.filter((f) => f.severity === "error"), files: result.checked, version }));
       throw new UsageError(`the policies in ${options.policies} do not compile; fix the errors above`);

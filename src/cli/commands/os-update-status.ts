@@ -9,6 +9,7 @@ import type { DeviceFacts } from "../../policy/model.js";
 import { resolveNow } from "../clock.js";
 import { addFactOptions, factsFromFlags, type FactFlags } from "../facts.js";
 import { EXIT, UsageError, type CliIO, type ExitCode } from "../io.js";
+import { addSecretsDirOption } from "../options.js";
 import { loadAndCompile } from "../policies.js";
 
 interface ReportOptions extends FactFlags {
@@ -17,6 +18,7 @@ interface ReportOptions extends FactFlags {
   gdmf?: string;
   json?: boolean;
   now?: string;
+  secretsDir?: string[];
 }
 
 interface Row {
@@ -85,7 +87,7 @@ export function registerOsUpdateStatus(program: Command, io: CliIO, exit: (code:
     .option("--gdmf <file>", "Apple's feed, to place builds named by ProductKeys (iOSUpdate21G93) against minimums")
     .option("--json", "one JSON object per device")
     .option("--now <time>", "judge at this instant (YYYY-MM-DD or RFC 3339); default: now");
-  addFactOptions(report).action(async (files: string[], options: ReportOptions) => {
+  addSecretsDirOption(addFactOptions(report)).action(async (files: string[], options: ReportOptions) => {
     const now = resolveNow(options.now);
     const [{ readDeviceInformation }, { parseOsUpdateStatusResponse }, { BandedSchema }, { bundledAppleSchema }, { gdmfBuildVersion, parseGdmf }, { judgeCompliance }] = await Promise.all([
       import("../../apple/device-information.js"),
@@ -95,7 +97,7 @@ export function registerOsUpdateStatus(program: Command, io: CliIO, exit: (code:
       import("../../feeds/gdmf.js"),
       import("../../policy/compliance.js"),
     ]);
-    const compiled = await loadAndCompile(options.policies, io, { now, purpose: "validate" });
+    const compiled = await loadAndCompile(options.policies, io, { now, purpose: "validate" }, {}, options.secretsDir);
     if (compiled.set === null) throw new UsageError(`the policies in ${options.policies} do not compile; run enrollgate validate ${options.policies}`);
     const set = compiled.set;
     let buildVersions = null;

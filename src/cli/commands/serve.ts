@@ -4,7 +4,8 @@ import type { Settings } from "../../policy/model.js";
 import type { SettingsOverrides } from "../../gate/policy-store.js";
 import { EXIT, UsageError, type CliIO, type ExitCode } from "../io.js";
 import { addFeedOptions, feedFlags, type FeedFlagOptions } from "../feed-options.js";
-import { choice } from "../options.js";
+import { DEFAULT_COMPILE_LIMITS } from "../../gate/compile-in-worker.js";
+import { addSecretsDirOption, choice } from "../options.js";
 
 interface ServeOptions extends FeedFlagOptions {
   policies: string;
@@ -22,6 +23,9 @@ interface ServeOptions extends FeedFlagOptions {
   missingMachineInfo?: Settings["noMachineInfo"];
   logLevel: string;
   watch: boolean;
+  secretsDir?: string[];
+  compileMemory: string;
+  compileTimeout: string;
 }
 
 function integer(text: string, flag: string, min: number, max: number): number {
@@ -63,8 +67,10 @@ export function registerServe(program: Command, io: CliIO, exit: (code: ExitCode
     .option("--max-connections <n>", "open connections held at most; more are closed on arrival", "1024")
     .addOption(choice("--missing-machine-info <what>", "what a request without MachineInfo gets: allow or reject (overrides enrollgate.yaml)", ["allow", "reject"]))
     .addOption(new Option("--log-level <level>", "pino log level").choices(["trace", "debug", "info", "warn", "error", "fatal"]).default("info"))
-    .option("--no-watch", "do not reload when the policy directory changes (SIGHUP still reloads)");
-  addFeedOptions(command).action(async (options: ServeOptions) => {
+    .option("--no-watch", "do not reload when the policy directory changes (SIGHUP still reloads)")
+    .option("--compile-memory <mb>", "heap of the worker thread that compiles the policies, in MB", String(DEFAULT_COMPILE_LIMITS.memoryMb))
+    .option("--compile-timeout <ms>", "how long compiling the policies may take", String(DEFAULT_COMPILE_LIMITS.timeoutMs));
+  addFeedOptions(addSecretsDirOption(command)).action(async (options: ServeOptions) => {
       const port = integer(options.port ?? io.env.PORT ?? "8080", "--port", 0, 65535);
       let upstream: URL | undefined;
       if (options.upstream !== undefined) {
@@ -99,6 +105,11 @@ export function registerServe(program: Command, io: CliIO, exit: (code: ExitCode
           cwd: io.cwd,
           watch: options.watch,
           feeds: feedFlags(options),
+          secretsDirs: options.secretsDir ?? [],
+          compileLimits: {
+            memoryMb: integer(options.compileMemory, "--compile-memory", 16, 16 * 1024),
+            timeoutMs: integer(options.compileTimeout, "--compile-timeout", 100, 3_600_000),
+          },
         });
       await new Promise<void>((stopped) => {
         const reload = () => void running.reload("SIGHUP");

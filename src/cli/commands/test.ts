@@ -5,11 +5,12 @@ import type { TestReport } from "../../policy/testing.js";
 import { junitDocument, type JunitCase } from "../../report/junit.js";
 import { resolveNow } from "../clock.js";
 import { EXIT, type CliIO, type ExitCode } from "../io.js";
-import { choice } from "../options.js";
+import { addSecretsDirOption, choice } from "../options.js";
 import { loadAndCompile } from "../policies.js";
 
 interface TestOptions {
   requireTests?: boolean;
+  secretsDir?: string[];
   now?: string;
   format?: "text" | "junit";
 }
@@ -78,19 +79,19 @@ function junit(outcomes: DirOutcome[]): string {
 }
 
 export function registerTest(program: Command, io: CliIO, exit: (code: ExitCode) => void): void {
-  program
+  const command = program
     .command("test")
     .description("run the *.test.yaml cases of policy directories")
     .argument("[dirs...]", "policy directories", ["policies"])
     .option("--require-tests", "fail every rule that no test case expects")
     .option("--now <time>", "decide at this instant unless a case sets its own now; default: now")
-    .addOption(choice("--format <format>", "text or junit", ["text", "junit"]).default("text"))
-    .action(async (dirs: string[], options: TestOptions) => {
+    .addOption(choice("--format <format>", "text or junit", ["text", "junit"]).default("text"));
+  addSecretsDirOption(command).action(async (dirs: string[], options: TestOptions) => {
       const now = resolveNow(options.now);
       const { runTests } = await import("../../policy/testing.js");
       const outcomes: DirOutcome[] = [];
       for (const dir of dirs) {
-        const result = await loadAndCompile(dir, io, { now, purpose: "validate" });
+        const result = await loadAndCompile(dir, io, { now, purpose: "validate" }, {}, options.secretsDir);
         const errors = result.findings.filter((f) => f.severity === "error");
         const report = result.set === null ? null : runTests(result.set, result.tests, { now, requireTests: options.requireTests === true });
         if (report !== null && result.tests.length === 0 && errors.length === 0) {

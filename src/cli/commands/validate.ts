@@ -5,12 +5,13 @@ import { countBySeverity } from "../../policy/findings.js";
 import { formatReport, REPORT_FORMATS, type ReportFormat } from "../../report/index.js";
 import { resolveNow } from "../clock.js";
 import { EXIT, type CliIO, type ExitCode } from "../io.js";
-import { choice } from "../options.js";
+import { addSecretsDirOption, choice } from "../options.js";
 import { addFeedOptions, feedFlags, type FeedFlagOptions } from "../feed-options.js";
 import { loadAndCompile } from "../policies.js";
 
 interface ValidateOptions extends FeedFlagOptions {
   format?: ReportFormat;
+  secretsDir?: string[];
   strict?: boolean;
   now?: string;
 }
@@ -23,13 +24,13 @@ export function registerValidate(program: Command, io: CliIO, exit: (code: ExitC
     .addOption(choice("--format <format>", "text, json, github (default under GITHUB_ACTIONS=true), sarif or junit", REPORT_FORMATS))
     .option("--strict", "treat warnings as errors")
     .option("--now <time>", "evaluate dates at this instant (YYYY-MM-DD or RFC 3339); default: now");
-  addFeedOptions(command).action(async (dirs: string[], options: ValidateOptions) => {
+  addFeedOptions(addSecretsDirOption(command)).action(async (dirs: string[], options: ValidateOptions) => {
       const format: ReportFormat = options.format ?? (io.env.GITHUB_ACTIONS === "true" ? "github" : "text");
       const now = resolveNow(options.now);
       const findings: Finding[] = [];
       const files: string[] = [];
       for (const dir of dirs) {
-        const result = await loadAndCompile(dir, io, { now, purpose: "validate" }, feedFlags(options));
+        const result = await loadAndCompile(dir, io, { now, purpose: "validate" }, feedFlags(options), options.secretsDir);
         findings.push(...result.findings);
         files.push(...result.checked);
       }
