@@ -71,9 +71,22 @@ async function issue(subject: string, keys: CryptoKeyPair, issuer: { name: strin
     cert.extensions.push(new pkijs.Extension({ extnID: "2.5.29.17", critical: false, extnValue: names.toSchema().toBER(false), parsedValue: names }));
   }
   await cert.subjectPublicKeyInfo.importKey(keys.publicKey);
+  // Key identifiers as Apple's certificates have them (RFC 5280 method 1).
+  const ski = new asn1js.OctetString({ valueHex: await keyIdentifier(keys.publicKey) });
+  const aki = new pkijs.AuthorityKeyIdentifier({ keyIdentifier: new asn1js.OctetString({ valueHex: await keyIdentifier(issuer.keys.publicKey) }) });
+  cert.extensions.push(
+    new pkijs.Extension({ extnID: "2.5.29.14", critical: false, extnValue: ski.toBER(false), parsedValue: ski }),
+    new pkijs.Extension({ extnID: "2.5.29.35", critical: false, extnValue: aki.toSchema().toBER(false), parsedValue: aki }),
+  );
   await cert.sign(issuer.keys.privateKey, "SHA-256");
   const der = new Uint8Array(cert.toSchema(true).toBER(false));
   return { cert, keys, der, pem: pem("CERTIFICATE", der) };
+}
+
+/** SHA-1 of the subjectPublicKey bits. */
+async function keyIdentifier(publicKey: webcrypto.CryptoKey): Promise<ArrayBuffer> {
+  const spki = pkijs.PublicKeyInfo.fromBER(await subtle.exportKey("spki", publicKey));
+  return subtle.digest("SHA-1", spki.subjectPublicKey.valueBlock.valueHexView);
 }
 
 async function keyPair(kind: KeyKind): Promise<CryptoKeyPair> {
@@ -127,6 +140,14 @@ function signerInfo(identity: Identity, digest: ArrayBuffer | null): pkijs.Signe
   return info;
 }
 
+/** An RSA key signs with the hash it was imported for: re-import it for the one asked for. */
+async function signingKey(identity: Identity, hash: HashName): Promise<webcrypto.CryptoKey> {
+  const key = identity.keys.privateKey;
+  if (key.algorithm.name !== "RSASSA-PKCS1-v1_5") return key;
+  const pkcs8 = await subtle.exportKey("pkcs8", key);
+  return subtle.importKey("pkcs8", pkcs8, { name: "RSASSA-PKCS1-v1_5", hash }, false, ["sign"]);
+}
+
 /** CMS SignedData DER around `content`, signed by `signer`. */
 export async function signCms(content: Uint8Array | string, signer: Identity, options: SignOptions = {}): Promise<Uint8Array> {
   const data = typeof content === "string" ? new TextEncoder().encode(content) : content;
@@ -141,7 +162,7 @@ export async function signCms(content: Uint8Array | string, signer: Identity, op
     signerInfos: signers.map((s) => signerInfo(s, digest)),
     certificates: certificates.map((c) => c.cert),
   });
-  for (let i = 0; i < signers.length; i++) await signed.sign((signers[i] as Identity).keys.privateKey, i, hash);
+  for (let i = 0; i < signers.length; i++) await signed.sign(await signingKey(signers[i] as Identity, hash), i, hash);
   const info = new pkijs.ContentInfo({ contentType: "1.2.840.113549.1.7.2", content: signed.toSchema(true) });
   return new Uint8Array(info.toSchema().toBER(false));
 }

@@ -17,7 +17,7 @@ import { GateMetrics } from "./metrics.js";
 import { PolicyStore, type ActiveState, type ReloadResult, type SettingsOverrides } from "./policy-store.js";
 import { sendJson } from "./respond.js";
 import { discardBody, locateMachineInfo, type GateRequest, type MachineInfoSource } from "./transport.js";
-import { VerificationCache } from "./verification-cache.js";
+import { CertificateCache, VerificationCache } from "./verification-cache.js";
 
 export interface EnrollmentGateOptions extends SettingsOverrides {
   /** A policy directory (compiled, and recompiled on reload()) or a compiled set. */
@@ -83,6 +83,7 @@ export function enrollmentGate(options: EnrollmentGateOptions): EnrollmentGate {
     });
   const schema = new BandedSchema(bundledAppleSchema("machineinfo"), "receive");
   const cache = new VerificationCache();
+  const certificates = new CertificateCache();
   const ready = options.store !== undefined ? Promise.resolve<ReloadResult>({ ok: true, revision: store.active?.set.revision ?? "", changed: false }) : store.reload("start");
 
   async function handle(req: GateRequest, res: GateResponse, next: Next): Promise<void> {
@@ -94,9 +95,9 @@ export function enrollmentGate(options: EnrollmentGateOptions): EnrollmentGate {
       sendJson(res, 503, { error: "not-ready", message: "no policy set is active yet" });
       return;
     }
-    const reject = (status: number, code: string, message: string, source: MachineInfoSource | null) => {
+    const reject = (status: number, code: string, message: string, source: MachineInfoSource | null, failure?: string) => {
       metrics.rejections.inc({ status: String(status), code });
-      logger.warn({ event: "rejected", decisionId, revision: state.set.revision, status, code, problem: message, source, method: req.method, path }, "request rejected");
+      logger.warn({ event: "rejected", decisionId, revision: state.set.revision, status, code, ...(failure !== undefined ? { failure } : {}), problem: message, source, method: req.method, path }, "request rejected");
       sendJson(res, status, { error: code, message }, { "X-Enrollgate-Decision-Id": decisionId, "X-Enrollgate-Revision": state.set.revision });
     };
 
@@ -124,17 +125,17 @@ export function enrollmentGate(options: EnrollmentGateOptions): EnrollmentGate {
       const key = cache.key(located.der, mode, state.trustGeneration);
       let read = cache.get(key);
       if (read === undefined) {
-        read = readMachineInfo(located.der, { mode, trust: state.trust, schema });
+        read = readMachineInfo(located.der, { mode, trust: state.trust, schema, caches: certificates });
         cache.set(key, read);
       }
       if (!read.ok) {
-        reject(read.status, read.code, read.message, located.source);
+        reject(read.status, read.code, read.message, located.source, read.failure);
         return;
       }
       facts = read.facts;
       verification = read.verification;
       if (verification.status === "unverified") {
-        logger.warn({ event: "unverified", decisionId, problem: verification.problem, serial: facts.serial, source: located.source }, "MachineInfo not verified; continuing (verify: audit)");
+        logger.warn({ event: "unverified", decisionId, failure: verification.code, problem: verification.problem, serial: facts.serial, source: located.source }, "MachineInfo not verified; continuing (verify: audit)");
       }
       decision = decide(state.set, facts, clock());
     }
@@ -157,7 +158,7 @@ export function enrollmentGate(options: EnrollmentGateOptions): EnrollmentGate {
         build: facts?.supplementalBuild ?? facts?.build ?? null,
         deviceId: facts?.deviceId ?? null,
         verification: verification.status,
-        ...(verification.status === "unverified" ? { verificationProblem: verification.problem } : {}),
+        ...(verification.status === "unverified" ? { verificationFailure: verification.code, verificationProblem: verification.problem } : {}),
         source: located.kind === "found" ? located.source : null,
         method: req.method,
         path,

@@ -5,6 +5,7 @@ import { readFile } from "node:fs/promises";
 import { isAbsolute, resolve } from "node:path";
 import type { X509Certificate } from "node:crypto";
 import { parsePemCertificates, TrustStore } from "../apple/cms-verify.js";
+import { APPLE_TRUST_ANCHORS, appleTrustAnchors } from "../bundled.js";
 import { FeedProvider, type FeedFlags } from "../feeds/provider.js";
 import { compileWithFeeds } from "../feeds/with-feeds.js";
 import type { CompiledPolicySet } from "../policy/compile.js";
@@ -16,7 +17,7 @@ import type { GateMetrics } from "./metrics.js";
 
 /** Settings given in code or on the command line; they win over enrollgate.yaml. */
 export type SettingsOverrides = Partial<Omit<Settings, "trustAnchors">> & {
-  /** PEM text, PEM file paths (relative to the working directory), or parsed certificates. */
+  /** `apple` (the built-in Apple chain), PEM text, PEM file paths (relative to the working directory), or parsed certificates. */
   readonly trustAnchors?: ReadonlyArray<string | X509Certificate>;
 };
 
@@ -46,6 +47,8 @@ export interface PolicyStoreOptions {
 
 async function certificatesFrom(entry: string | X509Certificate, base: string): Promise<X509Certificate[]> {
   if (typeof entry !== "string") return [entry];
+  // The built-in Apple chain; a PEM file by that name is written ./apple.
+  if (entry === APPLE_TRUST_ANCHORS) return appleTrustAnchors();
   if (entry.includes("-----BEGIN CERTIFICATE-----")) return parsePemCertificates(entry, "trust anchor");
   const path = isAbsolute(entry) ? entry : resolve(base, entry);
   let text: string;
@@ -100,7 +103,10 @@ export class PolicyStore {
     }
     if (result.ok) {
       if (result.changed) metrics.reloads.inc();
-      logger.info({ event: "policy-reload", reason, revision: result.revision, changed: result.changed, rules: this.state?.set.rules.length }, result.changed ? "policy set active" : "policy set unchanged");
+      logger.info(
+        { event: "policy-reload", reason, revision: result.revision, changed: result.changed, rules: this.state?.set.rules.length, trustAnchors: this.state?.trust.certificates.map((c) => c.subjectName) },
+        result.changed ? "policy set active" : "policy set unchanged",
+      );
       const state = this.state;
       const beta = state?.set.rules.filter((r) => r.betaProgram !== null).map((r) => r.id) ?? [];
       if (result.changed && state !== null && state.settings.verify !== "enforce" && beta.length > 0) {
@@ -141,19 +147,24 @@ export class PolicyStore {
       set = result.set;
     }
     const settings: Settings = { ...set.settings, ...overrides, trustAnchors: set.settings.trustAnchors };
-    const anchors = overrides.trustAnchors !== undefined
+    // Flags and options win over enrollgate.yaml; with neither, Apple's own chain.
+    const configured = overrides.trustAnchors !== undefined && overrides.trustAnchors.length > 0
       ? (await Promise.all(overrides.trustAnchors.map((a) => certificatesFrom(a, cwd)))).flat()
       : (await Promise.all(settings.trustAnchors.map((a) => certificatesFrom(a, "dir" in this.source ? resolve(cwd, this.source.dir) : cwd)))).flat();
-    if (settings.verify === "enforce" && anchors.length === 0) {
-      return { ok: false, error: "verify is enforce but no trust anchors are configured (--trust-anchor, or trustAnchors in enrollgate.yaml)", findings: [] };
-    }
+    const anchors = configured.length > 0 ? configured : appleTrustAnchors();
     const previous = this.state;
     const sameAnchors =
       previous !== null && previous.trust.anchors.length === anchors.length && previous.trust.anchors.every((a, i) => a.fingerprint256 === anchors[i]?.fingerprint256);
+    let trust: TrustStore;
+    try {
+      trust = sameAnchors && previous !== null ? previous.trust : new TrustStore(anchors);
+    } catch (e) {
+      return { ok: false, error: (e as Error).message, findings: [] };
+    }
     if (!sameAnchors) this.generation++;
     const changed = previous === null || previous.set.revision !== set.revision || !sameAnchors || JSON.stringify(previous.settings) !== JSON.stringify(settings);
     // The swap: requests already running keep the state they started with.
-    this.state = Object.freeze({ set, settings, trust: sameAnchors && previous !== null ? previous.trust : new TrustStore(anchors), trustGeneration: this.generation });
+    this.state = Object.freeze({ set, settings, trust, trustGeneration: this.generation });
     this.options.metrics.activate(set.revision, set.rules.length);
     return { ok: true, revision: set.revision, changed };
   }
