@@ -57,6 +57,8 @@ export interface OpensslPki {
   sign(content: string, options?: SignOptions): Uint8Array;
   /** A copy of `base` with its SubjectPublicKeyInfo replaced (and its signature no longer valid). */
   craft(name: string, base: PkiCert, spki: Uint8Array): PkiCert;
+  /** A copy of `base` with fields of its tbsCertificate replaced (by name), its signature left as it was. */
+  alter(name: string, base: PkiCert, fields: { readonly serial?: Uint8Array; readonly subject?: Uint8Array; readonly spki?: Uint8Array }): PkiCert;
 }
 
 const CONFIG = `
@@ -113,6 +115,10 @@ basicConstraints = critical,CA:FALSE
 keyUsage = critical,digitalSignature,keyEncipherment
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
+[device_no_aki]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature,keyEncipherment
+subjectKeyIdentifier = hash
 `;
 
 function openssl(dir: string, args: string[], input?: string): Buffer {
@@ -205,18 +211,23 @@ export async function buildOpensslPki(): Promise<OpensslPki> {
       ]);
       return new Uint8Array(readFileSync(join(dir, `message-${n}.der`)));
     },
-    craft(name, base, spki) {
-      // Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signature }: swap the key in the tbs.
-      const tree = decodeBer(base.der);
-      const [tbs, alg, signature] = tree.children as [BerNode, BerNode, BerNode];
-      const fields = tbs.children.map((f) => slice(base.der, f));
-      const at = (tbs.children[0]?.tagClass === 2 ? 1 : 0) + 5; // version?, serial, signature, issuer, validity, subject, then the key
-      fields[at] = spki;
-      const der = tlv(0x30, tlv(0x30, ...fields), slice(base.der, alg), slice(base.der, signature));
-      const pem = pemOf("CERTIFICATE", der);
-      const certPath = join(dir, `${name}.pem`);
-      writeFileSync(certPath, pem);
-      return { name, subject: base.subject, pem, der, certPath, keyPath: null };
-    },
+    craft: (name, base, spki) => alter(name, base, { spki }),
+    alter: (name, base, replace) => alter(name, base, replace),
   };
+
+  function alter(name: string, base: PkiCert, replace: { readonly serial?: Uint8Array; readonly subject?: Uint8Array; readonly spki?: Uint8Array }): PkiCert {
+    // Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signature }.
+    const tree = decodeBer(base.der);
+    const [tbs, alg, signature] = tree.children as [BerNode, BerNode, BerNode];
+    const fields = tbs.children.map((f) => slice(base.der, f));
+    const first = tbs.children[0]?.tagClass === 2 ? 1 : 0; // version, then serial, signature, issuer, validity, subject, key
+    if (replace.serial !== undefined) fields[first] = replace.serial;
+    if (replace.subject !== undefined) fields[first + 4] = replace.subject;
+    if (replace.spki !== undefined) fields[first + 5] = replace.spki;
+    const der = tlv(0x30, tlv(0x30, ...fields), slice(base.der, alg), slice(base.der, signature));
+    const pem = pemOf("CERTIFICATE", der);
+    const certPath = join(dir, `${name}.pem`);
+    writeFileSync(certPath, pem);
+    return { name, subject: base.subject, pem, der, certPath, keyPath: null };
+  }
 }
