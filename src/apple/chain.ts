@@ -17,6 +17,20 @@
 //  - each certificate-key pair is checked once per message, and pairs that
 //    verified are remembered across requests (the Device CA and root checks
 //    of every device then cost nothing).
+//
+// What no signature covers: a carried certificate above the anchor is
+// checked by its subject name and by its key (the key must verify the
+// signature on the certificate below it). Its own bytes are covered only if
+// its issuer is available: carried, or a trust anchor (or it is a root and
+// verifies itself). When neither is the case, as with anchors {Device CA} and
+// a message carrying the iPhone CA but not the root, the rest of that one
+// top certificate (serial, validity, issuer name, extensions, its signature)
+// is covered by nothing and can change without the message being refused.
+// That is accepted, because devices do send such messages and nothing in the
+// certificate is trusted or read: trust comes from the anchor below it. A
+// top certificate with the name and key of a trust anchor must be that
+// anchor byte for byte, so with Apple's anchors (the whole chain) every
+// byte of every certificate a genuine message carries is signed.
 import { verify } from "node:crypto";
 import type { TrustStore } from "./trust-store.js";
 import type { VerificationCode } from "./verification-codes.js";

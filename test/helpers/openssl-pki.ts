@@ -11,6 +11,8 @@ import { generateKeyPairSync, X509Certificate } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { decodeBer, type BerNode } from "../../src/apple/ber.js";
+import { tlv } from "../../support/der.js";
+export { rsaSpki, tlv, unsignedInteger } from "../../support/der.js";
 import { tempDir } from "./tmp.js";
 
 export interface PkiCert {
@@ -128,32 +130,6 @@ function openssl(dir: string, args: string[], input?: string): Buffer {
 function pemOf(label: string, der: Uint8Array): string {
   const lines = Buffer.from(der).toString("base64").match(/.{1,64}/g) ?? [];
   return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
-}
-
-/** A DER length. */
-function lengthBytes(n: number): number[] {
-  if (n < 0x80) return [n];
-  const out: number[] = [];
-  for (let v = n; v > 0; v = Math.floor(v / 256)) out.unshift(v & 0xff);
-  return [0x80 | out.length, ...out];
-}
-
-/** One DER value: identifier byte(s), definite length, contents. */
-export function tlv(identifier: number | ReadonlyArray<number>, ...contents: Uint8Array[]): Uint8Array {
-  const body = Buffer.concat(contents);
-  return Buffer.concat([Buffer.from(typeof identifier === "number" ? [identifier] : identifier), Buffer.from(lengthBytes(body.length)), body]);
-}
-
-/** An INTEGER from an unsigned big-endian magnitude. */
-export function unsignedInteger(magnitude: Uint8Array): Uint8Array {
-  return tlv(0x02, (magnitude[0] as number) & 0x80 ? Buffer.concat([Buffer.from([0]), magnitude]) : magnitude);
-}
-
-/** A SubjectPublicKeyInfo for an RSA key with any modulus and exponent (nothing else checks them here). */
-export function rsaSpki(modulus: Uint8Array, exponent: Uint8Array): Uint8Array {
-  const rsaEncryption = Buffer.from([0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00]);
-  const key = tlv(0x30, unsignedInteger(modulus), unsignedInteger(exponent));
-  return tlv(0x30, tlv(0x30, rsaEncryption), tlv(0x03, Buffer.from([0]), key));
 }
 
 const slice = (bytes: Uint8Array, node: BerNode): Uint8Array => bytes.subarray(node.start, node.end);
