@@ -126,6 +126,7 @@ function verify(message: SignedData, trust: TrustStore, caches: VerifierCaches):
   );
   if (!chain.ok) return fail(chain.code, chain.problem);
   if (!verifySignature(schemeHash ?? digestName, signedBytes, cert.publicKey(), signer.signature)) return fail("signature-mismatch", "the signature does not match");
+  // The CAs recur in every device's message, and a device's own certificate (with its imported key) in each of its messages.
   for (const c of [...chain.path, ...chain.above]) caches.certificates?.set(c.sha256, c);
   return { verified: true, signer: { subject: cert.subjectName, sha256: cert.sha256, anchor: chain.anchor.subjectName } };
 }

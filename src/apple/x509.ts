@@ -150,7 +150,8 @@ function nameText(bytes: Uint8Array, name: BerNode): string {
       if (type === undefined || value === undefined) continue;
       const id = oidText(contentOf(bytes, type)) ?? "?";
       const raw = Buffer.from(contentOf(bytes, value));
-      const text = value.tag === 30 ? raw.swap16().toString("utf16le") : value.tag === 12 ? raw.toString("utf8") : raw.toString("latin1");
+      // BMPString is UTF-16 big-endian; UTF8String UTF-8; the rest read as Latin-1 (display only).
+      const text = value.tag === 30 && raw.length % 2 === 0 ? raw.swap16().toString("utf16le") : value.tag === 12 ? raw.toString("utf8") : raw.toString("latin1");
       parts.push(`${NAMES[id] ?? id}=${text}`);
     }
   }
