@@ -76,8 +76,3 @@ export function editSignerInfo(der: Uint8Array, edit: (fields: Value[]) => void)
     edit((signerInfos.children as Value[])[0]?.children as Value[]);
   });
 }
-
-/** A primitive value from its DER. */
-export function value(der: Uint8Array): Value {
-  return readValue(der);
-}
