@@ -1,10 +1,13 @@
-// The schema documents enrollgate ships in schemas/, read once on first use.
-// They are part of the package, like its code; callers may pass their own.
+// The schema documents enrollgate ships in schemas/ and Apple's trust
+// anchors in anchors/, read once on first use. They are part of the
+// package, like its code; callers may pass their own.
+import type { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import jsyaml from "js-yaml";
 import { packageFile } from "./paths.js";
 import { parseAppleSchema, toAppleSchemaDocument, type AppleSchemaDocument } from "./apple/schema/document.js";
 import { markShipped } from "./apple/schema/precompiled.js";
+import { parsePemCertificates } from "./apple/trust-store.js";
 
 export type BundledAppleSchema = "softwareupdate.required" | "machineinfo" | "os-update-status";
 
@@ -36,4 +39,18 @@ let policy: Record<string, unknown> | undefined;
 export function policyJsonSchema(): Record<string, unknown> {
   policy ??= JSON.parse(readFileSync(packageFile("schemas/policy.schema.json"), "utf8")) as Record<string, unknown>;
   return policy;
+}
+
+/** What `trustAnchors: [apple]` names, and what verification uses when no anchors are configured. */
+export const APPLE_TRUST_ANCHORS = "apple";
+
+let appleAnchors: X509Certificate[] | undefined;
+
+/**
+ * anchors/apple.pem: Apple Root CA, Apple iPhone Certification Authority and
+ * Apple iPhone Device CA, the public chain of every device identity.
+ */
+export function appleTrustAnchors(): X509Certificate[] {
+  appleAnchors ??= parsePemCertificates(readFileSync(packageFile("anchors/apple.pem"), "utf8"), "anchors/apple.pem");
+  return appleAnchors;
 }

@@ -48,6 +48,10 @@ export interface IssueOptions {
   readonly valid?: { readonly from: Date; readonly to: Date };
   /** DNS names and IP addresses, for TLS server certificates. */
   readonly altNames?: ReadonlyArray<string>;
+  /** RSA modulus length (default 2048; Apple's Device CA and device identities have 1024). */
+  readonly bits?: number;
+  /** The hash the issuer signs the certificate with (default SHA-256; Apple's chain uses SHA-1). */
+  readonly hash?: HashName;
 }
 
 function altName(value: string): pkijs.GeneralName {
@@ -71,24 +75,39 @@ async function issue(subject: string, keys: CryptoKeyPair, issuer: { name: strin
     cert.extensions.push(new pkijs.Extension({ extnID: "2.5.29.17", critical: false, extnValue: names.toSchema().toBER(false), parsedValue: names }));
   }
   await cert.subjectPublicKeyInfo.importKey(keys.publicKey);
-  await cert.sign(issuer.keys.privateKey, "SHA-256");
+  // Key identifiers as Apple's certificates have them (RFC 5280 method 1).
+  const ski = new asn1js.OctetString({ valueHex: await keyIdentifier(keys.publicKey) });
+  const aki = new pkijs.AuthorityKeyIdentifier({ keyIdentifier: new asn1js.OctetString({ valueHex: await keyIdentifier(issuer.keys.publicKey) }) });
+  cert.extensions.push(
+    new pkijs.Extension({ extnID: "2.5.29.14", critical: false, extnValue: ski.toBER(false), parsedValue: ski }),
+    new pkijs.Extension({ extnID: "2.5.29.35", critical: false, extnValue: aki.toSchema().toBER(false), parsedValue: aki }),
+  );
+  const hash = options.hash ?? "SHA-256";
+  await cert.sign(await signingKey(issuer.keys.privateKey, hash), hash);
   const der = new Uint8Array(cert.toSchema(true).toBER(false));
   return { cert, keys, der, pem: pem("CERTIFICATE", der) };
 }
 
-async function keyPair(kind: KeyKind): Promise<CryptoKeyPair> {
-  return (await subtle.generateKey(ALGORITHMS[kind], true, ["sign", "verify"])) as CryptoKeyPair;
+/** SHA-1 of the subjectPublicKey bits. */
+async function keyIdentifier(publicKey: webcrypto.CryptoKey): Promise<ArrayBuffer> {
+  const spki = pkijs.PublicKeyInfo.fromBER(await subtle.exportKey("spki", publicKey));
+  return subtle.digest("SHA-1", spki.subjectPublicKey.valueBlock.valueHexView);
+}
+
+async function keyPair(kind: KeyKind, bits?: number): Promise<CryptoKeyPair> {
+  const algorithm = kind === "rsa" && bits !== undefined ? { ...ALGORITHMS.rsa, modulusLength: bits } : ALGORITHMS[kind];
+  return (await subtle.generateKey(algorithm, true, ["sign", "verify"])) as CryptoKeyPair;
 }
 
 /** A self-signed CA. */
 export async function createCA(commonName = "Test Device CA", kind: KeyKind = "rsa", options: IssueOptions = {}): Promise<Identity> {
-  const keys = await keyPair(kind);
+  const keys = await keyPair(kind, options.bits);
   return issue(commonName, keys, { name: commonName, keys }, true, options);
 }
 
 /** A certificate issued by `issuer`: a device identity, or an intermediate CA with `ca: true`. */
 export async function createIdentity(issuer: Identity, options: { kind?: KeyKind; commonName?: string; ca?: boolean } & IssueOptions = {}): Promise<Identity> {
-  const keys = await keyPair(options.kind ?? "rsa");
+  const keys = await keyPair(options.kind ?? "rsa", options.bits);
   const issuerName = (issuer.cert.subject.typesAndValues.find((t) => t.type === "2.5.4.3")?.value.valueBlock.value as string | undefined) ?? "issuer";
   return issue(options.commonName ?? "Apple iPhone Device", keys, { name: issuerName, keys: issuer.keys }, options.ca ?? false, options);
 }
@@ -127,6 +146,13 @@ function signerInfo(identity: Identity, digest: ArrayBuffer | null): pkijs.Signe
   return info;
 }
 
+/** An RSA key signs with the hash it was imported for: re-import it for the one asked for. */
+async function signingKey(key: webcrypto.CryptoKey, hash: HashName): Promise<webcrypto.CryptoKey> {
+  if (key.algorithm.name !== "RSASSA-PKCS1-v1_5") return key;
+  const pkcs8 = await subtle.exportKey("pkcs8", key);
+  return subtle.importKey("pkcs8", pkcs8, { name: "RSASSA-PKCS1-v1_5", hash }, false, ["sign"]);
+}
+
 /** CMS SignedData DER around `content`, signed by `signer`. */
 export async function signCms(content: Uint8Array | string, signer: Identity, options: SignOptions = {}): Promise<Uint8Array> {
   const data = typeof content === "string" ? new TextEncoder().encode(content) : content;
@@ -141,7 +167,7 @@ export async function signCms(content: Uint8Array | string, signer: Identity, op
     signerInfos: signers.map((s) => signerInfo(s, digest)),
     certificates: certificates.map((c) => c.cert),
   });
-  for (let i = 0; i < signers.length; i++) await signed.sign((signers[i] as Identity).keys.privateKey, i, hash);
+  for (let i = 0; i < signers.length; i++) await signed.sign(await signingKey((signers[i] as Identity).keys.privateKey, hash), i, hash);
   const info = new pkijs.ContentInfo({ contentType: "1.2.840.113549.1.7.2", content: signed.toSchema(true) });
   return new Uint8Array(info.toSchema().toBER(false));
 }

@@ -357,9 +357,19 @@ describe("settings", () => {
     }
   });
 
-  it("refuses to start under enforce without trust anchors", async () => {
-    await expect(startServer({ policies: "policies", host: "127.0.0.1", port: 0, overrides: { verify: "enforce" }, logger: captureLog().logger, env: TOKEN_ENV, cwd: dir, watch: false })).rejects.toThrow(
-      /verify is enforce but no trust anchors are configured/,
-    );
+  it("under enforce without trust anchors, verifies against Apple's built-in chain", async () => {
+    const s = await startServer({ policies: "policies", host: "127.0.0.1", port: 0, overrides: { verify: "enforce" }, logger: captureLog().logger, env: TOKEN_ENV, cwd: dir, watch: false });
+    try {
+      expect(s.store.active?.trust.certificates.map((c) => c.subjectName)).toEqual([
+        "C=US, O=Apple Inc., OU=Apple Certification Authority, CN=Apple Root CA",
+        "C=US, O=Apple Inc., OU=Apple Certification Authority, CN=Apple iPhone Certification Authority",
+        "C=US, O=Apple Inc., OU=Apple iPhone, CN=Apple iPhone Device CA",
+      ]);
+      const res = await fetch(`${s.url}/mdm/profile`, { method: "POST", body: await signCms(blocked(), rsa), headers: { "content-type": "application/pkcs7-signature" } });
+      expect(res.status).toBe(403);
+      expect(await res.json()).toMatchObject({ error: "unverified-machine-info", message: expect.stringContaining("no chain from the signer to a trust anchor") });
+    } finally {
+      await s.close();
+    }
   });
 });

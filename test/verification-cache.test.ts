@@ -3,7 +3,7 @@
 // past its capacity.
 import { describe, expect, it } from "vitest";
 import type { MachineInfoResult } from "../src/apple/machine-info.js";
-import { VerificationCache } from "../src/gate/verification-cache.js";
+import { CertificateCache, LruCache, VerificationCache } from "../src/gate/verification-cache.js";
 
 const result = (serial: string): MachineInfoResult => ({ ok: false, status: 400, code: "bad-cms", message: serial });
 
@@ -34,5 +34,21 @@ describe("VerificationCache", () => {
     const cache = new VerificationCache(100);
     for (let i = 0; i < 10_000; i++) cache.set(cache.key(new Uint8Array([i & 0xff, i >> 8]), "enforce", 0), result(String(i)));
     expect(cache.size).toBe(100);
+  });
+});
+
+describe("CertificateCache", () => {
+  it("keeps parsed certificates and verified links within their bounds, the most recently used last to go", () => {
+    const cache = new CertificateCache({ certificates: 2, links: 3 });
+    for (let i = 0; i < 1000; i++) cache.links.add(`child-${i}>key`);
+    expect(cache.linkCount).toBe(3);
+    expect(cache.links.has("child-999>key")).toBe(true);
+    expect(cache.links.has("child-0>key")).toBe(false);
+    const lru = new LruCache<number>(2);
+    lru.set("a", 1);
+    lru.set("b", 2);
+    lru.get("a");
+    lru.set("c", 3);
+    expect([lru.get("a"), lru.get("b"), lru.get("c"), lru.size]).toEqual([1, undefined, 3, 2]);
   });
 });

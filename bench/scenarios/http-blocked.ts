@@ -39,7 +39,10 @@ export const httpBlockedScenario: Scenario = {
         data: { ...same, ratio },
       });
 
-      // Every request a different device: no verification cache hit at all.
+      // Every request a different MachineInfo: no verification cache hit at all
+      // (the cache holds 4,096 and the rounds cycle through 5,000). First from
+      // one device (5,000 serials: its certificate's check is cached across
+      // requests, as for a device's GET then POST), then from as many devices.
       const distinct = quick ? 300 : 5000;
       const sets: Array<Record<string, string>> = [];
       for (let i = 0; i < distinct; i++) sets.push(await fixture.header("26.5", `BENCH${String(i).padStart(7, "0")}`));
@@ -51,9 +54,23 @@ export const httpBlockedScenario: Scenario = {
         result: `${round(cold.subject.medianRps)} req/s, p50 ${cold.subject.p50LatencyMs} ms`,
         baseline: `${round(cold.baseline.medianRps)} req/s (bare Express)`,
         ratio: round(coldRatio, 2),
+        target: "≥ 0.16 (twice 0.08, before certificate caching and the BER tree)",
+        met: coldRatio >= 0.16,
+        data: { ...cold, ratio: coldRatio },
+      });
+      const devices: Array<Record<string, string>> = [];
+      for (let i = 0; i < distinct; i++) devices.push(await fixture.headerFromNewDevice("26.5", `DEVICE${String(i).padStart(6, "0")}`));
+      const fleet = await interleaved({ url: `${bare.url}/mdm/enroll`, headers, status: 403 }, { url: `${gate.url}/mdm/enroll`, headerSets: devices, status: 403 }, load);
+      const fleetRatio = fleet.subject.medianRps / fleet.baseline.medianRps;
+      rows.push({
+        scenario: "http-blocked",
+        what: `↳ ${distinct.toLocaleString("en")} distinct devices (a new ECDSA certificate each, checked against the CA)`,
+        result: `${round(fleet.subject.medianRps)} req/s, p50 ${fleet.subject.p50LatencyMs} ms`,
+        baseline: `${round(fleet.baseline.medianRps)} req/s (bare Express)`,
+        ratio: round(fleetRatio, 2),
         target: "reported",
         met: null,
-        data: { ...cold, ratio: coldRatio },
+        data: { ...fleet, ratio: fleetRatio },
       });
     } finally {
       await Promise.all([gate.stop(), bare.stop()]);

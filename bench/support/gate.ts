@@ -16,6 +16,8 @@ export interface GateFixture {
   readonly dir: string;
   /** A signed header for a device on `os` (the example policies block below 26.6.1). */
   header(os: string, serial?: string): Promise<Record<string, string>>;
+  /** The same from a device of its own (a new certificate, issued by the CA). */
+  headerFromNewDevice(os: string, serial: string): Promise<Record<string, string>>;
   start(extra?: string[]): Promise<Child>;
 }
 
@@ -31,6 +33,10 @@ export async function gateFixture(): Promise<GateFixture> {
     async header(os, serial) {
       const der = await signCms(machineInfoPlist({ OS_VERSION: os, ...(serial !== undefined ? { SERIAL: serial } : {}) }), device);
       return { "x-apple-aspen-deviceinfo": base64(der) };
+    },
+    async headerFromNewDevice(os, serial) {
+      const own = await createIdentity(ca, { kind: "ecdsa" });
+      return { "x-apple-aspen-deviceinfo": base64(await signCms(machineInfoPlist({ OS_VERSION: os, SERIAL: serial }), own)) };
     },
     async start(extra = []) {
       const port = await freePort();

@@ -34,3 +34,21 @@ export function round(x: number, digits = 0): number {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
 }
+
+/**
+ * Times several functions call by call in turn (a, b, c, a, b, c, ...), in
+ * nanoseconds: noise on a shared machine then falls on all of them alike,
+ * which is what a ratio between them needs.
+ */
+export function timeInterleaved(fns: ReadonlyArray<() => unknown>, iterations: number, warmup = 200): number[][] {
+  for (let i = 0; i < warmup; i++) for (const fn of fns) fn();
+  const out = fns.map(() => new Array<number>(iterations));
+  for (let i = 0; i < iterations; i++) {
+    fns.forEach((fn, j) => {
+      const t0 = process.hrtime.bigint();
+      fn();
+      (out[j] as number[])[i] = Number(process.hrtime.bigint() - t0);
+    });
+  }
+  return out;
+}

@@ -1,12 +1,23 @@
-// Verifying a parsed MachineInfo message with Node's native crypto: exactly
-// one signer, its certificate in the message, matching contentType and
-// messageDigest signed attributes, and a signature-only chain walk to a trust
-// anchor that ignores validity dates (Apple's device CA expired in 2014 and
-// still issues). Every certificate the message carries must belong to that
-// chain: a certificate nothing depends on is a place where bits could change
-// unnoticed.
-import { createHash, verify as verifySignature, X509Certificate } from "node:crypto";
+// Verifying a parsed MachineInfo message: exactly one signer, its certificate
+// in the message, matching contentType and messageDigest signed attributes
+// (when there are signed attributes: macOS sends none), a certificate path
+// to a trust anchor validated as RFC 5280 says, validity dates aside
+// (chain.ts), and every certificate the message carries accounted for.
+//
+// The order is the cost order: what is cheap and decides (algorithms, sizes
+// of every key the message carries, the signer's identity, the content
+// digest) comes before any signature is checked, and the content signature,
+// made with the signer's key, comes after the chain has vouched for that key.
+import { hash, verify as verifySignature } from "node:crypto";
+import { validateChain, type LinkCache } from "./chain.js";
 import { CmsError, type SignedData, type SignerInfo } from "./cms.js";
+import { keyProblem } from "./key-limits.js";
+import type { TrustStore } from "./trust-store.js";
+import type { VerificationCode } from "./verification-codes.js";
+import { Certificate, CertificateError, sameBytes } from "./x509.js";
+
+export { parsePemCertificates, TrustStore } from "./trust-store.js";
+export type { LinkCache } from "./chain.js";
 
 const HASHES: Record<string, string> = {
   "1.3.14.3.2.26": "sha1",
@@ -15,7 +26,7 @@ const HASHES: Record<string, string> = {
   "2.16.840.1.101.3.4.2.3": "sha512",
 };
 
-// Signature algorithm → [key type, hash or null (use the digest algorithm)].
+// Signature algorithm → [key type, the hash it names, or null (the digest algorithm's)].
 const SIGNATURES: Record<string, readonly ["rsa" | "ec", string | null]> = {
   "1.2.840.113549.1.1.1": ["rsa", null],
   "1.2.840.113549.1.1.5": ["rsa", "sha1"],
@@ -29,138 +40,93 @@ const SIGNATURES: Record<string, readonly ["rsa" | "ec", string | null]> = {
   "1.2.840.10045.4.3.4": ["ec", "sha512"],
 };
 
-const MAX_CHAIN = 8;
-
-/** Trust anchors, parsed once. */
-export class TrustStore {
-  private readonly fingerprints: Set<string>;
-  constructor(readonly anchors: ReadonlyArray<X509Certificate>) {
-    this.fingerprints = new Set(anchors.map((a) => a.fingerprint256));
-  }
-  has(cert: X509Certificate): boolean {
-    return this.fingerprints.has(cert.fingerprint256);
-  }
-  get size(): number {
-    return this.anchors.length;
-  }
+/** State kept across messages; both are optional and only ever make verification cheaper. */
+export interface VerifierCaches {
+  /** Parsed certificates by the SHA-256 of their DER (only certificates of verified chains are stored). */
+  readonly certificates?: { get(sha256: string): Certificate | undefined; set(sha256: string, cert: Certificate): void };
+  /** Certificate-to-key signature checks that passed. */
+  readonly links?: LinkCache;
 }
 
-/** Every certificate in PEM text (a bundle may hold several). */
-export function parsePemCertificates(pem: string, source: string): X509Certificate[] {
-  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-  if (blocks.length === 0) throw new CmsError(`${source} holds no PEM certificate`);
-  return blocks.map((block, i) => {
-    try {
-      return new X509Certificate(block);
-    } catch (e) {
-      throw new CmsError(`${source}: certificate ${i + 1} cannot be read (${(e as Error).message})`);
-    }
-  });
+export interface SignerIdentity {
+  /** The signer certificate's subject, "CN=..., O=...". */
+  readonly subject: string;
+  /** SHA-256 of the signer certificate's DER, hex. */
+  readonly sha256: string;
+  /** The trust anchor the chain ends at. */
+  readonly anchor: string;
 }
 
 export type Verification =
-  | { readonly verified: true; readonly signer: X509Certificate }
-  | { readonly verified: false; readonly problem: string };
+  | { readonly verified: true; readonly signer: SignerIdentity }
+  | { readonly verified: false; readonly code: VerificationCode; readonly problem: string };
 
-function fail(problem: string): Verification {
-  return { verified: false, problem };
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
-}
-
-function issued(child: X509Certificate, issuer: X509Certificate): boolean {
-  return child.checkIssued(issuer) && child.verify(issuer.publicKey);
-}
-
-/** The certificates from the signer up to a trust anchor, or why there is no such chain. */
-function chainToAnchor(signer: X509Certificate, others: ReadonlyArray<X509Certificate>, trust: TrustStore): { chain: X509Certificate[]; anchor: X509Certificate } | string {
-  const chain = [signer];
-  let current = signer;
-  for (let depth = 0; depth < MAX_CHAIN; depth++) {
-    if (trust.has(current)) return { chain, anchor: current };
-    const anchor = trust.anchors.find((a) => issued(current, a));
-    if (anchor !== undefined) return { chain, anchor };
-    const issuer = others.find((c) => !chain.includes(c) && issued(current, c));
-    if (issuer === undefined) return `no chain from the signer to a trust anchor (stuck at issuer "${current.issuer.replace(/\n/g, ", ")}")`;
-    chain.push(issuer);
-    current = issuer;
-  }
-  return `the certificate chain is longer than ${MAX_CHAIN}`;
-}
-
-/**
- * Whether every certificate in the message is on the signer's chain or above
- * its anchor (a device may send the root that its configured intermediate
- * chains to). Certificates above the anchor must verify too: up to a root
- * that verifies itself.
- */
-function allBelong(certs: ReadonlyArray<X509Certificate>, chain: ReadonlyArray<X509Certificate>, anchor: X509Certificate): boolean {
-  const belong = new Set<X509Certificate>(chain);
-  let top = anchor;
-  for (let depth = 0; depth < MAX_CHAIN; depth++) {
-    for (const c of certs) if (c.fingerprint256 === top.fingerprint256) belong.add(c);
-    if (top.checkIssued(top)) {
-      // A root: nothing is above it (an altered copy of it only looks like its issuer).
-      if (top !== anchor && !top.verify(top.publicKey)) return false;
-      break;
-    }
-    const above = certs.find((c) => !belong.has(c) && issued(top, c));
-    if (above === undefined) {
-      if (top !== anchor) return false; // its own signature is checked by nothing
-      break;
-    }
-    belong.add(above);
-    top = above;
-  }
-  return certs.every((c) => belong.has(c));
+function fail(code: VerificationCode, problem: string): Verification {
+  return { verified: false, code, problem };
 }
 
 /** Verifies a parsed message's one signer, its signed attributes, and its chain to the trust store. */
-export function verifySignedData(message: SignedData, trust: TrustStore): Verification {
+export function verifySignedData(message: SignedData, trust: TrustStore, caches: VerifierCaches = {}): Verification {
   try {
-    return verify(message, trust);
+    return verify(message, trust, caches);
   } catch (e) {
-    // OpenSSL reads a certificate's key only when asked: a corrupt key throws here.
-    return fail(`the message cannot be verified (${e instanceof Error ? e.message : String(e)})`);
+    // Extensions are read, and keys imported, only when a check needs them: a corrupt one throws here.
+    if (e instanceof CmsError) return fail(e.code, e.message);
+    return fail("certificate-unreadable", `a certificate in the message cannot be read (${e instanceof Error ? e.message : String(e)})`);
   }
 }
 
-function verify(message: SignedData, trust: TrustStore): Verification {
-  if (message.signers.length !== 1) return fail(`the message has ${message.signers.length} signers; MachineInfo has exactly one`);
+function certificateOf(der: Uint8Array, caches: VerifierCaches): Certificate {
+  const sha256 = hash("sha256", der, "hex");
+  return caches.certificates?.get(sha256) ?? Certificate.parse(der);
+}
+
+function verify(message: SignedData, trust: TrustStore, caches: VerifierCaches): Verification {
+  if (message.signers.length !== 1) return fail("signer-count", `the message has ${message.signers.length} signers; MachineInfo has exactly one`);
   const signer = message.signers[0] as SignerInfo;
-  if (!message.digestAlgorithms.includes(signer.digestAlgorithm)) return fail("the signer's digest algorithm is not among the message's digest algorithms");
-  const index = message.certificates.findIndex(({ fields: f }) => {
-    if (f === null) return false;
-    return "keyId" in signer.sid ? f.keyId !== null && equalBytes(f.keyId, signer.sid.keyId) : equalBytes(f.serial, signer.sid.serial) && equalBytes(f.issuer, signer.sid.issuer);
-  });
-  if (index === -1) return fail("the signer's certificate is not in the message");
-  let certs: X509Certificate[];
-  try {
-    certs = message.certificates.map((c) => new X509Certificate(Buffer.from(c.der)));
-  } catch (e) {
-    return fail(`a certificate in the message cannot be read (${(e as Error).message})`);
-  }
-  const cert = certs[index] as X509Certificate;
+  if (!message.digestAlgorithms.includes(signer.digestAlgorithm)) return fail("algorithm-mismatch", "the signer's digest algorithm is not among the message's digest algorithms");
+  if (message.digestAlgorithms.length !== 1) return fail("uncovered-field", "the message announces digest algorithms its signer does not use; no signature covers them");
   const digestName = HASHES[signer.digestAlgorithm];
-  if (digestName === undefined) return fail(`unsupported digest algorithm ${signer.digestAlgorithm}`);
+  if (digestName === undefined) return fail("algorithm-unsupported", `unsupported digest algorithm ${signer.digestAlgorithm}`);
   const scheme = SIGNATURES[signer.signatureAlgorithm];
-  if (scheme === undefined) return fail(`unsupported signature algorithm ${signer.signatureAlgorithm}`);
+  if (scheme === undefined) return fail("algorithm-unsupported", `unsupported signature algorithm ${signer.signatureAlgorithm}`);
   const [keyType, schemeHash] = scheme;
-  if (cert.publicKey.asymmetricKeyType !== keyType) return fail(`the signature algorithm needs an ${keyType.toUpperCase()} key, the certificate has ${cert.publicKey.asymmetricKeyType ?? "another"}`);
+
+  let certs: Certificate[];
+  try {
+    certs = message.certificates.map((der) => certificateOf(der, caches));
+  } catch (e) {
+    if (e instanceof CertificateError) return fail("certificate-unreadable", `a certificate in the message cannot be read (${e.message})`);
+    throw e;
+  }
+  // Before any key is used: every key the message carries within bounds.
+  for (const cert of certs) {
+    const problem = keyProblem(cert.key);
+    if (problem !== null) return fail(problem.code, `the certificate "${cert.subjectName}" has ${problem.message}`);
+  }
+  const matching = certs.filter((c) => ("keyId" in signer.sid ? c.subjectKeyId !== null && sameBytes(c.subjectKeyId, signer.sid.keyId) : sameBytes(c.serial, signer.sid.serial) && sameBytes(c.issuer, signer.sid.issuer)));
+  if (matching.length === 0) return fail("signer-certificate-missing", "the signer's certificate is not in the message");
+  if (matching.length > 1) return fail("ambiguous-issuer", "two certificates in the message match the signer's identifier");
+  const cert = matching[0] as Certificate;
+  if (cert.key.type !== keyType) return fail("algorithm-mismatch", `the signature algorithm needs an ${keyType.toUpperCase()} key, the certificate has ${cert.key.type === "other" ? "another" : cert.key.type}`);
 
   let signedBytes: Uint8Array = message.content;
   if (signer.signedAttributes !== null) {
-    if (signer.contentTypeAttribute !== message.contentType) return fail("the contentType signed attribute is missing or does not match the content");
-    if (signer.messageDigest === null) return fail("the messageDigest signed attribute is missing");
-    const expected = createHash(digestName).update(message.content).digest();
-    if (!equalBytes(signer.messageDigest, expected)) return fail("the content does not match the signed messageDigest");
+    if (signer.contentTypeAttribute !== message.contentType) return fail("content-type-mismatch", "the contentType signed attribute is missing or does not match the content");
+    if (signer.messageDigest === null) return fail("signed-attribute-missing", "the messageDigest signed attribute is missing");
+    if (!sameBytes(signer.messageDigest, hash(digestName, message.content, "buffer"))) return fail("digest-mismatch", "the content does not match the signed messageDigest");
     signedBytes = signer.signedAttributes;
   }
-  if (!verifySignature(schemeHash ?? digestName, signedBytes, cert.publicKey, signer.signature)) return fail("the signature does not match");
-  const path = chainToAnchor(cert, certs.filter((_c, i) => i !== index), trust);
-  if (typeof path === "string") return fail(path);
-  if (!allBelong(certs, path.chain, path.anchor)) return fail("the message carries a certificate that is not on the signer's chain");
-  return { verified: true, signer: cert };
+
+  const chain = validateChain(
+    cert,
+    certs.filter((c) => c !== cert),
+    trust,
+    caches.links,
+  );
+  if (!chain.ok) return fail(chain.code, chain.problem);
+  if (!verifySignature(schemeHash ?? digestName, signedBytes, cert.publicKey(), signer.signature)) return fail("signature-mismatch", "the signature does not match");
+  // The CAs recur in every device's message, and a device's own certificate (with its imported key) in each of its messages.
+  for (const c of [...chain.path, ...chain.above]) caches.certificates?.set(c.sha256, c);
+  return { verified: true, signer: { subject: cert.subjectName, sha256: cert.sha256, anchor: chain.anchor.subjectName } };
 }

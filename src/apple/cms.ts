@@ -1,16 +1,24 @@
-// CMS SignedData (RFC 5652), as Apple devices sign MachineInfo: parsed with
-// asn1js by walking the decoded tree with explicit checks. Parsing is strict
-// about everything the signature does not cover (the encoding itself, the
-// versions, the algorithm identifiers), so that no bit of a message can change
-// without the message being refused. Verification is in cms-verify.ts.
-import * as asn1js from "asn1js";
-import { encodingProblem } from "./ber.js";
+// CMS SignedData (RFC 5652), as Apple devices sign MachineInfo, read from the
+// strict BER walk's tree (ber.ts). Strict about everything the signature
+// does not cover: the encoding itself, the versions, the algorithm
+// identifiers, and the optional fields a signer may leave out and nothing
+// signs (revocation lists, unsigned attributes, other certificate formats,
+// extra digest algorithms, repeated certificates), which are refused, so
+// that no value in a message can change and nothing can be added without
+// the message being refused. Verification is in cms-verify.ts.
+import { contentOf, decodeBer, encodingOf, EncodingError, isContext, isUniversal, oidText, type BerNode } from "./ber.js";
+import type { VerificationCode } from "./verification-codes.js";
 
 export class CmsError extends Error {
   override readonly name = "CmsError";
+  constructor(
+    message: string,
+    /** Why, as a stable code. */
+    readonly code: VerificationCode = "malformed",
+  ) {
+    super(message);
+  }
 }
-
-type Asn = asn1js.AsnType;
 
 export const OID = {
   signedData: "1.2.840.113549.1.7.2",
@@ -20,8 +28,8 @@ export const OID = {
   subjectKeyIdentifier: "2.5.29.14",
 } as const;
 
-/** More certificates than this in one message is not MachineInfo. */
-export const MAX_CERTIFICATES = 16;
+/** More certificates than this in one message is not MachineInfo (devices send two or three). */
+export const MAX_CERTIFICATES = 10;
 
 export interface SignerInfo {
   /** IssuerAndSerialNumber as DER bytes, or a subject key identifier. */
@@ -37,159 +45,142 @@ export interface SignerInfo {
   readonly signature: Uint8Array;
 }
 
-export interface CertificateEntry {
-  readonly der: Uint8Array;
-  /** The fields that name the certificate, or null when they cannot be read. */
-  readonly fields: CertificateFields | null;
-}
-
-export interface CertificateFields {
-  readonly serial: Uint8Array;
-  readonly issuer: Uint8Array;
-  readonly keyId: Uint8Array | null;
-}
-
 export interface SignedData {
   readonly contentType: string;
   /** The encapsulated content: MachineInfo's XML plist. */
   readonly content: Uint8Array;
   /** The digest algorithms SignedData announces. */
   readonly digestAlgorithms: ReadonlyArray<string>;
-  readonly certificates: ReadonlyArray<CertificateEntry>;
+  /** Each certificate's DER, as carried (distinct; X.509 only). */
+  readonly certificates: ReadonlyArray<Uint8Array>;
   readonly signers: ReadonlyArray<SignerInfo>;
 }
 
-const UNIVERSAL = 1;
-const CONTEXT = 3;
+const SEQUENCE = 16;
+const SET = 17;
 
-function isTag(node: Asn | undefined, tagClass: number, tagNumber: number): boolean {
-  return node !== undefined && node.idBlock.tagClass === tagClass && node.idBlock.tagNumber === tagNumber;
-}
+class Reader {
+  constructor(readonly bytes: Uint8Array) {}
 
-function children(node: Asn, what: string): Asn[] {
-  const value = (node.valueBlock as { value?: unknown }).value;
-  if (!node.idBlock.isConstructed || !Array.isArray(value)) throw new CmsError(`${what} is not a constructed ASN.1 value`);
-  return value as Asn[];
-}
-
-function expectTag(node: Asn | undefined, tagNumber: number, what: string): Asn {
-  if (!isTag(node, UNIVERSAL, tagNumber)) throw new CmsError(`${what} is missing or has the wrong type`);
-  return node as Asn;
-}
-
-function oid(node: Asn | undefined, what: string): string {
-  return (expectTag(node, 6, what) as asn1js.ObjectIdentifier).valueBlock.toString();
-}
-
-function integer(node: Asn | undefined, what: string): number {
-  const n = expectTag(node, 2, what) as asn1js.Integer;
-  if (n.valueBlock.valueHexView.length > 4) throw new CmsError(`${what} is out of range`);
-  return n.valueBlock.valueDec;
-}
-
-/** An OCTET STRING's bytes, joining the chunks of a constructed (BER) one. */
-function octets(node: Asn | undefined, what: string): Uint8Array {
-  const n = expectTag(node, 4, what);
-  if (!n.idBlock.isConstructed) return new Uint8Array((n as asn1js.OctetString).valueBlock.valueHexView);
-  return Buffer.concat(children(n, what).map((c) => octets(c, what)));
-}
-
-function raw(node: Asn): Uint8Array {
-  return new Uint8Array(node.valueBeforeDecodeView);
-}
-
-/**
- * An AlgorithmIdentifier's OID. Its parameters are outside every signature:
- * the hash and signature algorithms MachineInfo uses take none, or NULL.
- */
-function algorithm(node: Asn | undefined, what: string): string {
-  const parts = children(expectTag(node, 16, what), what);
-  const params = parts[1];
-  if (parts.length > 2 || (params !== undefined && (!isTag(params, UNIVERSAL, 5) || params.idBlock.isConstructed || raw(params).length !== 2))) {
-    throw new CmsError(`${what} has parameters; expected none or NULL`);
+  children(node: BerNode | undefined, what: string): ReadonlyArray<BerNode> {
+    if (node === undefined || !node.constructed) throw new CmsError(`${what} is not a constructed ASN.1 value`);
+    return node.children;
   }
-  return oid(parts[0], `${what} identifier`);
+
+  expect(node: BerNode | undefined, tag: number, what: string): BerNode {
+    if (!isUniversal(node, tag)) throw new CmsError(`${what} is missing or has the wrong type`);
+    return node;
+  }
+
+  oid(node: BerNode | undefined, what: string): string {
+    const text = oidText(contentOf(this.bytes, this.expect(node, 6, what)));
+    if (text === null) throw new CmsError(`${what} is not a valid OBJECT IDENTIFIER`);
+    return text;
+  }
+
+  /** A small INTEGER, minimally encoded (a padded one is another encoding of the same value). */
+  integer(node: BerNode | undefined, what: string): number {
+    const c = contentOf(this.bytes, this.expect(node, 2, what));
+    if (c.length === 0 || c.length > 4) throw new CmsError(`${what} is out of range`);
+    if (c.length > 1 && c[0] === 0 && ((c[1] as number) & 0x80) === 0) throw new CmsError(`${what} is not minimally encoded`);
+    if (((c[0] as number) & 0x80) !== 0) throw new CmsError(`${what} is negative`);
+    return c.reduce((n, b) => n * 256 + b, 0);
+  }
+
+  /** An OCTET STRING's bytes, joining the chunks of a constructed (BER) one. */
+  octets(node: BerNode | undefined, what: string): Uint8Array {
+    const n = this.expect(node, 4, what);
+    if (!n.constructed) return contentOf(this.bytes, n);
+    return Buffer.concat(n.children.map((c) => this.octets(c, what)));
+  }
+
+  /**
+   * An AlgorithmIdentifier's OID. Its parameters are outside every signature:
+   * the hash and signature algorithms MachineInfo uses take none, or NULL.
+   */
+  algorithm(node: BerNode | undefined, what: string): string {
+    const parts = this.children(this.expect(node, SEQUENCE, what), what);
+    const params = parts[1];
+    if (parts.length > 2 || (params !== undefined && (!isUniversal(params, 5) || params.contentEnd !== params.contentStart))) {
+      throw new CmsError(`${what} has parameters; expected none or NULL`);
+    }
+    return this.oid(parts[0], `${what} identifier`);
+  }
 }
 
 /** One signed attribute's single value. */
-function single(attributes: Map<string, Asn[]>, id: string, what: string): Asn | null {
+function single(attributes: Map<string, ReadonlyArray<BerNode>>, id: string, what: string): BerNode | null {
   const values = attributes.get(id);
   if (values === undefined) return null;
   if (values.length !== 1) throw new CmsError(`the ${what} signed attribute has ${values.length} values`);
-  return values[0] as Asn;
+  return values[0] as BerNode;
 }
 
-function parseSigner(node: Asn): SignerInfo {
-  const parts = children(expectTag(node, 16, "SignerInfo"), "SignerInfo");
-  const version = integer(parts[0], "SignerInfo version");
+function parseSigner(r: Reader, node: BerNode): SignerInfo {
+  const parts = r.children(r.expect(node, SEQUENCE, "SignerInfo"), "SignerInfo");
+  const version = r.integer(parts[0], "SignerInfo version");
   const sidNode = parts[1];
   let sid: SignerInfo["sid"];
   // RFC 5652 5.3: version 1 names the signer by issuer and serial, version 3 by key identifier.
-  if (isTag(sidNode, UNIVERSAL, 16) && version === 1) {
-    const [issuer, serial, ...rest] = children(sidNode as Asn, "IssuerAndSerialNumber");
+  if (isUniversal(sidNode, SEQUENCE) && version === 1) {
+    const [issuer, serial, ...rest] = sidNode.children;
     if (rest.length > 0) throw new CmsError("IssuerAndSerialNumber has extra fields");
-    sid = { issuer: raw(expectTag(issuer, 16, "signer issuer")), serial: raw(expectTag(serial, 2, "signer serial number")) };
-  } else if (isTag(sidNode, CONTEXT, 0) && !(sidNode as Asn).idBlock.isConstructed && version === 3) {
-    sid = { keyId: new Uint8Array((sidNode as asn1js.Primitive).valueBlock.valueHexView) };
+    sid = { issuer: encodingOf(r.bytes, r.expect(issuer, SEQUENCE, "signer issuer")), serial: encodingOf(r.bytes, r.expect(serial, 2, "signer serial number")) };
+  } else if (isContext(sidNode, 0) && !sidNode.constructed && version === 3) {
+    sid = { keyId: contentOf(r.bytes, sidNode) };
   } else {
     throw new CmsError(`SignerInfo version ${version} does not match its signer identifier`);
   }
   let i = 2;
-  const digestAlgorithm = algorithm(parts[i++], "digest algorithm");
+  const digestAlgorithm = r.algorithm(parts[i++], "digest algorithm");
   let signedAttributes: Uint8Array | null = null;
   let contentTypeAttribute: string | null = null;
   let messageDigest: Uint8Array | null = null;
-  if (isTag(parts[i], CONTEXT, 0)) {
-    const attrsNode = parts[i++] as Asn;
-    const bytes = Buffer.from(raw(attrsNode));
+  if (isContext(parts[i], 0)) {
+    const attrsNode = parts[i++] as BerNode;
+    const bytes = Buffer.from(encodingOf(r.bytes, attrsNode));
     bytes[0] = 0x31; // the signature covers the attributes as a SET OF, not as [0] IMPLICIT
     signedAttributes = bytes;
-    const attributes = new Map<string, Asn[]>();
-    for (const attr of children(attrsNode, "signed attributes")) {
-      const [type, values] = children(expectTag(attr, 16, "attribute"), "attribute");
-      const id = oid(type, "attribute type");
+    const attributes = new Map<string, ReadonlyArray<BerNode>>();
+    for (const attr of r.children(attrsNode, "signed attributes")) {
+      const [type, values, ...rest] = r.children(r.expect(attr, SEQUENCE, "attribute"), "attribute");
+      if (rest.length > 0) throw new CmsError("a signed attribute has extra fields");
+      const id = r.oid(type, "attribute type");
       if (attributes.has(id)) throw new CmsError(`signed attribute ${id} appears twice`);
-      attributes.set(id, children(expectTag(values, 17, "attribute values"), "attribute values"));
+      attributes.set(id, r.children(r.expect(values, SET, "attribute values"), "attribute values"));
     }
     const ct = single(attributes, OID.contentTypeAttr, "contentType");
-    contentTypeAttribute = ct === null ? null : oid(ct, "contentType attribute");
+    contentTypeAttribute = ct === null ? null : r.oid(ct, "contentType attribute");
     const md = single(attributes, OID.messageDigestAttr, "messageDigest");
-    messageDigest = md === null ? null : octets(md, "messageDigest attribute");
+    messageDigest = md === null ? null : r.octets(md, "messageDigest attribute");
   }
-  const signatureAlgorithm = algorithm(parts[i++], "signature algorithm");
-  const signature = octets(parts[i++], "signature");
-  if (isTag(parts[i], CONTEXT, 1)) i++; // unsigned attributes: MachineInfo has none, and they change nothing
+  const signatureAlgorithm = r.algorithm(parts[i++], "signature algorithm");
+  const signature = r.octets(parts[i++], "signature");
+  if (isContext(parts[i], 1)) {
+    throw new CmsError("the signer has unsigned attributes; no signature covers them, and MachineInfo carries none", "uncovered-field");
+  }
   if (i !== parts.length) throw new CmsError("SignerInfo has extra fields");
   return { sid, digestAlgorithm, signedAttributes, contentTypeAttribute, messageDigest, signatureAlgorithm, signature };
 }
 
-/** tbsCertificate fields that name a certificate: serial (DER), issuer (DER), subject key identifier. */
-function certificateFields(node: Asn): CertificateFields {
-  const tbs = children(expectTag(children(node, "certificate")[0], 16, "tbsCertificate"), "tbsCertificate");
-  let i = isTag(tbs[0], CONTEXT, 0) ? 1 : 0; // explicit version
-  const serial = raw(expectTag(tbs[i++], 2, "certificate serial number"));
-  i++; // signature algorithm
-  const issuer = raw(expectTag(tbs[i++], 16, "certificate issuer"));
-  let keyId: Uint8Array | null = null;
-  const extensions = tbs.find((t) => isTag(t, CONTEXT, 3));
-  if (extensions !== undefined) {
-    for (const ext of children(children(extensions, "extensions")[0] as Asn, "extensions")) {
-      const fields = children(ext, "extension");
-      if (oid(fields[0], "extension id") === OID.subjectKeyIdentifier) {
-        const inner = asn1js.fromBER(octets(fields[fields.length - 1], "extension value"));
-        if (inner.offset !== -1) keyId = octets(inner.result, "subject key identifier");
-      }
+/** The certificates field: X.509 certificates only, each once. */
+function parseCertificates(r: Reader, node: BerNode): Uint8Array[] {
+  const list = r.children(node, "certificates");
+  if (list.length > MAX_CERTIFICATES) throw new CmsError(`the message carries ${list.length} certificates; at most ${MAX_CERTIFICATES} are accepted`, "too-many-certificates");
+  const certificates: Uint8Array[] = [];
+  for (const c of list) {
+    // CertificateChoices: [0] extended, [1] [2] attribute certificates, [3] other formats.
+    if (!isUniversal(c, SEQUENCE)) {
+      const { tag } = c as BerNode;
+      throw new CmsError(`the message carries a certificate that is not X.509 (tag [${tag}]); MachineInfo carries X.509 certificates only`, "uncovered-field");
     }
+    const der = encodingOf(r.bytes, c);
+    if (certificates.some((d) => Buffer.from(d.buffer, d.byteOffset, d.byteLength).equals(der))) {
+      throw new CmsError("the message carries the same certificate twice; no signature covers the copy", "uncovered-field");
+    }
+    certificates.push(der);
   }
-  return { serial, issuer, keyId };
-}
-
-function readFields(node: Asn): CertificateFields | null {
-  try {
-    return certificateFields(node);
-  } catch {
-    return null; // verification reports the certificate it cannot use
-  }
+  return certificates;
 }
 
 /** Parses a CMS ContentInfo holding SignedData; throws CmsError naming what is wrong. */
@@ -197,8 +188,8 @@ export function parseSignedData(der: Uint8Array): SignedData {
   try {
     return parseStructure(der);
   } catch (e) {
-    // Hostile bytes can trip the ASN.1 library in ways no check foresaw:
-    // still malformed input, never a crash.
+    // Hostile bytes can trip a check in ways no message foresaw: still
+    // malformed input, never a crash.
     if (e instanceof CmsError) throw e;
     throw new CmsError(`the message is malformed (${e instanceof Error ? e.message : String(e)})`);
   }
@@ -206,47 +197,46 @@ export function parseSignedData(der: Uint8Array): SignedData {
 
 function parseStructure(der: Uint8Array): SignedData {
   if (der.length === 0) throw new CmsError("the message is empty");
-  // asn1js tolerates lengths and forms that do not describe the bytes exactly
-  // (a flipped bit in a length or a tag, say): the strict walk refuses them first.
-  const problem = encodingProblem(der);
-  if (problem !== null) {
-    const trailing = /^trailing data: (\d+) bytes$/.exec(problem);
-    throw new CmsError(trailing !== null ? `the message has ${trailing[1]} bytes of trailing data` : `the message is not valid DER (${problem})`);
+  let root: BerNode;
+  try {
+    root = decodeBer(der);
+  } catch (e) {
+    if (!(e instanceof EncodingError)) throw e;
+    const trailing = /^trailing data: (\d+) bytes$/.exec(e.message);
+    throw new CmsError(trailing !== null ? `the message has ${trailing[1]} bytes of trailing data` : `the message is not valid DER (${e.message})`);
   }
-  const decoded = asn1js.fromBER(der);
-  if (decoded.offset === -1) throw new CmsError(`the message is not valid DER (${decoded.result.error || "malformed"})`);
-  if (decoded.offset !== der.length) throw new CmsError(`the message has ${der.length - decoded.offset} bytes of trailing data`);
-  const contentInfo = children(expectTag(decoded.result, 16, "ContentInfo"), "ContentInfo");
-  const type = oid(contentInfo[0], "content type");
+  const r = new Reader(der);
+  const contentInfo = r.children(r.expect(root, SEQUENCE, "ContentInfo"), "ContentInfo");
+  const type = r.oid(contentInfo[0], "content type");
   if (type !== OID.signedData) throw new CmsError(`the message is ${type}, not CMS SignedData`);
   const explicit = contentInfo[1];
-  if (!isTag(explicit, CONTEXT, 0) || contentInfo.length !== 2) throw new CmsError("the message has no SignedData content");
-  const wrapped = children(explicit as Asn, "content");
+  if (!isContext(explicit, 0) || contentInfo.length !== 2) throw new CmsError("the message has no SignedData content");
+  const wrapped = r.children(explicit, "content");
   if (wrapped.length !== 1) throw new CmsError("the message's content holds more than SignedData");
-  const sd = children(expectTag(wrapped[0], 16, "SignedData"), "SignedData");
-  const version = integer(sd[0], "SignedData version");
-  const digestAlgorithms = children(expectTag(sd[1], 17, "digest algorithms"), "digest algorithms").map((a) => algorithm(a, "digest algorithm"));
-  const encap = children(expectTag(sd[2], 16, "encapsulated content"), "encapsulated content");
-  const contentType = oid(encap[0], "encapsulated content type");
-  if (!isTag(encap[1], CONTEXT, 0)) throw new CmsError("the message is detached: it carries no content");
+  const sd = r.children(r.expect(wrapped[0], SEQUENCE, "SignedData"), "SignedData");
+  const version = r.integer(sd[0], "SignedData version");
+  const digestAlgorithms = r.children(r.expect(sd[1], SET, "digest algorithms"), "digest algorithms").map((a) => r.algorithm(a, "digest algorithm"));
+  const encap = r.children(r.expect(sd[2], SEQUENCE, "encapsulated content"), "encapsulated content");
+  const contentType = r.oid(encap[0], "encapsulated content type");
+  // Without signed attributes nothing covers the content type (RFC 5652 5.3
+  // then requires id-data); MachineInfo is id-data either way.
+  if (contentType !== OID.data) throw new CmsError(`the encapsulated content is ${contentType}; MachineInfo is id-data`);
+  if (!isContext(encap[1], 0)) throw new CmsError("the message is detached: it carries no content");
   if (encap.length !== 2) throw new CmsError("the encapsulated content has extra fields");
-  const content = octets(children(encap[1] as Asn, "content")[0], "content");
+  const inner = r.children(encap[1], "content");
+  if (inner.length !== 1) throw new CmsError("the encapsulated content holds more than one value");
+  const content = r.octets(inner[0], "content");
   let i = 3;
-  const certificates: CertificateEntry[] = [];
-  if (isTag(sd[i], CONTEXT, 0)) {
-    const list = children(sd[i++] as Asn, "certificates");
-    if (list.length > MAX_CERTIFICATES) throw new CmsError(`the message carries ${list.length} certificates; at most ${MAX_CERTIFICATES} are accepted`);
-    for (const c of list) {
-      if (!isTag(c, UNIVERSAL, 16)) throw new CmsError("the message carries a certificate that is not X.509");
-      certificates.push({ der: raw(c), fields: readFields(c) });
-    }
+  let certificates: Uint8Array[] = [];
+  if (isContext(sd[i], 0)) certificates = parseCertificates(r, sd[i++] as BerNode);
+  if (isContext(sd[i], 1)) {
+    throw new CmsError("the message carries revocation lists (crls); no signature covers them, and MachineInfo carries none", "uncovered-field");
   }
-  if (isTag(sd[i], CONTEXT, 1)) i++; // CRLs: revocation plays no part (Apple's device CA has none to check)
-  const signers = children(expectTag(sd[i++], 17, "signer infos"), "signer infos").map(parseSigner);
+  const signers = r.children(r.expect(sd[i++], SET, "signer infos"), "signer infos").map((s) => parseSigner(r, s));
   if (i !== sd.length) throw new CmsError("SignedData has extra fields");
   // RFC 5652 5.1: with X.509 certificates only, version 3 when any signer is
-  // named by key identifier or the content is not id-data, else version 1.
-  const expected = contentType !== OID.data || signers.some((s) => "keyId" in s.sid) ? 3 : 1;
+  // named by key identifier, else version 1.
+  const expected = signers.some((s) => "keyId" in s.sid) ? 3 : 1;
   if (version !== expected) throw new CmsError(`SignedData version is ${version}; this message must be version ${expected}`);
   return { contentType, content, digestAlgorithms, certificates, signers };
 }

@@ -3,11 +3,12 @@
 // parse, verify (per mode), read the plist, validate it against
 // schemas/machineinfo.yaml (receive direction), map the keys.
 import { CmsError, parseSignedData } from "./cms.js";
-import { verifySignedData, type TrustStore } from "./cms-verify.js";
+import { verifySignedData, type TrustStore, type VerifierCaches } from "./cms-verify.js";
 import { isPlistDict, parsePlistBytes, PlistError, type PlistValue } from "./plist.js";
 import { platformOfProduct } from "./platform.js";
 import type { BandedSchema } from "./schema/banded.js";
 import { formatViolations } from "./schema/validator.js";
+import type { VerificationCode } from "./verification-codes.js";
 import { tryParseOsVersion } from "./version.js";
 import { factsFromRecord } from "../policy/facts.js";
 import type { DeviceFacts } from "../policy/model.js";
@@ -16,7 +17,7 @@ export type VerifyMode = "enforce" | "audit" | "off";
 
 export type VerificationOutcome =
   | { readonly status: "verified"; readonly signer: string }
-  | { readonly status: "unverified"; readonly problem: string }
+  | { readonly status: "unverified"; readonly code: VerificationCode; readonly problem: string }
   | { readonly status: "skipped" };
 
 export type MachineInfoResult =
@@ -32,12 +33,16 @@ export type MachineInfoResult =
       readonly status: 400 | 403;
       readonly code: "bad-cms" | "bad-plist" | "invalid-machine-info" | "unverified-machine-info";
       readonly message: string;
+      /** Why the message was refused, as a stable code (for bad-cms and unverified-machine-info). */
+      readonly failure?: VerificationCode;
     };
 
 export interface MachineInfoOptions {
   readonly mode: VerifyMode;
   readonly trust: TrustStore;
   readonly schema: BandedSchema;
+  /** Parsed certificates and verified certificate links, kept across messages. */
+  readonly caches?: VerifierCaches;
 }
 
 function str(v: PlistValue | undefined): string | undefined {
@@ -84,15 +89,15 @@ export function readMachineInfo(der: Uint8Array, options: MachineInfoOptions): M
   try {
     message = parseSignedData(der);
   } catch (e) {
-    if (e instanceof CmsError) return { ok: false, status: 400, code: "bad-cms", message: `MachineInfo is not a CMS SignedData message: ${e.message}` };
+    if (e instanceof CmsError) return { ok: false, status: 400, code: "bad-cms", message: `MachineInfo is not a CMS SignedData message: ${e.message}`, failure: e.code };
     throw e;
   }
   let verification: VerificationOutcome = { status: "skipped" };
   if (options.mode !== "off") {
-    const v = verifySignedData(message, options.trust);
-    verification = v.verified ? { status: "verified", signer: v.signer.subject.replace(/\n/g, ", ") } : { status: "unverified", problem: v.problem };
+    const v = verifySignedData(message, options.trust, options.caches);
+    verification = v.verified ? { status: "verified", signer: v.signer.subject } : { status: "unverified", code: v.code, problem: v.problem };
     if (!v.verified && options.mode === "enforce") {
-      return { ok: false, status: 403, code: "unverified-machine-info", message: `MachineInfo signature not verified: ${v.problem}` };
+      return { ok: false, status: 403, code: "unverified-machine-info", message: `MachineInfo signature not verified: ${v.problem}`, failure: v.code };
     }
   }
   const read = readMachineInfoPlist(message.content, options.schema);

@@ -20,7 +20,7 @@ import { statusOf, type RejectionCode } from "./rejections.js";
 import { sendJson } from "./respond.js";
 import { locateMachineInfo, settleUnreadBody, type GateRequest, type MachineInfoSource } from "./transport.js";
 import { clientAddress, type ClientAddress } from "./trust-proxy.js";
-import { VerificationCache } from "./verification-cache.js";
+import { CertificateCache, VerificationCache } from "./verification-cache.js";
 
 export interface EnrollmentGateOptions extends SettingsOverrides {
   /** A policy directory (compiled, and recompiled on reload()) or a compiled set. */
@@ -100,6 +100,7 @@ export function enrollmentGate(options: EnrollmentGateOptions): EnrollmentGate {
     });
   const schema = new BandedSchema(bundledAppleSchema("machineinfo"), "receive");
   const cache = new VerificationCache();
+  const certificates = new CertificateCache();
   const ready: Promise<ReloadSuccess> =
     options.store !== undefined
       ? Promise.resolve({ ok: true, revision: store.active?.set.revision ?? "", changed: false, weakened: [] })
@@ -123,10 +124,13 @@ export function enrollmentGate(options: EnrollmentGateOptions): EnrollmentGate {
     }
     const client = clientAddress(req, state.proxyTrust);
     const settle = (status: number) => settleUnreadBody(req, res, status, state.settings.bodyLimit);
-    const reject = (code: RejectionCode, message: string, source: MachineInfoSource | null) => {
+    const reject = (code: RejectionCode, message: string, source: MachineInfoSource | null, failure?: string) => {
       const status = statusOf(code);
       metrics.rejections.inc({ status: String(status), code });
-      logger.warn({ event: "rejected", decisionId, revision: state.set.revision, status, code, problem: message, source, method: req.method, path, client: client.address, peer: client.peer }, "request rejected");
+      logger.warn(
+        { event: "rejected", decisionId, revision: state.set.revision, status, code, ...(failure !== undefined ? { failure } : {}), problem: message, source, method: req.method, path, client: client.address, peer: client.peer },
+        "request rejected",
+      );
       settle(status);
       sendJson(res, status, { error: code, message }, { "X-Enrollgate-Decision-Id": decisionId, "X-Enrollgate-Revision": state.set.revision });
     };
@@ -155,17 +159,17 @@ export function enrollmentGate(options: EnrollmentGateOptions): EnrollmentGate {
       const key = cache.key(located.der, mode, state.trustGeneration);
       let read = cache.get(key);
       if (read === undefined) {
-        read = readMachineInfo(located.der, { mode, trust: state.trust, schema });
+        read = readMachineInfo(located.der, { mode, trust: state.trust, schema, caches: certificates });
         cache.set(key, read);
       }
       if (!read.ok) {
-        reject(read.code, read.message, located.source);
+        reject(read.code, read.message, located.source, read.failure);
         return;
       }
       facts = read.facts;
       verification = read.verification;
       if (verification.status === "unverified") {
-        logger.warn({ event: "unverified", decisionId, problem: verification.problem, serial: facts.serial, source: located.source }, "MachineInfo not verified; continuing (verify: audit)");
+        logger.warn({ event: "unverified", decisionId, failure: verification.code, problem: verification.problem, serial: facts.serial, source: located.source }, "MachineInfo not verified; continuing (verify: audit)");
       }
       decision = decide(state.set, facts, clock());
     }
@@ -188,7 +192,7 @@ export function enrollmentGate(options: EnrollmentGateOptions): EnrollmentGate {
         build: facts?.supplementalBuild ?? facts?.build ?? null,
         deviceId: facts?.deviceId ?? null,
         verification: verification.status,
-        ...(verification.status === "unverified" ? { verificationProblem: verification.problem } : {}),
+        ...(verification.status === "unverified" ? { verificationFailure: verification.code, verificationProblem: verification.problem } : {}),
         source: located.kind === "found" ? located.source : null,
         method: req.method,
         path,

@@ -6,7 +6,7 @@ import { isAbsolute, resolve } from "node:path";
 import type { X509Certificate } from "node:crypto";
 import { parsePemCertificates, TrustStore } from "../apple/cms-verify.js";
 import { errorSchema } from "../apple/software-update-required.js";
-import { bundledAppleSchema } from "../bundled.js";
+import { APPLE_TRUST_ANCHORS, appleTrustAnchors, bundledAppleSchema } from "../bundled.js";
 import { FeedProvider, type FeedFlags } from "../feeds/provider.js";
 import { ALWAYS_AVAILABLE } from "../policy/availability.js";
 import type { CompiledPolicySet } from "../policy/compile.js";
@@ -22,7 +22,7 @@ import { ProxyTrust } from "./trust-proxy.js";
 
 /** Settings given in code or on the command line; they win over enrollgate.yaml. */
 export type SettingsOverrides = Partial<Omit<Settings, "trustAnchors" | "trustProxy">> & {
-  /** PEM text, PEM file paths (relative to the working directory), or parsed certificates. */
+  /** `apple` (the built-in Apple chain), PEM text, PEM file paths (relative to the working directory), or parsed certificates. */
   readonly trustAnchors?: ReadonlyArray<string | X509Certificate>;
   /** Trusted proxies: addresses, CIDR ranges, loopback, linklocal, uniquelocal; a comma list or an array, as in Express. */
   readonly trustProxy?: string | ReadonlyArray<string>;
@@ -93,6 +93,8 @@ export interface PolicyStoreOptions {
 /** A trust anchor: PEM text, a certificate, or a PEM file (inside `within` when the policy named it). */
 async function certificatesFrom(entry: string | X509Certificate, base: string, within?: ReadonlyArray<string>): Promise<X509Certificate[]> {
   if (typeof entry !== "string") return [entry];
+  // The built-in Apple chain; a PEM file by that name is written ./apple.
+  if (entry === APPLE_TRUST_ANCHORS) return appleTrustAnchors();
   if (entry.includes("-----BEGIN CERTIFICATE-----")) return parsePemCertificates(entry, "trust anchor");
   const path = isAbsolute(entry) ? entry : resolve(base, entry);
   let text: string;
@@ -168,7 +170,10 @@ export class PolicyStore {
     }
     if (result.ok) {
       if (result.changed) metrics.reloads.inc();
-      logger.info({ event: "policy-reload", reason, revision: result.revision, changed: result.changed, rules: this.state?.set.rules.length }, result.changed ? "policy set active" : "policy set unchanged");
+      logger.info(
+        { event: "policy-reload", reason, revision: result.revision, changed: result.changed, rules: this.state?.set.rules.length, trustAnchors: this.state?.trust.certificates.map((c) => c.subjectName) },
+        result.changed ? "policy set active" : "policy set unchanged",
+      );
       if (result.weakened.length > 0) {
         // Perhaps intended, never silent: each change, with its old and new value.
         for (const w of result.weakened) metrics.weakenings.inc({ change: w.change });
@@ -225,21 +230,26 @@ export class PolicyStore {
     const trustProxy = overrides.trustProxy === undefined ? (set.settings.trustProxy ?? []) : typeof overrides.trustProxy === "string" ? [overrides.trustProxy] : overrides.trustProxy;
     const settings: Settings = { ...set.settings, ...overrides, trustAnchors: set.settings.trustAnchors, trustProxy };
     const proxyTrust = ProxyTrust.parse(settings.trustProxy);
+    // Flags and options win over enrollgate.yaml; with neither, Apple's own chain.
     // Anchors the operator gives are theirs; anchors enrollgate.yaml names stay inside the policy's directories.
     const policyDir = "dir" in this.source ? resolve(cwd, this.source.dir) : null;
-    const anchors = (
+    const configured = (
       await Promise.all(
-        overrides.trustAnchors !== undefined
+        overrides.trustAnchors !== undefined && overrides.trustAnchors.length > 0
           ? overrides.trustAnchors.map((a) => certificatesFrom(a, cwd))
           : settings.trustAnchors.map((a) => (policyDir === null ? certificatesFrom(a, cwd) : certificatesFrom(a, policyDir, [policyDir, ...secretsDirs]))),
       )
     ).flat();
-    if (settings.verify === "enforce" && anchors.length === 0) {
-      return { ok: false, error: "verify is enforce but no trust anchors are configured (--trust-anchor, or trustAnchors in enrollgate.yaml)", findings: [] };
-    }
+    const anchors = configured.length > 0 ? configured : appleTrustAnchors();
     const previous = this.state;
     const sameAnchors =
       previous !== null && previous.trust.anchors.length === anchors.length && previous.trust.anchors.every((a, i) => a.fingerprint256 === anchors[i]?.fingerprint256);
+    let trust: TrustStore;
+    try {
+      trust = sameAnchors && previous !== null ? previous.trust : new TrustStore(anchors);
+    } catch (e) {
+      return { ok: false, error: (e as Error).message, findings: [] };
+    }
     if (!sameAnchors) this.generation++;
     const changed = previous === null || previous.set.revision !== set.revision || !sameAnchors || JSON.stringify(previous.settings) !== JSON.stringify(settings);
     const weakened =
@@ -250,7 +260,7 @@ export class PolicyStore {
             { rules: set.rules, settings, trustAnchors: anchors.map((a) => a.fingerprint256) },
           );
     // The swap: requests already running keep the state they started with.
-    this.state = Object.freeze({ set, settings, trust: sameAnchors && previous !== null ? previous.trust : new TrustStore(anchors), trustGeneration: this.generation, proxyTrust });
+    this.state = Object.freeze({ set, settings, trust, trustGeneration: this.generation, proxyTrust });
     this.options.metrics.activate(set.revision, set.rules.length);
     return { ok: true, revision: set.revision, changed, weakened };
   }

@@ -56,7 +56,7 @@ export function registerServe(program: Command, io: CliIO, exit: (code: ExitCode
     .option("--upstream-timeout <ms>", "how long the upstream may take to answer", "30000")
     .addOption(choice("--format <format>", "403 body format: json, plist, or negotiate on Accept (overrides enrollgate.yaml)", ["json", "plist", "negotiate"]))
     .addOption(choice("--verify <mode>", "MachineInfo signatures: enforce, audit or off (overrides enrollgate.yaml)", ["enforce", "audit", "off"]))
-    .option("--trust-anchor <pem>", "a PEM file of CA certificates MachineInfo signers chain to; repeatable", (v: string, all: string[] = []) => [...all, v])
+    .option("--trust-anchor <apple|pem>", "what MachineInfo signers chain to: apple (Apple's device CA chain, built in; the default) or a PEM file of CA certificates; repeatable", (v: string, all: string[] = []) => [...all, v])
     .option("--body-limit <bytes>", "largest MachineInfo accepted (default 65536)")
     .option("--body-timeout <ms>", "time a MachineInfo body may take to arrive before a 408 (default 10000)")
     .option(

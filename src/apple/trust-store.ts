@@ -1,0 +1,71 @@
+// The trust anchors MachineInfo signers chain to, parsed once and indexed by
+// identity (the SHA-256 of their DER) and by subject name.
+import { X509Certificate } from "node:crypto";
+import { CmsError } from "./cms.js";
+import { keyProblem } from "./key-limits.js";
+import { Certificate, CertificateError } from "./x509.js";
+
+const nameKey = (name: Uint8Array): string => Buffer.from(name.buffer, name.byteOffset, name.byteLength).toString("latin1");
+
+export class TrustStore {
+  /** The anchors as given (Node's view of them). */
+  readonly anchors: ReadonlyArray<X509Certificate>;
+  readonly certificates: ReadonlyArray<Certificate>;
+  private readonly byHash = new Map<string, Certificate>();
+  private readonly bySubject = new Map<string, Certificate[]>();
+
+  /** Throws CmsError for an anchor the gate could never compute with (its key out of bounds, say). */
+  constructor(anchors: ReadonlyArray<X509Certificate>) {
+    this.anchors = anchors;
+    this.certificates = anchors.map((anchor) => {
+      let cert: Certificate;
+      try {
+        cert = Certificate.parse(anchor.raw);
+      } catch (e) {
+        if (e instanceof CertificateError) throw new CmsError(`trust anchor "${anchor.subject.replace(/\n/g, ", ")}" cannot be read: ${e.message}`, "certificate-unreadable");
+        throw e;
+      }
+      const problem = keyProblem(cert.key);
+      if (problem !== null) throw new CmsError(`trust anchor "${cert.subjectName}" has ${problem.message}`, problem.code);
+      return cert;
+    });
+    for (const cert of this.certificates) {
+      if (this.byHash.has(cert.sha256)) continue;
+      this.byHash.set(cert.sha256, cert);
+      const key = nameKey(cert.subject);
+      this.bySubject.set(key, [...(this.bySubject.get(key) ?? []), cert]);
+    }
+  }
+
+  /** The anchor with exactly these bytes (by SHA-256), if it is one. */
+  anchor(sha256: string): Certificate | undefined {
+    return this.byHash.get(sha256);
+  }
+
+  /** Whether a certificate is one of the anchors, byte for byte. */
+  has(cert: Certificate | X509Certificate): boolean {
+    return this.byHash.has(cert instanceof Certificate ? cert.sha256 : cert.fingerprint256.replace(/:/g, "").toLowerCase());
+  }
+
+  /** Anchors whose subject is this name. */
+  named(name: Uint8Array): ReadonlyArray<Certificate> {
+    return this.bySubject.get(nameKey(name)) ?? [];
+  }
+
+  get size(): number {
+    return this.byHash.size;
+  }
+}
+
+/** Every certificate in PEM text (a bundle may hold several; text outside the blocks is ignored). */
+export function parsePemCertificates(pem: string, source: string): X509Certificate[] {
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) throw new CmsError(`${source} holds no PEM certificate`);
+  return blocks.map((block, i) => {
+    try {
+      return new X509Certificate(block);
+    } catch (e) {
+      throw new CmsError(`${source}: certificate ${i + 1} cannot be read (${(e as Error).message})`);
+    }
+  });
+}
