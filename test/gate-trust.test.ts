@@ -90,6 +90,16 @@ describe("anchor sets and the chains devices send, at the gate", () => {
     }
   });
 
+  it("--trust-anchor apple: a certificate under Apple Root CA but not under the Device CA (a developer's) is refused, with its code in the log", async () => {
+    const gate = gates.get("apple") as { run: Running };
+    const der = f.pki.sign(f.blocked.replace("26.5", "26.6.1"), { signer: f.appleDeveloper.leaf, certs: [f.appleDeveloper.ca] });
+    for (const answer of await send("apple", der)) {
+      expect(answer, answer.via).toMatchObject({ status: 403, body: { error: "unverified-machine-info", message: expect.stringContaining('vouches for a signer only when its issuer is "Apple iPhone Device CA"') } });
+      await eventually(() => gate.run.lines.some((l) => l.event === "rejected" && l.decisionId === answer.decisionId), "the rejection log line");
+      expect(gate.run.lines.find((l) => l.decisionId === answer.decisionId)).toMatchObject({ status: 403, failure: "issuing-ca" });
+    }
+  });
+
   it("trustAnchors: [apple, ../root.pem] in enrollgate.yaml: Apple's chain and the test root, both", async () => {
     for (const answer of await send("yaml: apple and the test root", f.pki.sign(f.blocked, { certs: [f.pki.deviceCa, f.pki.iphoneCa], hash: "sha1", stream: true }))) {
       expect(answer, answer.via).toMatchObject({ status: 403, body: BLOCKED });

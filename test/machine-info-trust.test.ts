@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { validateChain } from "../src/apple/chain.js";
 import { CmsError, parseSignedData } from "../src/apple/cms.js";
+import { APPLE_ISSUER_PINS } from "../src/apple/apple-device-chain.js";
 import { parsePemCertificates, TrustStore, verifySignedData, type VerifierCaches } from "../src/apple/cms-verify.js";
 import { readMachineInfo } from "../src/apple/machine-info.js";
 import { BandedSchema } from "../src/apple/schema/banded.js";
@@ -215,6 +216,71 @@ describe("Apple's anchors, built in", () => {
       code: "chain-unanchored",
       problem: 'no chain from the signer to a trust anchor (stuck at issuer "C=US, O=Test Apple Inc., OU=Test Certification Authority, CN=Test Apple Root CA")',
     });
+  });
+});
+
+describe("Apple's root vouches for devices only through the Device CA", () => {
+  // Apple Root CA also issues the developer CAs (Worldwide Developer
+  // Relations, Developer ID), whose certificates anyone with an Apple
+  // developer account holds with their keys. The test PKI's root, pinned
+  // the way Apple's is, stands in for it.
+  const key = (c: PkiCert) => Certificate.parse(c.der).keyHash;
+  const pinned = (...anchors: PkiCert[]) =>
+    new TrustStore(
+      anchors.flatMap((c) => parsePemCertificates(c.pem, "anchor")),
+      { issuerPins: [f.pki.root, f.pki.iphoneCa].map((a) => ({ anchorKey: key(a), issuerKey: key(f.pki.deviceCa), issuerName: "Test Apple iPhone Device CA" })) },
+    );
+  const developerMessage = () => f.pki.sign(machineInfoPlist({ OS_VERSION: "26.6.1", SERIAL: "ANYDEVICE01" }), { signer: f.developer.leaf, certs: [f.developer.ca] });
+
+  it("a root without a pin vouches for anything under it (RFC 5280): a developer certificate's MachineInfo verifies", () => {
+    // What Apple's root did for an Apple Development certificate before it was pinned.
+    expect(check(developerMessage(), store(f.pki.root)).verified).toBe(true);
+  });
+
+  it("refuses a developer certificate under the pinned root before any signature is checked", () => {
+    const r = recording();
+    expect(check(developerMessage(), pinned(f.pki.root), r.caches)).toEqual({
+      verified: false,
+      code: "issuing-ca",
+      problem: `"CN=Apple Development: Anyone (TEAM000001), O=Anyone, C=US" is issued by "C=US, O=Test Apple Inc., OU=Test Certification Authority, CN=Test Worldwide Developer Relations CA"; the trust anchor "C=US, O=Test Apple Inc., OU=Test Certification Authority, CN=Test Apple Root CA" vouches for a signer only when its issuer is "Test Apple iPhone Device CA"`,
+    });
+    expect(r.asked).toEqual([]);
+    // Whatever else is configured beside the root.
+    for (const anchors of [pinned(f.pki.deviceCa, f.pki.root), pinned(f.pki.deviceCa, f.pki.iphoneCa, f.pki.root)]) expect(check(developerMessage(), anchors)).toMatchObject({ verified: false, code: "issuing-ca" });
+  });
+
+  it("refuses a leaf the pinned iPhone CA issued directly", () => {
+    const der = f.pki.sign(f.blocked, { signer: f.underIphoneCa, certs: [f.pki.iphoneCa] });
+    expect(check(der, pinned(f.pki.iphoneCa, f.pki.root))).toMatchObject({ verified: false, code: "issuing-ca" });
+    expect(check(der, pinned(f.pki.root))).toMatchObject({ verified: false, code: "issuing-ca" });
+  });
+
+  it("still verifies every chain devices send, under every anchor set, and under the root alone", () => {
+    const sets = [pinned(f.pki.deviceCa), pinned(f.pki.deviceCa, f.pki.root), pinned(f.pki.deviceCa, f.pki.iphoneCa, f.pki.root)];
+    for (const trust of sets) {
+      for (const carried of CARRIED) {
+        for (const [name, encoding] of Object.entries(ENCODINGS)) expect(check(f.pki.sign(f.blocked, { certs: carriedOf(carried), ...encoding }), trust).verified, `${carried}, ${name}`).toBe(true);
+      }
+    }
+    expect(check(f.pki.sign(f.blocked, { certs: [f.pki.deviceCa, f.pki.iphoneCa] }), pinned(f.pki.root)).verified).toBe(true);
+  });
+
+  it("Apple's pins name the keys of the bundled root, iPhone CA and Device CA", () => {
+    const [rootCa, iphoneCa, deviceCa] = appleTrustAnchors().map((a) => Certificate.parse(a.raw)) as [Certificate, Certificate, Certificate];
+    expect(APPLE_ISSUER_PINS.map((p) => [p.anchorKey, p.issuerKey])).toEqual([
+      [rootCa.keyHash, deviceCa.keyHash],
+      [iphoneCa.keyHash, deviceCa.keyHash],
+    ]);
+  });
+
+  it("with Apple's anchors (built in, or the root from a file), a CA under Apple Root CA other than the Device CA is refused before any signature is checked", () => {
+    const der = f.pki.sign(machineInfoPlist({ OS_VERSION: "26.6.1" }), { signer: f.appleDeveloper.leaf, certs: [f.appleDeveloper.ca] });
+    const rootFromFile = new TrustStore(parsePemCertificates(readFileSync(sharedPath("apple", "certs", "apple-root-ca.pem"), "utf8"), "apple-root-ca.pem"));
+    for (const trust of [new TrustStore(appleTrustAnchors()), rootFromFile]) {
+      const r = recording();
+      expect(check(der, trust, r.caches)).toMatchObject({ verified: false, code: "issuing-ca", problem: expect.stringContaining('vouches for a signer only when its issuer is "Apple iPhone Device CA"') });
+      expect(r.asked).toEqual([]);
+    }
   });
 });
 

@@ -1,11 +1,30 @@
 // The trust anchors MachineInfo signers chain to, parsed once and indexed by
-// identity (the SHA-256 of their DER) and by subject name.
+// identity (the SHA-256 of their DER) and by subject name, with the issuer
+// pins that narrow what an anchor vouches for (apple-device-chain.ts).
 import { X509Certificate } from "node:crypto";
+import { APPLE_ISSUER_PINS } from "./apple-device-chain.js";
 import { CmsError } from "./cms.js";
 import { keyProblem } from "./key-limits.js";
 import { Certificate, CertificateError } from "./x509.js";
 
 const nameKey = (name: Uint8Array): string => Buffer.from(name.buffer, name.byteOffset, name.byteLength).toString("latin1");
+
+/**
+ * An anchor that vouches for a signer only through one issuing CA: a path
+ * ending at an anchor with key `anchorKey` holds only if the signer's issuer
+ * has key `issuerKey`. Keys are SHA-256 hashes of SubjectPublicKeyInfo DER.
+ */
+export interface IssuerPin {
+  readonly anchorKey: string;
+  readonly issuerKey: string;
+  /** How the issuing CA is named in messages. */
+  readonly issuerName: string;
+}
+
+export interface TrustStoreOptions {
+  /** Pins besides Apple's (APPLE_ISSUER_PINS), which always apply. */
+  readonly issuerPins?: ReadonlyArray<IssuerPin>;
+}
 
 export class TrustStore {
   /** The anchors as given (Node's view of them). */
@@ -13,9 +32,11 @@ export class TrustStore {
   readonly certificates: ReadonlyArray<Certificate>;
   private readonly byHash = new Map<string, Certificate>();
   private readonly bySubject = new Map<string, Certificate[]>();
+  private readonly pins = new Map<string, IssuerPin>();
 
   /** Throws CmsError for an anchor the gate could never compute with (its key out of bounds, say). */
-  constructor(anchors: ReadonlyArray<X509Certificate>) {
+  constructor(anchors: ReadonlyArray<X509Certificate>, options: TrustStoreOptions = {}) {
+    for (const pin of [...APPLE_ISSUER_PINS, ...(options.issuerPins ?? [])]) this.pins.set(pin.anchorKey, pin);
     this.anchors = anchors;
     this.certificates = anchors.map((anchor) => {
       let cert: Certificate;
@@ -45,6 +66,11 @@ export class TrustStore {
   /** Whether a certificate is one of the anchors, byte for byte. */
   has(cert: Certificate | X509Certificate): boolean {
     return this.byHash.has(cert instanceof Certificate ? cert.sha256 : cert.fingerprint256.replace(/:/g, "").toLowerCase());
+  }
+
+  /** The issuing CA a path ending at this anchor must go through, if the anchor is pinned. */
+  pinOf(anchor: Certificate): IssuerPin | undefined {
+    return this.pins.get(anchor.keyHash);
   }
 
   /** Anchors whose subject is this name. */
