@@ -3,6 +3,7 @@
 // blocked copy where some upstream might look, in every combination. Each is a
 // 400 ambiguous-machine-info that never reaches the upstream; a single copy,
 // wherever and however it travels, is decided on.
+import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { base64, createCA, createIdentity, machineInfoPlist, signCms, type Identity } from "../support/signing.js";
 import { spawnGate, type GateProcess } from "./helpers/gate-process.js";
@@ -43,6 +44,33 @@ function paddedLengths(der: Buffer): Buffer {
   const length = Buffer.alloc(4);
   length.writeUInt32BE(inner.length);
   return Buffer.concat([Buffer.from([0x30, 0x84]), length, inner]);
+}
+
+/** The DER with its ContentInfo headers spelt as OpenSSL also reads them (high-tag-number forms, a 127-octet length). */
+const OPENSSL_SPELLINGS: ReadonlyArray<readonly [string, (der: Buffer) => Buffer]> = [
+  ["a SEQUENCE tag in the high-tag-number form (3F 10)", (der) => Buffer.concat([Buffer.from([0x3f, 0x10]), der.subarray(1)])],
+  ["a high-tag-number SEQUENCE padded with a zero septet (3F 80 10)", (der) => Buffer.concat([Buffer.from([0x3f, 0x80, 0x10]), der.subarray(1)])],
+  ["an OID tag in the high-tag-number form (1F 06)", (der) => withInner(der, Buffer.concat([Buffer.from([0x1f, 0x06]), der.subarray(5)]))],
+  ["an OID tag padded with zero septets (1F 80 80 06)", (der) => withInner(der, Buffer.concat([Buffer.from([0x1f, 0x80, 0x80, 0x06]), der.subarray(5)]))],
+  ["an OID length in 127 octets (06 FF 00 ... 09)", (der) => withInner(der, Buffer.concat([Buffer.from([0x06, 0xff]), Buffer.alloc(126), der.subarray(5)]))],
+];
+
+/** The outer SEQUENCE (30 82 LL LL) around other contents. */
+function withInner(der: Buffer, inner: Buffer): Buffer {
+  expect(der.subarray(0, 2)).toEqual(Buffer.from([0x30, 0x82]));
+  const length = Buffer.alloc(2);
+  length.writeUInt16BE(inner.length);
+  return Buffer.concat([Buffer.from([0x30, 0x82]), length, inner]);
+}
+
+/** Whether `openssl cms -verify` (signatures checked, certificate path not) accepts the message, as an OpenSSL-based MDM would. */
+function opensslVerifies(der: Buffer): boolean {
+  try {
+    execFileSync("/usr/bin/openssl", ["cms", "-verify", "-noverify", "-inform", "DER", "-out", "/dev/null"], { input: der, stdio: ["pipe", "ignore", "ignore"] });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 const query = (der: Buffer) => encodeURIComponent(base64(der));
@@ -146,5 +174,19 @@ describe("one copy, wherever it travels, is decided on", () => {
     expect(answer.status).toBe(413);
     expect(JSON.parse(answer.body)).toMatchObject({ error: "body-too-large" });
     expect(reached).toBe(0);
+  });
+});
+
+describe("CMS spelt as only a lenient reader (OpenSSL) reads it", () => {
+  it.each(OPENSSL_SPELLINGS)("%s: OpenSSL verifies it, and the gate reads it as MachineInfo, never passes it on", async (_what, spell) => {
+    const body = spell(blocked);
+    expect(opensslVerifies(body)).toBe(true);
+    const alone = await send(request("POST /mdm/profile", ["Content-Type: application/octet-stream"], body, 3));
+    expect(alone.answer.status).toBe(400);
+    expect(JSON.parse(alone.answer.body)).toMatchObject({ error: "bad-cms" });
+    expect(alone.reached).toBe(0);
+    const beside = await send(request("POST /mdm/profile", [`X-Apple-Aspen-DeviceInfo: ${base64(compliant)}`], body));
+    expect(JSON.parse(beside.answer.body)).toMatchObject({ error: "ambiguous-machine-info" });
+    expect(beside.reached).toBe(0);
   });
 });
