@@ -109,6 +109,9 @@ describe("two copies anywhere are a 400 that never reaches the upstream", () => 
     ["the parameter and DeviceInfo (case-insensitive frameworks)", () => request(`GET /mdm/web?deviceinfo=${query(compliant)}&DeviceInfo=${query(blocked)}`, [])],
     ["the parameter and a ;-separated one", () => request(`GET /mdm/web?deviceinfo=${query(compliant)};deviceinfo=${query(blocked)}`, [])],
     ["the parameter and deviceinfo[] (PHP, Rails)", () => request(`GET /mdm/web?deviceinfo=${query(compliant)}&deviceinfo%5B%5D=${query(blocked)}`, [])],
+    ["the parameter and [deviceinfo] (qs, as Express 4 parses queries, and Rack 2)", () => request(`GET /mdm/web?deviceinfo=${query(compliant)}&[deviceinfo]=${query(blocked)}`, [])],
+    ["the parameter and %5Bdeviceinfo%5D", () => request(`GET /mdm/web?deviceinfo=${query(compliant)}&%5Bdeviceinfo%5D=${query(blocked)}`, [])],
+    ["the parameter and deviceinfo%00 (PHP reads a name up to a NUL)", () => request(`GET /mdm/web?deviceinfo=${query(compliant)}&deviceinfo%00=${query(blocked)}`, [])],
     ["a CMS body under text/plain and the header", () => request("POST /mdm/checkin", [header(compliant), "Content-Type: text/plain"], blocked)],
     ["a CMS body with no Content-Type and the query", () => request(`PUT /mdm/checkin?deviceinfo=${query(compliant)}`, [], blocked)],
     ["a CMS body under JSON, sent a byte per chunk, and the header", () => request("POST /mdm/checkin", [header(compliant), "Content-Type: application/json"], blocked, 1)],
@@ -134,6 +137,8 @@ describe("one copy, wherever it travels, is decided on", () => {
     ["a CMS body with no Content-Type, a byte per chunk", () => request("PUT /mdm/checkin", [], blocked, 1)],
     ["a BER body with an indefinite length", () => request("POST /mdm/checkin", ["Content-Type: text/plain"], indefinite(blocked))],
     ["the parameter under a percent-encoded name", () => request(`GET /mdm/web?device%69nfo=${query(blocked)}`, [])],
+    ["the parameter named [deviceinfo], which qs reads as deviceinfo", () => request(`GET /mdm/web?[deviceinfo]=${query(blocked)}`, [])],
+    ["the parameter named deviceinfo%00, which PHP reads as deviceinfo", () => request(`GET /mdm/web?deviceinfo%00=${query(blocked)}`, [])],
     ["the header with underscores", () => request("GET /mdm/enroll", [`x_apple_aspen_deviceinfo: ${base64(blocked)}`])],
   ])("a blocked device's MachineInfo as %s gets the 403", async (_what, make) => {
     const { answer, reached } = await send(make());
