@@ -149,6 +149,22 @@ describe("hostile MachineInfo, at the gate", () => {
     }
   });
 
+  it("a certificate with a 50,000-character name: the 403 and its log line quote at most 512 characters of it", async () => {
+    // What a sender controls is quoted in messages; outcomes are logged and cached, so thousands of these must stay small.
+    const longName = tlv(0x30, tlv(0x31, tlv(0x30, tlv(0x06, Uint8Array.of(0x55, 0x04, 0x03)), tlv(0x0c, Buffer.alloc(50_000, "A")))));
+    const named = f.pki.alter("device-ca-long-name", f.pki.deviceCa, { subject: longName });
+    const der = withCertificates(f.pki.sign(f.blocked), [f.pki.device.der, f.pki.deviceCa.der, named.der]);
+    const gate = gates.get("Device CA, iPhone CA, root") as { run: Running; url: string };
+    const res = await fetch(`${gate.url}/mdm/profile`, { method: "POST", body: der, headers: { "content-type": "application/pkcs7-signature" } });
+    const body = (await res.json()) as { error: string; message: string };
+    expect(res.status).toBe(403);
+    expect(body.message).toMatch(/^MachineInfo signature not verified: the message carries a certificate that is not on the signer's chain \("CN=AAAA/);
+    expect(body.message.length).toBeLessThanOrEqual(512);
+    const id = res.headers.get("x-enrollgate-decision-id");
+    await eventually(() => gate.run.lines.some((l) => l.decisionId === id), "the rejection log line");
+    expect(String(gate.run.lines.find((l) => l.decisionId === id)?.problem).length).toBeLessThanOrEqual(512);
+  });
+
   it("keeps answering genuine devices after all of it", async () => {
     for (const answer of await send("Device CA, iPhone CA, root", f.pki.sign(f.blocked, { certs: [f.pki.deviceCa, f.pki.iphoneCa], hash: "sha1", stream: true }))) {
       expect(answer).toMatchObject({ status: 403, body: BLOCKED });
