@@ -48,6 +48,25 @@ export function resolveFeedConfig(flags: FeedFlags, settings: FeedSettings | und
   return { ...resolveAdu(flags, settings, dir, cwd), gdmf, confine };
 }
 
+/**
+ * The endpoints a policy may name for live ADU. The gate sends its ADU token
+ * (ENROLLGATE_ADU_TOKEN, or its Azure identity's) to that URL, and
+ * enrollgate.yaml is the policy repository's, not the operator's: a policy
+ * change must not be able to send the server's credential to a host of its
+ * choosing (or over plain HTTP). Other endpoints are the operator's to give,
+ * with --adu-url.
+ */
+const AZURE_ADU_ENDPOINT = /^https:\/\/[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.api\.adu\.microsoft\.com\/?$/i;
+
+function policyAduUrl(url: string): string {
+  if (!AZURE_ADU_ENDPOINT.test(url)) {
+    throw new FeedError(
+      `feeds.adu.url ${JSON.stringify(url)} in enrollgate.yaml is not an Azure Device Update endpoint (https://NAME.api.adu.microsoft.com); the gate sends its ADU token there, so another endpoint must come from the operator (--adu-url)`,
+    );
+  }
+  return url;
+}
+
 function resolveAdu(flags: FeedFlags, settings: FeedSettings | undefined, dir: string, cwd: string): { adu: AduSource | null } {
   const at = (base: string, p: string) => (isAbsolute(p) ? p : resolve(base, p));
   let adu: AduSource | null = null;
@@ -61,7 +80,7 @@ function resolveAdu(flags: FeedFlags, settings: FeedSettings | undefined, dir: s
   } else if (settings?.adu?.catalog !== undefined) {
     adu = { kind: "catalog", path: at(dir, settings.adu.catalog) };
   } else if (settings?.adu?.url !== undefined && settings.adu.instance !== undefined) {
-    adu = { kind: "live", url: settings.adu.url, instance: settings.adu.instance, api: flags.aduApi ?? settings.adu.api ?? "2022-10-01" };
+    adu = { kind: "live", url: policyAduUrl(settings.adu.url), instance: settings.adu.instance, api: flags.aduApi ?? settings.adu.api ?? "2022-10-01" };
   }
   return { adu };
 }
