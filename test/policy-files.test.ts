@@ -7,10 +7,13 @@ import { readFileSync } from "node:fs";
 import { mkdir, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parsePemCertificates } from "../src/apple/trust-store.js";
+import { CmsError } from "../src/apple/cms.js";
 import { base64, createCA, createIdentity, machineInfoPlist, signCms, type Identity } from "../support/signing.js";
 import { BIN, enrollgate } from "./helpers/cli.js";
 import { eventually } from "./helpers/http.js";
 import { freePort, listening, run, type Running } from "./helpers/processes.js";
+import { sharedPath } from "./helpers/shared.js";
 import { tempDir } from "./helpers/tmp.js";
 
 interface JsonFinding {
@@ -164,6 +167,22 @@ describe("files a policy names, at the gate", () => {
     const r = await enrollgate(["serve", "--policies", "p", "--host", "127.0.0.1", "--port", "0", "--trust-anchor", "pipe.pem"], { cwd: dir });
     expect(r.code).toBe(2);
     expect(r.stderr).toBe("enrollgate: the policy set in p does not compile: trust anchor pipe.pem cannot be read: it is a FIFO, not a regular file\n");
+  });
+
+  it("a trust anchor file of BEGIN lines without an END is read in one pass: serve exits 2 naming it", async () => {
+    // Anchor files are parsed on the serving thread. 1 MiB of this held a lazy regular expression for 10 s a reload.
+    const dir = await tempDir({ "p/rules.yaml": floor, "p/enrollgate.yaml": "trustAnchors: [anchors.pem]\n", "p/anchors.pem": "-----BEGIN CERTIFICATE-----\n".repeat(37_000) });
+    const r = await enrollgate(["serve", "--policies", "p", "--host", "127.0.0.1", "--port", "0"], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe("enrollgate: the policy set in p does not compile: anchors.pem holds no PEM certificate\n");
+  });
+
+  it("parsePemCertificates scans PEM text once, whatever it holds", () => {
+    // A regular expression with a lazy [\s\S]+? needs longer than the test may run for this.
+    expect(() => parsePemCertificates("-----BEGIN CERTIFICATE-----\n".repeat(150_000), "hostile.pem")).toThrow(new CmsError("hostile.pem holds no PEM certificate"));
+    // Certificates among text and unterminated blocks are still read.
+    const pem = readFileSync(sharedPath("apple", "certs", "apple-root-ca.pem"), "utf8");
+    expect(parsePemCertificates(`notes\n${pem}notes\n${pem}-----BEGIN CERTIFICATE-----\n`, "bundle.pem").map((c) => c.subject)).toEqual(Array(2).fill("C=US\nO=Apple Inc.\nOU=Apple Certification Authority\nCN=Apple Root CA"));
   });
 
   it("serves a beta token from a --secrets-dir", async () => {

@@ -83,9 +83,29 @@ export class TrustStore {
   }
 }
 
-/** Every certificate in PEM text (a bundle may hold several; text outside the blocks is ignored). */
+const PEM_BEGIN = "-----BEGIN CERTIFICATE-----";
+const PEM_END = "-----END CERTIFICATE-----";
+
+/** The BEGIN...END blocks of PEM text, in one pass (a lazy regular expression is quadratic on BEGIN lines without an END). */
+function pemBlocks(pem: string): string[] {
+  const blocks: string[] = [];
+  for (let at = 0; ; ) {
+    const begin = pem.indexOf(PEM_BEGIN, at);
+    if (begin === -1) return blocks;
+    const end = pem.indexOf(PEM_END, begin + PEM_BEGIN.length + 1);
+    if (end === -1) return blocks;
+    at = end + PEM_END.length;
+    blocks.push(pem.slice(begin, at));
+  }
+}
+
+/**
+ * Every certificate in PEM text (a bundle may hold several; text outside the
+ * blocks is ignored). The text may be a file a policy names, read on the
+ * serving thread: it is scanned once, whatever it holds.
+ */
 export function parsePemCertificates(pem: string, source: string): X509Certificate[] {
-  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  const blocks = pemBlocks(pem);
   if (blocks.length === 0) throw new CmsError(`${source} holds no PEM certificate`);
   return blocks.map((block, i) => {
     try {
