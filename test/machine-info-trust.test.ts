@@ -366,6 +366,26 @@ describe("fields no signature covers", () => {
     }
   });
 
+  it("an ECDSA signature verifies as (r, s) and as (r, n - s): the one malleable value, which Apple's RSA chain does not have", () => {
+    const ecDevice = f.pki.issue("device-p256", { issuer: f.pki.deviceCa, subject: "/CN=TEST-DEVICE-p256/O=Test Apple Inc./OU=iPhone", extensions: "device", key: { type: "ec", curve: "P-256" } });
+    const der = f.pki.sign(f.blocked, { signer: ecDevice, certs: [f.pki.deviceCa] });
+    const n = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+    const integer = (v: bigint) => {
+      let bytes = Buffer.from(v.toString(16).padStart(64, "0"), "hex");
+      while (bytes.length > 1 && bytes[0] === 0 && ((bytes[1] as number) & 0x80) === 0) bytes = bytes.subarray(1);
+      return tlv(0x02, (bytes[0] as number) & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes);
+    };
+    const flipped = editSignerInfo(der, (fields) => {
+      const at = fields.length - 1;
+      const signature = readValue(tlv(0x04, (fields[at] as { contents: Uint8Array }).contents));
+      const [r, s] = readValue(signature.contents).children as [{ contents: Uint8Array }, { contents: Uint8Array }];
+      const other = n - BigInt(`0x${Buffer.from(s.contents).toString("hex")}`);
+      fields[at] = readValue(tlv(0x04, tlv(0x30, tlv(0x02, r.contents), integer(other))));
+    });
+    expect(Buffer.from(flipped).equals(Buffer.from(der))).toBe(false);
+    for (const message of [der, flipped]) expect(check(message, anchorsOf("Device CA")).verified).toBe(true);
+  });
+
   it("refuses a digest algorithm the signer does not use", () => {
     for (const [name, der] of Object.entries(messages())) {
       const extra = editSignedData(der, (fields) => fields[1]?.children?.push(readValue(tlv(0x30, tlv(0x06, Uint8Array.of(0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03))))));
