@@ -16,7 +16,7 @@ import { Certificate } from "../src/apple/x509.js";
 import { appleTrustAnchors, bundledAppleSchema } from "../src/bundled.js";
 import { CertificateCache } from "../src/gate/verification-cache.js";
 import { machineInfoPlist } from "../support/signing.js";
-import { certificatesIndex, editSignedData, editSignerInfo, readValue, withCertificates } from "./helpers/cms-edit.js";
+import { certificatesIndex, editSignedData, editSignerInfo, readValue, withCertificates, type Value } from "./helpers/cms-edit.js";
 import { tlv, type PkiCert } from "./helpers/openssl-pki.js";
 import { readProject } from "./helpers/project.js";
 import { sharedPath } from "./helpers/shared.js";
@@ -377,8 +377,7 @@ describe("fields no signature covers", () => {
     };
     const flipped = editSignerInfo(der, (fields) => {
       const at = fields.length - 1;
-      const signature = readValue(tlv(0x04, (fields[at] as { contents: Uint8Array }).contents));
-      const [r, s] = readValue(signature.contents).children as [{ contents: Uint8Array }, { contents: Uint8Array }];
+      const [r, s] = readValue((fields[at] as Value).contents).children as Value[] as [Value, Value];
       const other = n - BigInt(`0x${Buffer.from(s.contents).toString("hex")}`);
       fields[at] = readValue(tlv(0x04, tlv(0x30, tlv(0x02, r.contents), integer(other))));
     });
