@@ -161,6 +161,30 @@ describe("files a policy names, at the gate", () => {
     expect(r.stderr).not.toContain(readFileSync("/etc/passwd", "utf8").split("\n")[0] ?? "");
   });
 
+  it("serve refuses a beta token from a variable not named *_BETA_TOKEN (the server's ADU token, say), and its value never leaves", async () => {
+    const secret = "the-servers-adu-token-value";
+    const env = { ENROLLGATE_ADU_TOKEN: secret, IOS_BETA_TOKEN: "seed" };
+    const dir = await tempDir({ "p/rules.yaml": `rules:\n  - id: floor\n    platform: iOS\n    minimum: "26.6.1"\n    betaProgram:\n      description: Beta\n      token: { env: ENROLLGATE_ADU_TOKEN }\n` });
+    const port = await freePort();
+    const gate = run(process.execPath, [BIN, "serve", "--policies", "p", "--host", "127.0.0.1", "--port", String(port), "--verify", "off", "--no-watch"], { cwd: dir, env });
+    await listening(gate);
+    if (gate.child.exitCode === null) {
+      // It started: what a device below the minimum would receive.
+      const body = await (await fetch(`http://127.0.0.1:${port}/mdm/enroll`, { headers: await header("26.5") })).text();
+      gate.child.kill("SIGTERM");
+      expect(body).not.toContain(secret);
+    }
+    expect(await gate.exited).toBe(2);
+    expect(gate.stderr()).toMatch(/p\/rules.yaml:7:21 token-env-refused beta program token variable ENROLLGATE_ADU_TOKEN is refused: a policy may take a token only from BETA_TOKEN or a variable whose name ends in _BETA_TOKEN/);
+    expect(gate.stderr()).not.toContain(secret);
+    const checked = await enrollgate(["validate", "p", "--format", "json"], { cwd: dir, env });
+    expect((JSON.parse(checked.stdout) as { findings: JsonFinding[] }).findings.map((f) => [f.line, f.code])).toEqual([[7, "token-env-refused"]]);
+    expect(checked.code).toBe(1);
+    // Named as the convention says, it is served.
+    await writeFile(join(dir, "p/rules.yaml"), readFileSync(join(dir, "p/rules.yaml"), "utf8").replace("ENROLLGATE_ADU_TOKEN", "IOS_BETA_TOKEN"));
+    expect((await enrollgate(["validate", "p"], { cwd: dir, env })).code).toBe(0);
+  });
+
   it("serve given a FIFO as --trust-anchor (the operator's own path) exits 2 instead of waiting on it", async () => {
     const dir = await tempDir({ "p/rules.yaml": floor });
     mkfifo(join(dir, "pipe.pem"));
