@@ -161,7 +161,7 @@ describe("files a policy names, at the gate", () => {
     expect(r.stderr).not.toContain(readFileSync("/etc/passwd", "utf8").split("\n")[0] ?? "");
   });
 
-  it("serve refuses a beta token from a variable not named *_BETA_TOKEN (the server's ADU token, say), and its value never leaves", async () => {
+  it("serve refuses a beta token from a variable whose name does not end in _BETA_TOKEN (the server's ADU token, say), and its value never leaves", async () => {
     const secret = "the-servers-adu-token-value";
     const env = { ENROLLGATE_ADU_TOKEN: secret, IOS_BETA_TOKEN: "seed" };
     const dir = await tempDir({ "p/rules.yaml": `rules:\n  - id: floor\n    platform: iOS\n    minimum: "26.6.1"\n    betaProgram:\n      description: Beta\n      token: { env: ENROLLGATE_ADU_TOKEN }\n` });
