@@ -72,6 +72,8 @@ export type { SignedData, SignerInfo } from "./apple/cms.js";
 export { verifySignedData, parsePemCertificates, TrustStore } from "./apple/cms-verify.js";
 export type { Verification, VerifierCaches, SignerIdentity, LinkCache } from "./apple/cms-verify.js";
 export { validateChain } from "./apple/chain.js";
+export { APPLE_ISSUER_PINS } from "./apple/apple-device-chain.js";
+export type { IssuerPin, TrustStoreOptions } from "./apple/trust-store.js";
 export type { ChainOutcome } from "./apple/chain.js";
 export { Certificate, CertificateError } from "./apple/x509.js";
 export type { PublicKeyDescription, BasicConstraints } from "./apple/x509.js";

@@ -3,6 +3,7 @@
 // blocked copy where some upstream might look, in every combination. Each is a
 // 400 ambiguous-machine-info that never reaches the upstream; a single copy,
 // wherever and however it travels, is decided on.
+import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { base64, createCA, createIdentity, machineInfoPlist, signCms, type Identity } from "../support/signing.js";
 import { spawnGate, type GateProcess } from "./helpers/gate-process.js";
@@ -45,6 +46,33 @@ function paddedLengths(der: Buffer): Buffer {
   return Buffer.concat([Buffer.from([0x30, 0x84]), length, inner]);
 }
 
+/** The DER with its ContentInfo headers spelt as OpenSSL also reads them (high-tag-number forms, a 127-octet length). */
+const OPENSSL_SPELLINGS: ReadonlyArray<readonly [string, (der: Buffer) => Buffer]> = [
+  ["a SEQUENCE tag in the high-tag-number form (3F 10)", (der) => Buffer.concat([Buffer.from([0x3f, 0x10]), der.subarray(1)])],
+  ["a high-tag-number SEQUENCE padded with a zero septet (3F 80 10)", (der) => Buffer.concat([Buffer.from([0x3f, 0x80, 0x10]), der.subarray(1)])],
+  ["an OID tag in the high-tag-number form (1F 06)", (der) => withInner(der, Buffer.concat([Buffer.from([0x1f, 0x06]), der.subarray(5)]))],
+  ["an OID tag padded with zero septets (1F 80 80 06)", (der) => withInner(der, Buffer.concat([Buffer.from([0x1f, 0x80, 0x80, 0x06]), der.subarray(5)]))],
+  ["an OID length in 127 octets (06 FF 00 ... 09)", (der) => withInner(der, Buffer.concat([Buffer.from([0x06, 0xff]), Buffer.alloc(126), der.subarray(5)]))],
+];
+
+/** The outer SEQUENCE (30 82 LL LL) around other contents. */
+function withInner(der: Buffer, inner: Buffer): Buffer {
+  expect(der.subarray(0, 2)).toEqual(Buffer.from([0x30, 0x82]));
+  const length = Buffer.alloc(2);
+  length.writeUInt16BE(inner.length);
+  return Buffer.concat([Buffer.from([0x30, 0x82]), length, inner]);
+}
+
+/** Whether `openssl cms -verify` (signatures checked, certificate path not) accepts the message, as an OpenSSL-based MDM would. */
+function opensslVerifies(der: Buffer): boolean {
+  try {
+    execFileSync("/usr/bin/openssl", ["cms", "-verify", "-noverify", "-inform", "DER", "-out", "/dev/null"], { input: der, stdio: ["pipe", "ignore", "ignore"] });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const query = (der: Buffer) => encodeURIComponent(base64(der));
 const request = (line: string, headers: string[], body?: Buffer, chunks?: number): Buffer => {
   const framing = body === undefined ? [] : chunks === undefined ? [`Content-Length: ${body.length}`] : ["Transfer-Encoding: chunked"];
@@ -81,6 +109,9 @@ describe("two copies anywhere are a 400 that never reaches the upstream", () => 
     ["the parameter and DeviceInfo (case-insensitive frameworks)", () => request(`GET /mdm/web?deviceinfo=${query(compliant)}&DeviceInfo=${query(blocked)}`, [])],
     ["the parameter and a ;-separated one", () => request(`GET /mdm/web?deviceinfo=${query(compliant)};deviceinfo=${query(blocked)}`, [])],
     ["the parameter and deviceinfo[] (PHP, Rails)", () => request(`GET /mdm/web?deviceinfo=${query(compliant)}&deviceinfo%5B%5D=${query(blocked)}`, [])],
+    ["the parameter and [deviceinfo] (qs, as Express 4 parses queries, and Rack 2)", () => request(`GET /mdm/web?deviceinfo=${query(compliant)}&[deviceinfo]=${query(blocked)}`, [])],
+    ["the parameter and %5Bdeviceinfo%5D", () => request(`GET /mdm/web?deviceinfo=${query(compliant)}&%5Bdeviceinfo%5D=${query(blocked)}`, [])],
+    ["the parameter and deviceinfo%00 (PHP reads a name up to a NUL)", () => request(`GET /mdm/web?deviceinfo=${query(compliant)}&deviceinfo%00=${query(blocked)}`, [])],
     ["a CMS body under text/plain and the header", () => request("POST /mdm/checkin", [header(compliant), "Content-Type: text/plain"], blocked)],
     ["a CMS body with no Content-Type and the query", () => request(`PUT /mdm/checkin?deviceinfo=${query(compliant)}`, [], blocked)],
     ["a CMS body under JSON, sent a byte per chunk, and the header", () => request("POST /mdm/checkin", [header(compliant), "Content-Type: application/json"], blocked, 1)],
@@ -106,6 +137,8 @@ describe("one copy, wherever it travels, is decided on", () => {
     ["a CMS body with no Content-Type, a byte per chunk", () => request("PUT /mdm/checkin", [], blocked, 1)],
     ["a BER body with an indefinite length", () => request("POST /mdm/checkin", ["Content-Type: text/plain"], indefinite(blocked))],
     ["the parameter under a percent-encoded name", () => request(`GET /mdm/web?device%69nfo=${query(blocked)}`, [])],
+    ["the parameter named [deviceinfo], which qs reads as deviceinfo", () => request(`GET /mdm/web?[deviceinfo]=${query(blocked)}`, [])],
+    ["the parameter named deviceinfo%00, which PHP reads as deviceinfo", () => request(`GET /mdm/web?deviceinfo%00=${query(blocked)}`, [])],
     ["the header with underscores", () => request("GET /mdm/enroll", [`x_apple_aspen_deviceinfo: ${base64(blocked)}`])],
   ])("a blocked device's MachineInfo as %s gets the 403", async (_what, make) => {
     const { answer, reached } = await send(make());
@@ -146,5 +179,19 @@ describe("one copy, wherever it travels, is decided on", () => {
     expect(answer.status).toBe(413);
     expect(JSON.parse(answer.body)).toMatchObject({ error: "body-too-large" });
     expect(reached).toBe(0);
+  });
+});
+
+describe("CMS spelt as only a lenient reader (OpenSSL) reads it", () => {
+  it.each(OPENSSL_SPELLINGS)("%s: OpenSSL verifies it, and the gate reads it as MachineInfo, never passes it on", async (_what, spell) => {
+    const body = spell(blocked);
+    expect(opensslVerifies(body)).toBe(true);
+    const alone = await send(request("POST /mdm/profile", ["Content-Type: application/octet-stream"], body, 3));
+    expect(alone.answer.status).toBe(400);
+    expect(JSON.parse(alone.answer.body)).toMatchObject({ error: "bad-cms" });
+    expect(alone.reached).toBe(0);
+    const beside = await send(request("POST /mdm/profile", [`X-Apple-Aspen-DeviceInfo: ${base64(compliant)}`], body));
+    expect(JSON.parse(beside.answer.body)).toMatchObject({ error: "ambiguous-machine-info" });
+    expect(beside.reached).toBe(0);
   });
 });

@@ -9,9 +9,10 @@ import { parseGdmf } from "../src/feeds/gdmf.js";
 import { FeedProvider } from "../src/feeds/provider.js";
 import { startServer } from "../src/gate/server.js";
 import { base64, createCA, createIdentity, machineInfoPlist, privateKeyPem, signCms } from "../support/signing.js";
-import { enrollgate } from "./helpers/cli.js";
+import { BIN, enrollgate } from "./helpers/cli.js";
 import { startFakeAdu, type FakeAdu } from "./helpers/fake-adu.js";
 import { captureLog } from "./helpers/http.js";
+import { freePort, listening, run } from "./helpers/processes.js";
 import { readShared, sharedPath } from "./helpers/shared.js";
 import { tempDir } from "./helpers/tmp.js";
 
@@ -230,6 +231,29 @@ describe("ADU", () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/ADU rejected the token .*\(401\).*Device Update Content Reader role/);
     expect(r.stdout).toBe("wrote adu.json: 2 updates (0 present, 0 not imported, 2 unknown)\n");
+  });
+
+  it("an enrollgate.yaml naming an ADU endpoint of its own: serve and validate refuse it, and the server's token never leaves", async () => {
+    // The policy repository chooses enrollgate.yaml; the token is the server's (ENROLLGATE_ADU_TOKEN or its Azure identity).
+    const thief = await startFakeAdu();
+    try {
+      const dir = await tempDir({ "p/rules.yaml": RULES, "p/enrollgate.yaml": `feeds:\n  adu:\n    url: ${thief.url}\n    instance: blue\n` });
+      const env = { ENROLLGATE_ADU_TOKEN: "the-servers-adu-token" };
+      const port = await freePort();
+      const serve = run(process.execPath, [BIN, "serve", "--policies", "p", "--host", "127.0.0.1", "--port", String(port), "--no-watch", "--verify", "off"], { cwd: dir, env });
+      await listening(serve);
+      if (serve.child.exitCode === null) serve.child.kill("SIGTERM");
+      expect(await serve.exited).toBe(2);
+      expect(thief.requests.map((r) => r.headers.authorization)).toEqual([]);
+      const refusal = /feeds\.adu\.url "http:\/\/127\.0\.0\.1:\d+" in enrollgate\.yaml is not an Azure Device Update endpoint \(https:\/\/NAME\.api\.adu\.microsoft\.com\); the gate sends its ADU token there, so another endpoint must come from the operator \(--adu-url\)/;
+      expect(serve.stderr()).toMatch(refusal);
+      const checked = await enrollgate(["validate", "p"], { cwd: dir, env });
+      expect(checked.code).toBe(2);
+      expect(checked.stderr).toMatch(refusal);
+      expect(thief.requests).toEqual([]);
+    } finally {
+      await thief.close();
+    }
   });
 
   it("serve decides with ADU, refreshes it on reload with ETags, and keeps the last good catalog when ADU fails", async () => {

@@ -125,6 +125,24 @@ describe.each(flavours)("in $name", (flavour) => {
     expect(log.lines.find((l) => l.event === "decision")).toMatchObject({ client: "198.51.100.9", peer: "127.0.0.1" });
   });
 
+  it("decides on every query parameter the app's query parser reads as deviceinfo", async () => {
+    const gate = enrollmentGate({ policies: "policies", cwd: dir, verify: "enforce", trustAnchors: [ca.pem], logger: false, env: {} });
+    await gate.ready;
+    const app = flavour.make() as App & { set: (name: string, value: unknown) => void };
+    app.set("query parser", "extended"); // qs: Express 4's default, an option in Express 5
+    app.use("/mdm", gate, (req: { query: Record<string, unknown> }, res: { json: (v: unknown) => void }) => res.json({ deviceinfo: typeof req.query.deviceinfo }));
+    const url = await serve(app);
+    const blocked = encodeURIComponent(base64(await signCms(machineInfoPlist({ OS_VERSION: "26.5" }), device)));
+    for (const name of ["[deviceinfo]", "%5Bdeviceinfo%5D", "deviceinfo[]"]) {
+      const res = await fetch(`${url}/mdm/web?${name}=${blocked}`);
+      expect(res.status, name).toBe(403);
+      expect(await res.json()).toMatchObject({ code: "com.apple.softwareupdate.required" });
+    }
+    // What the app's own parser made of it: the value the gate decided on.
+    const compliant = encodeURIComponent(base64(await signCms(machineInfoPlist({ OS_VERSION: "26.6.1" }), device)));
+    expect(await (await fetch(`${url}/mdm/web?[deviceinfo]=${compliant}`)).json()).toEqual({ deviceinfo: "string" });
+  });
+
   it("answers malformed input itself and keeps the app alive", async () => {
     const url = await appWith("none");
     const res = await fetch(`${url}/mdm/profile`, { headers: { "x-apple-aspen-deviceinfo": "%%%" } });

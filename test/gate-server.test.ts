@@ -22,7 +22,7 @@ const RULES = `rules:
     minimum: "27.0"
     betaProgram:
       description: "iOS 27 AppleSeed"
-      token: { env: SEED_TOKEN }
+      token: { env: SEED_BETA_TOKEN }
 `;
 const BLOCKED_BODY = {
   code: "com.apple.softwareupdate.required",
@@ -30,7 +30,7 @@ const BLOCKED_BODY = {
   details: { OSVersion: "26.6.1" },
 };
 
-const TOKEN_ENV = { SEED_TOKEN: "super-secret-seed-token" };
+const TOKEN_ENV = { SEED_BETA_TOKEN: "super-secret-seed-token" };
 let ca: Identity;
 let stranger: Identity;
 let rsa: Identity;

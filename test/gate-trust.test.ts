@@ -90,6 +90,16 @@ describe("anchor sets and the chains devices send, at the gate", () => {
     }
   });
 
+  it("--trust-anchor apple: a certificate under Apple Root CA but not under the Device CA (a developer's) is refused, with its code in the log", async () => {
+    const gate = gates.get("apple") as { run: Running };
+    const der = f.pki.sign(f.blocked.replace("26.5", "26.6.1"), { signer: f.appleDeveloper.leaf, certs: [f.appleDeveloper.ca] });
+    for (const answer of await send("apple", der)) {
+      expect(answer, answer.via).toMatchObject({ status: 403, body: { error: "unverified-machine-info", message: expect.stringContaining('vouches for a signer only when its issuer is "Apple iPhone Device CA"') } });
+      await eventually(() => gate.run.lines.some((l) => l.event === "rejected" && l.decisionId === answer.decisionId), "the rejection log line");
+      expect(gate.run.lines.find((l) => l.decisionId === answer.decisionId)).toMatchObject({ status: 403, failure: "issuing-ca" });
+    }
+  });
+
   it("trustAnchors: [apple, ../root.pem] in enrollgate.yaml: Apple's chain and the test root, both", async () => {
     for (const answer of await send("yaml: apple and the test root", f.pki.sign(f.blocked, { certs: [f.pki.deviceCa, f.pki.iphoneCa], hash: "sha1", stream: true }))) {
       expect(answer, answer.via).toMatchObject({ status: 403, body: BLOCKED });
@@ -137,6 +147,22 @@ describe("hostile MachineInfo, at the gate", () => {
       await eventually(() => gate.run.lines.some((l) => l.event === "rejected" && l.decisionId === answer.decisionId), "the rejection log line");
       expect(gate.run.lines.find((l) => l.decisionId === answer.decisionId)).toMatchObject({ status, failure });
     }
+  });
+
+  it("a certificate with a 50,000-character name: the 403 and its log line quote at most 512 characters of it", async () => {
+    // What a sender controls is quoted in messages; outcomes are logged and cached, so thousands of these must stay small.
+    const longName = tlv(0x30, tlv(0x31, tlv(0x30, tlv(0x06, Uint8Array.of(0x55, 0x04, 0x03)), tlv(0x0c, Buffer.alloc(50_000, "A")))));
+    const named = f.pki.alter("device-ca-long-name", f.pki.deviceCa, { subject: longName });
+    const der = withCertificates(f.pki.sign(f.blocked), [f.pki.device.der, f.pki.deviceCa.der, named.der]);
+    const gate = gates.get("Device CA, iPhone CA, root") as { run: Running; url: string };
+    const res = await fetch(`${gate.url}/mdm/profile`, { method: "POST", body: der, headers: { "content-type": "application/pkcs7-signature" } });
+    const body = (await res.json()) as { error: string; message: string };
+    expect(res.status).toBe(403);
+    expect(body.message).toMatch(/^MachineInfo signature not verified: the message carries a certificate that is not on the signer's chain \("CN=AAAA/);
+    expect(body.message.length).toBeLessThanOrEqual(512);
+    const id = res.headers.get("x-enrollgate-decision-id");
+    await eventually(() => gate.run.lines.some((l) => l.decisionId === id), "the rejection log line");
+    expect(String(gate.run.lines.find((l) => l.decisionId === id)?.problem).length).toBeLessThanOrEqual(512);
   });
 
   it("keeps answering genuine devices after all of it", async () => {

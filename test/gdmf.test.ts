@@ -196,8 +196,8 @@ describe("decisions with the feed", () => {
 
   it("does not look for a beta seed in the public feed", () => {
     const set = mustCompile(
-      { "r.yaml": ruleFile({ id: "seed", platform: "iOS", minimum: "27.0", betaProgram: { description: "Seed", token: { env: "T" } } }) },
-      { availability, env: { T: "t" } },
+      { "r.yaml": ruleFile({ id: "seed", platform: "iOS", minimum: "27.0", betaProgram: { description: "Seed", token: { env: "T_BETA_TOKEN" } } }) },
+      { availability, env: { T_BETA_TOKEN: "t" } },
     );
     expect(decide(set, { ...facts, product: "iPhone17,1", deviceId: "iPhone17,1", osVersion: "26.6.1" }, NOW)).toMatchObject({ decision: "block", reason: "below-minimum" });
   });

@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { validateChain } from "../src/apple/chain.js";
 import { CmsError, parseSignedData } from "../src/apple/cms.js";
+import { APPLE_ISSUER_PINS } from "../src/apple/apple-device-chain.js";
 import { parsePemCertificates, TrustStore, verifySignedData, type VerifierCaches } from "../src/apple/cms-verify.js";
 import { readMachineInfo } from "../src/apple/machine-info.js";
 import { BandedSchema } from "../src/apple/schema/banded.js";
@@ -15,7 +16,7 @@ import { Certificate } from "../src/apple/x509.js";
 import { appleTrustAnchors, bundledAppleSchema } from "../src/bundled.js";
 import { CertificateCache } from "../src/gate/verification-cache.js";
 import { machineInfoPlist } from "../support/signing.js";
-import { certificatesIndex, editSignedData, editSignerInfo, readValue, withCertificates } from "./helpers/cms-edit.js";
+import { certificatesIndex, editSignedData, editSignerInfo, readValue, withCertificates, type Value } from "./helpers/cms-edit.js";
 import { tlv, type PkiCert } from "./helpers/openssl-pki.js";
 import { readProject } from "./helpers/project.js";
 import { sharedPath } from "./helpers/shared.js";
@@ -218,6 +219,71 @@ describe("Apple's anchors, built in", () => {
   });
 });
 
+describe("Apple's root vouches for devices only through the Device CA", () => {
+  // Apple Root CA also issues the developer CAs (Worldwide Developer
+  // Relations, Developer ID), whose certificates anyone with an Apple
+  // developer account holds with their keys. The test PKI's root, pinned
+  // the way Apple's is, stands in for it.
+  const key = (c: PkiCert) => Certificate.parse(c.der).keyHash;
+  const pinned = (...anchors: PkiCert[]) =>
+    new TrustStore(
+      anchors.flatMap((c) => parsePemCertificates(c.pem, "anchor")),
+      { issuerPins: [f.pki.root, f.pki.iphoneCa].map((a) => ({ anchorKey: key(a), issuerKey: key(f.pki.deviceCa), issuerName: "Test Apple iPhone Device CA" })) },
+    );
+  const developerMessage = () => f.pki.sign(machineInfoPlist({ OS_VERSION: "26.6.1", SERIAL: "ANYDEVICE01" }), { signer: f.developer.leaf, certs: [f.developer.ca] });
+
+  it("a root without a pin vouches for anything under it (RFC 5280): a developer certificate's MachineInfo verifies", () => {
+    // What Apple's root did for an Apple Development certificate before it was pinned.
+    expect(check(developerMessage(), store(f.pki.root)).verified).toBe(true);
+  });
+
+  it("refuses a developer certificate under the pinned root before any signature is checked", () => {
+    const r = recording();
+    expect(check(developerMessage(), pinned(f.pki.root), r.caches)).toEqual({
+      verified: false,
+      code: "issuing-ca",
+      problem: `"CN=Apple Development: Anyone (TEAM000001), O=Anyone, C=US" is issued by "C=US, O=Test Apple Inc., OU=Test Certification Authority, CN=Test Worldwide Developer Relations CA"; the trust anchor "C=US, O=Test Apple Inc., OU=Test Certification Authority, CN=Test Apple Root CA" vouches for a signer only when its issuer is "Test Apple iPhone Device CA"`,
+    });
+    expect(r.asked).toEqual([]);
+    // Whatever else is configured beside the root.
+    for (const anchors of [pinned(f.pki.deviceCa, f.pki.root), pinned(f.pki.deviceCa, f.pki.iphoneCa, f.pki.root)]) expect(check(developerMessage(), anchors)).toMatchObject({ verified: false, code: "issuing-ca" });
+  });
+
+  it("refuses a leaf the pinned iPhone CA issued directly", () => {
+    const der = f.pki.sign(f.blocked, { signer: f.underIphoneCa, certs: [f.pki.iphoneCa] });
+    expect(check(der, pinned(f.pki.iphoneCa, f.pki.root))).toMatchObject({ verified: false, code: "issuing-ca" });
+    expect(check(der, pinned(f.pki.root))).toMatchObject({ verified: false, code: "issuing-ca" });
+  });
+
+  it("still verifies every chain devices send, under every anchor set, and under the root alone", () => {
+    const sets = [pinned(f.pki.deviceCa), pinned(f.pki.deviceCa, f.pki.root), pinned(f.pki.deviceCa, f.pki.iphoneCa, f.pki.root)];
+    for (const trust of sets) {
+      for (const carried of CARRIED) {
+        for (const [name, encoding] of Object.entries(ENCODINGS)) expect(check(f.pki.sign(f.blocked, { certs: carriedOf(carried), ...encoding }), trust).verified, `${carried}, ${name}`).toBe(true);
+      }
+    }
+    expect(check(f.pki.sign(f.blocked, { certs: [f.pki.deviceCa, f.pki.iphoneCa] }), pinned(f.pki.root)).verified).toBe(true);
+  });
+
+  it("Apple's pins name the keys of the bundled root, iPhone CA and Device CA", () => {
+    const [rootCa, iphoneCa, deviceCa] = appleTrustAnchors().map((a) => Certificate.parse(a.raw)) as [Certificate, Certificate, Certificate];
+    expect(APPLE_ISSUER_PINS.map((p) => [p.anchorKey, p.issuerKey])).toEqual([
+      [rootCa.keyHash, deviceCa.keyHash],
+      [iphoneCa.keyHash, deviceCa.keyHash],
+    ]);
+  });
+
+  it("with Apple's anchors (built in, or the root from a file), a CA under Apple Root CA other than the Device CA is refused before any signature is checked", () => {
+    const der = f.pki.sign(machineInfoPlist({ OS_VERSION: "26.6.1" }), { signer: f.appleDeveloper.leaf, certs: [f.appleDeveloper.ca] });
+    const rootFromFile = new TrustStore(parsePemCertificates(readFileSync(sharedPath("apple", "certs", "apple-root-ca.pem"), "utf8"), "apple-root-ca.pem"));
+    for (const trust of [new TrustStore(appleTrustAnchors()), rootFromFile]) {
+      const r = recording();
+      expect(check(der, trust, r.caches)).toMatchObject({ verified: false, code: "issuing-ca", problem: expect.stringContaining('vouches for a signer only when its issuer is "Apple iPhone Device CA"') });
+      expect(r.asked).toEqual([]);
+    }
+  });
+});
+
 describe("verification cost an attacker controls", () => {
   const apple = () => anchorsOf("Device CA, iPhone CA, root");
   const genuine = () => f.pki.sign(f.blocked, { certs: [f.pki.deviceCa, f.pki.iphoneCa] });
@@ -298,6 +364,25 @@ describe("fields no signature covers", () => {
       expect(read(der).ok, name).toBe(true);
       expect(read(insert(der)), name).toEqual({ ok: false, status: 400, code: "bad-cms", message: `MachineInfo is not a CMS SignedData message: ${message}`, failure });
     }
+  });
+
+  it("an ECDSA signature verifies as (r, s) and as (r, n - s): the one malleable value, which Apple's RSA chain does not have", () => {
+    const ecDevice = f.pki.issue("device-p256", { issuer: f.pki.deviceCa, subject: "/CN=TEST-DEVICE-p256/O=Test Apple Inc./OU=iPhone", extensions: "device", key: { type: "ec", curve: "P-256" } });
+    const der = f.pki.sign(f.blocked, { signer: ecDevice, certs: [f.pki.deviceCa] });
+    const n = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+    const integer = (v: bigint) => {
+      let bytes = Buffer.from(v.toString(16).padStart(64, "0"), "hex");
+      while (bytes.length > 1 && bytes[0] === 0 && ((bytes[1] as number) & 0x80) === 0) bytes = bytes.subarray(1);
+      return tlv(0x02, (bytes[0] as number) & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes);
+    };
+    const flipped = editSignerInfo(der, (fields) => {
+      const at = fields.length - 1;
+      const [r, s] = readValue((fields[at] as Value).contents).children as Value[] as [Value, Value];
+      const other = n - BigInt(`0x${Buffer.from(s.contents).toString("hex")}`);
+      fields[at] = readValue(tlv(0x04, tlv(0x30, tlv(0x02, r.contents), integer(other))));
+    });
+    expect(Buffer.from(flipped).equals(Buffer.from(der))).toBe(false);
+    for (const message of [der, flipped]) expect(check(message, anchorsOf("Device CA")).verified).toBe(true);
   });
 
   it("refuses a digest algorithm the signer does not use", () => {

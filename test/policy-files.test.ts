@@ -7,10 +7,13 @@ import { readFileSync } from "node:fs";
 import { mkdir, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parsePemCertificates } from "../src/apple/trust-store.js";
+import { CmsError } from "../src/apple/cms.js";
 import { base64, createCA, createIdentity, machineInfoPlist, signCms, type Identity } from "../support/signing.js";
 import { BIN, enrollgate } from "./helpers/cli.js";
 import { eventually } from "./helpers/http.js";
 import { freePort, listening, run, type Running } from "./helpers/processes.js";
+import { sharedPath } from "./helpers/shared.js";
 import { tempDir } from "./helpers/tmp.js";
 
 interface JsonFinding {
@@ -158,12 +161,52 @@ describe("files a policy names, at the gate", () => {
     expect(r.stderr).not.toContain(readFileSync("/etc/passwd", "utf8").split("\n")[0] ?? "");
   });
 
+  it("serve refuses a beta token from a variable whose name does not end in _BETA_TOKEN (the server's ADU token, say), and its value never leaves", async () => {
+    const secret = "the-servers-adu-token-value";
+    const env = { ENROLLGATE_ADU_TOKEN: secret, IOS_BETA_TOKEN: "seed" };
+    const dir = await tempDir({ "p/rules.yaml": `rules:\n  - id: floor\n    platform: iOS\n    minimum: "26.6.1"\n    betaProgram:\n      description: Beta\n      token: { env: ENROLLGATE_ADU_TOKEN }\n` });
+    const port = await freePort();
+    const gate = run(process.execPath, [BIN, "serve", "--policies", "p", "--host", "127.0.0.1", "--port", String(port), "--verify", "off", "--no-watch"], { cwd: dir, env });
+    await listening(gate);
+    if (gate.child.exitCode === null) {
+      // It started: what a device below the minimum would receive.
+      const body = await (await fetch(`http://127.0.0.1:${port}/mdm/enroll`, { headers: await header("26.5") })).text();
+      gate.child.kill("SIGTERM");
+      expect(body).not.toContain(secret);
+    }
+    expect(await gate.exited).toBe(2);
+    expect(gate.stderr()).toMatch(/p\/rules.yaml:7:21 token-env-refused beta program token variable ENROLLGATE_ADU_TOKEN is refused: a policy may take a token only from BETA_TOKEN or a variable whose name ends in _BETA_TOKEN/);
+    expect(gate.stderr()).not.toContain(secret);
+    const checked = await enrollgate(["validate", "p", "--format", "json"], { cwd: dir, env });
+    expect((JSON.parse(checked.stdout) as { findings: JsonFinding[] }).findings.map((f) => [f.line, f.code])).toEqual([[7, "token-env-refused"]]);
+    expect(checked.code).toBe(1);
+    // Named as the convention says, it is served.
+    await writeFile(join(dir, "p/rules.yaml"), readFileSync(join(dir, "p/rules.yaml"), "utf8").replace("ENROLLGATE_ADU_TOKEN", "IOS_BETA_TOKEN"));
+    expect((await enrollgate(["validate", "p"], { cwd: dir, env })).code).toBe(0);
+  });
+
   it("serve given a FIFO as --trust-anchor (the operator's own path) exits 2 instead of waiting on it", async () => {
     const dir = await tempDir({ "p/rules.yaml": floor });
     mkfifo(join(dir, "pipe.pem"));
     const r = await enrollgate(["serve", "--policies", "p", "--host", "127.0.0.1", "--port", "0", "--trust-anchor", "pipe.pem"], { cwd: dir });
     expect(r.code).toBe(2);
     expect(r.stderr).toBe("enrollgate: the policy set in p does not compile: trust anchor pipe.pem cannot be read: it is a FIFO, not a regular file\n");
+  });
+
+  it("a trust anchor file of BEGIN lines without an END is read in one pass: serve exits 2 naming it", async () => {
+    // Anchor files are parsed on the serving thread. 1 MiB of this held a lazy regular expression for 10 s a reload.
+    const dir = await tempDir({ "p/rules.yaml": floor, "p/enrollgate.yaml": "trustAnchors: [anchors.pem]\n", "p/anchors.pem": "-----BEGIN CERTIFICATE-----\n".repeat(37_000) });
+    const r = await enrollgate(["serve", "--policies", "p", "--host", "127.0.0.1", "--port", "0"], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe("enrollgate: the policy set in p does not compile: anchors.pem holds no PEM certificate\n");
+  });
+
+  it("parsePemCertificates scans PEM text once, whatever it holds", () => {
+    // A regular expression with a lazy [\s\S]+? needs longer than the test may run for this.
+    expect(() => parsePemCertificates("-----BEGIN CERTIFICATE-----\n".repeat(150_000), "hostile.pem")).toThrow(new CmsError("hostile.pem holds no PEM certificate"));
+    // Certificates among text and unterminated blocks are still read.
+    const pem = readFileSync(sharedPath("apple", "certs", "apple-root-ca.pem"), "utf8");
+    expect(parsePemCertificates(`notes\n${pem}notes\n${pem}-----BEGIN CERTIFICATE-----\n`, "bundle.pem").map((c) => c.subject)).toEqual(Array(2).fill("C=US\nO=Apple Inc.\nOU=Apple Certification Authority\nCN=Apple Root CA"));
   });
 
   it("serves a beta token from a --secrets-dir", async () => {

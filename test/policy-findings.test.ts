@@ -207,7 +207,7 @@ describe("semantic findings", () => {
   });
 
   it("a beta program no blocked device can receive (a warning)", () => {
-    const f = only({ "a.yaml": `rules:\n  - id: a\n    platform: iOS\n    minimum: "17.5"\n    betaProgram:\n      description: Beta\n      token: { env: T }\n` }, { env: { T: "t" } });
+    const f = only({ "a.yaml": `rules:\n  - id: a\n    platform: iOS\n    minimum: "17.5"\n    betaProgram:\n      description: Beta\n      token: { env: T_BETA_TOKEN }\n` }, { env: { T_BETA_TOKEN: "t" } });
     expectFinding(f, { code: "beta-program-unsupported", severity: "warning", line: 5, column: 5, message: "no iOS device below 17.5 accepts details.RequireBetaProgram; the 403 will not carry the beta program" });
   });
 

@@ -91,6 +91,23 @@ describe("a gate under a 128 MB heap whose watched policy directory gets 2 MB of
   });
 });
 
+describe("a gate under a 128 MB heap whose enrollgate.yaml comes to name a GDMF snapshot of 6 MB of nested brackets", () => {
+  const { g, status, failureCount, dropAndWatch } = watchedGate(["--max-old-space-size=128"], []);
+
+  it("parses the snapshot off the serving thread: the reload fails, /healthz answers during it, and the last good set keeps deciding", async () => {
+    // The snapshot is a file in the policy directory (gdmf pull writes it there, and CI commits it).
+    await writeFile(join(g.dir, "p", "gdmf.json"), `${"[".repeat(3 * 1024 * 1024)}${"]".repeat(3 * 1024 * 1024)}`);
+    const failed = await failureCount();
+    const watched = await dropAndWatch("enrollgate.yaml", "feeds:\n  gdmf: gdmf.json\n");
+    expect(watched.healthStatuses).toEqual(new Set([200]));
+    expect(watched.failure).toMatchObject({ level: 50, msg: "policy set failed to compile; keeping the last good set" });
+    expect(await failureCount()).toBeGreaterThan(failed);
+    expect(await status("26.5")).toBe(403);
+    expect(await status("26.6.1")).toBe(200);
+    expect(g.gate.child.exitCode).toBeNull();
+  });
+});
+
 describe("a gate whose compile worker may use 32 MB, given a valid file that needs more", () => {
   // Not under --max-old-space-size: V8 applies that flag to every isolate, the worker's too, in place of its limit.
   const { g, status, failureCount, dropAndWatch } = watchedGate([], ["--compile-memory", "32"]);

@@ -103,6 +103,17 @@ describe("weakenings(), before and after", () => {
     ]);
   });
 
+  it("counts trusted proxies added, in a list or a comma list", () => {
+    const s = snapshot(base);
+    expect(weakenings({ ...s, settings: { ...s.settings, trustProxy: [] } }, { ...s, settings: { ...s.settings, trustProxy: ["0.0.0.0/0"] } })).toEqual([
+      { change: "trusted-proxies-added", rule: null, from: "none", to: "0.0.0.0/0" },
+    ]);
+    expect(weakenings({ ...s, settings: { ...s.settings, trustProxy: ["10.0.0.1"] } }, { ...s, settings: { ...s.settings, trustProxy: ["10.0.0.1, 10.0.0.0/8"] } }).map(describeWeakening)).toEqual([
+      "trusted proxies added from 10.0.0.1 to 10.0.0.1, 10.0.0.0/8",
+    ]);
+    expect(weakenings({ ...s, settings: { ...s.settings, trustProxy: ["10.0.0.1", "loopback"] } }, { ...s, settings: { ...s.settings, trustProxy: ["LOOPBACK"] } })).toEqual([]);
+  });
+
   it("counts trust anchors added to the ones in effect", () => {
     const s = snapshot(base);
     expect(weakenings({ ...s, trustAnchors: ["AA"] }, { ...s, trustAnchors: ["AA", "BB"] })).toEqual([{ change: "trust-anchors-added", rule: null, from: "1 anchors", to: "1 more: BB" }]);
@@ -177,6 +188,18 @@ describe("reloads of a running gate", () => {
     expect(metrics).toMatch(/^enrollgate_policy_weakenings_total\{change="minimum-lowered"\} 1$/m);
     expect(metrics).toMatch(/^enrollgate_policy_weakenings_total\{change="rule-removed"\} 1$/m);
     expect(metrics).toMatch(/^enrollgate_policy_weakenings_total\{change="verification-relaxed"\} 1$/m);
+  });
+
+  it("a reload that trusts every peer as a proxy logs a warning naming it", async () => {
+    await writeFile(join(dir, "p/enrollgate.yaml"), "verify: audit\ntrustAnchors: [ca.pem]\ntrustProxy: [0.0.0.0/0]\n");
+    const before = count("policy-weakened");
+    await reload();
+    expect(count("policy-weakened")).toBe(before + 1);
+    expect(gate.lines.filter((l) => l.event === "policy-weakened").at(-1)).toMatchObject({
+      changes: [{ change: "trusted-proxies-added", rule: null, from: "none", to: "0.0.0.0/0" }],
+      msg: "the new policy set protects less: trusted proxies added from none to 0.0.0.0/0",
+    });
+    expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/^enrollgate_policy_weakenings_total\{change="trusted-proxies-added"\} 1$/m);
   });
 
   it("a reload that only strengthens logs no warning", async () => {

@@ -29,19 +29,28 @@ describe("signedDataPrefix", () => {
     ["a short outer length", [0x30, 0x20, 0x06, 0x09, ...OID]],
     ["long-form lengths padded with zeros", [0x30, 0x84, 0, 0, 0x10, 0x00, 0x06, 0x82, 0x00, 0x09, ...OID]],
     ["the longest lengths BER allows", [0x30, 0xfe, ...Array(126).fill(0), 0x06, 0xfe, ...Array(125).fill(0), 0x09, ...OID]],
+    ["127 length octets (FF, reserved by X.690, read by OpenSSL)", [0x30, 0xff, ...Array(127).fill(0), 0x06, 0xff, ...Array(126).fill(0), 0x09, ...OID]],
+    ["a SEQUENCE tag in the high-tag-number form (3F 10), as OpenSSL reads it", [0x3f, 0x10, 0x80, 0x06, 0x09, ...OID]],
+    ["a high-tag-number SEQUENCE padded with zero septets (3F 80 80 10)", [0x3f, 0x80, 0x80, 0x10, 0x80, 0x06, 0x09, ...OID]],
+    ["an OID tag in the high-tag-number form (1F 06, 1F 80 06)", [0x30, 0x80, 0x1f, 0x80, 0x06, 0x09, ...OID]],
   ])("recognises %s", (_what, bytes) => {
     const v = verdicts(Uint8Array.from(bytes));
     expect(v.at(-1)).toBe("signed-data");
     expect(v.slice(0, -1).every((x) => x === "need-more")).toBe(true);
   });
 
-  it("never needs more than SIGNED_DATA_PREFIX_MAX bytes", () => {
-    expect(SIGNED_DATA_PREFIX_MAX).toBe(2 + 126 + 2 + 126 + 9);
+  it("never needs more than SIGNED_DATA_PREFIX_MAX bytes: a prefix still undecided there is taken for SignedData", () => {
+    expect(SIGNED_DATA_PREFIX_MAX).toBeGreaterThanOrEqual(2 + 127 + 2 + 127 + 9);
+    const padded = Uint8Array.from([0x3f, ...Array(SIGNED_DATA_PREFIX_MAX + 100).fill(0x80)]);
+    expect(signedDataPrefix(padded.subarray(0, SIGNED_DATA_PREFIX_MAX - 1))).toBe("need-more");
+    expect(signedDataPrefix(padded.subarray(0, SIGNED_DATA_PREFIX_MAX))).toBe("signed-data");
+    expect(signedDataPrefix(padded)).toBe("signed-data");
   });
 
   it.each([
     ["another tag", [0x31, 0x80, 0x06, 0x09, ...OID], 1],
-    ["a reserved length octet", [0x30, 0xff], 2],
+    ["a high-tag-number form of another tag", [0x3f, 0x80, 0x11], 3],
+    ["a primitive SEQUENCE in the high-tag-number form", [0x1f, 0x10], 1],
     ["something other than an OID first", [0x30, 0x80, 0x02, 0x01], 3],
     ["an OID of another length", [0x30, 0x80, 0x06, 0x0a, ...OID], 4],
     ["an indefinite OID length", [0x30, 0x80, 0x06, 0x80], 4],

@@ -135,6 +135,17 @@ describe("forwarding headers", () => {
     expect(await lastLine(plain, "decision")).toMatchObject({ client: "127.0.0.1", peer: "127.0.0.1" });
   });
 
+  it("the other forwarding and client-address headers are dropped from a peer that is not a trusted proxy, and kept from one", async () => {
+    const others = ["X-Forwarded-Port: 8443", "X-Forwarded-Prefix: /admin", "X-Forwarded-Ssl: on", "X-Client-IP: 10.9.9.9", "True-Client-IP: 10.9.9.9", "CF-Connecting-IP: 10.9.9.9", "X-Cluster-Client-IP: 10.9.9.9", "X-Original-Host: admin.internal", "Front-End-Https: on"];
+    const names = ["x-forwarded-port", "x-forwarded-prefix", "x-forwarded-ssl", "x-client-ip", "true-client-ip", "cf-connecting-ip", "x-cluster-client-ip", "x-original-host", "front-end-https"];
+    const fromClient = await through(plain, [...others, "X_Client_IP: 10.9.9.9"]);
+    expect(names.flatMap((n) => fromClient.header(n))).toEqual([]);
+    expect(fromClient.header("x_client_ip")).toEqual([]);
+    const fromProxy = await through(behindProxy, [...others, "X_Client_IP: 10.9.9.9"]);
+    expect(names.map((n) => fromProxy.header(n))).toEqual(others.map((h) => [h.slice(h.indexOf(": ") + 2)]));
+    expect(fromProxy.header("x_client_ip")).toEqual([]);
+  });
+
   it("from a trusted proxy, are kept and appended to, and the decision log names the client behind it", async () => {
     const seen = await through(behindProxy, ["X-Forwarded-For: 203.0.113.7, 10.1.2.3", ...forged.slice(1)]);
     expect(seen.header("x-forwarded-for")).toEqual(["203.0.113.7, 10.1.2.3, 127.0.0.1"]);

@@ -20,10 +20,10 @@ describe("VerificationCache", () => {
 
   it("evicts the least recently used entry past its capacity", () => {
     const cache = new VerificationCache(2);
-    cache.set("a", result("a"));
-    cache.set("b", result("b"));
+    cache.set("a", result("a"), 3);
+    cache.set("b", result("b"), 3);
     expect(cache.get("a")).toEqual(result("a")); // a is now the most recent
-    cache.set("c", result("c"));
+    cache.set("c", result("c"), 3);
     expect(cache.get("b")).toBeUndefined();
     expect(cache.get("a")).toEqual(result("a"));
     expect(cache.get("c")).toEqual(result("c"));
@@ -32,8 +32,20 @@ describe("VerificationCache", () => {
 
   it("stays at its capacity under a flood of distinct messages", () => {
     const cache = new VerificationCache(100);
-    for (let i = 0; i < 10_000; i++) cache.set(cache.key(new Uint8Array([i & 0xff, i >> 8]), "enforce", 0), result(String(i)));
+    for (let i = 0; i < 10_000; i++) cache.set(cache.key(new Uint8Array([i & 0xff, i >> 8]), "enforce", 0), result(String(i)), 2);
     expect(cache.size).toBe(100);
+  });
+
+  it("holds at most its byte budget: large messages push older outcomes out, and one larger than the budget is not kept", () => {
+    const cache = new VerificationCache(4096, 1024 * 1024);
+    for (let i = 0; i < 1000; i++) cache.set(`m${i}`, result(String(i)), 60_000);
+    expect(cache.bytes).toBeLessThanOrEqual(1024 * 1024);
+    expect(cache.size).toBe(Math.floor((1024 * 1024) / (60_000 + 1024)));
+    expect(cache.get("m999")).toEqual(result("999"));
+    expect(cache.get("m0")).toBeUndefined();
+    cache.set("huge", result("huge"), 2 * 1024 * 1024);
+    expect(cache.get("huge")).toBeUndefined();
+    expect(cache.get("m999")).toEqual(result("999"));
   });
 });
 

@@ -3,6 +3,11 @@
 // anchor through the certificates the message carries, plus the carried
 // certificates above that anchor.
 //
+// An anchor may be pinned to an issuing CA (trust-store.ts): Apple Root CA
+// and the iPhone CA vouch for a signer only when its issuer is Apple iPhone
+// Device CA, since Apple's root also issues developer certificates whose
+// holders have the keys (apple-device-chain.ts).
+//
 // Cost is the attacker's to choose unless the order of work says otherwise:
 //  - the path is built by names and key identifiers alone; two carried
 //    certificates that could fill one place are refused before any
@@ -208,6 +213,16 @@ export function validateChain(signer: Certificate, carried: ReadonlyArray<Certif
   search: for (const ending of endings) {
     for (const anchor of ending.anchors) {
       const chain = ending.itself ? path.slice(0, ending.level + 1) : [...path.slice(0, ending.level + 1), anchor];
+      // A pinned anchor (Apple's root) vouches only through its issuing CA: checked before any signature.
+      const pin = trust.pinOf(anchor);
+      if (pin !== undefined && chain[1]?.keyHash !== pin.issuerKey) {
+        const issuer = chain[1];
+        failure = fail(
+          "issuing-ca",
+          `"${signer.subjectName}" is ${issuer === undefined ? "the trust anchor itself" : `issued by "${issuer.subjectName}"`}; the trust anchor "${anchor.subjectName}" vouches for a signer only when its issuer is "${pin.issuerName}"`,
+        );
+        continue;
+      }
       const problem = v.constraintProblem(chain);
       if (problem !== null) {
         failure = problem;

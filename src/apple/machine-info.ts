@@ -45,6 +45,16 @@ export interface MachineInfoOptions {
   readonly caches?: VerifierCaches;
 }
 
+/**
+ * The longest message or problem a result carries. They quote what the
+ * message holds (a certificate's name, an OID, a plist key), which a sender
+ * can make as long as the body limit; results are logged and cached, so the
+ * quote stops here.
+ */
+export const MACHINE_INFO_MESSAGE_MAX = 512;
+
+const bounded = (text: string): string => (text.length <= MACHINE_INFO_MESSAGE_MAX ? text : `${text.slice(0, MACHINE_INFO_MESSAGE_MAX - 1)}…`);
+
 function str(v: PlistValue | undefined): string | undefined {
   return typeof v === "string" ? v : undefined;
 }
@@ -89,19 +99,19 @@ export function readMachineInfo(der: Uint8Array, options: MachineInfoOptions): M
   try {
     message = parseSignedData(der);
   } catch (e) {
-    if (e instanceof CmsError) return { ok: false, status: 400, code: "bad-cms", message: `MachineInfo is not a CMS SignedData message: ${e.message}`, failure: e.code };
+    if (e instanceof CmsError) return { ok: false, status: 400, code: "bad-cms", message: bounded(`MachineInfo is not a CMS SignedData message: ${e.message}`), failure: e.code };
     throw e;
   }
   let verification: VerificationOutcome = { status: "skipped" };
   if (options.mode !== "off") {
     const v = verifySignedData(message, options.trust, options.caches);
-    verification = v.verified ? { status: "verified", signer: v.signer.subject } : { status: "unverified", code: v.code, problem: v.problem };
+    verification = v.verified ? { status: "verified", signer: bounded(v.signer.subject) } : { status: "unverified", code: v.code, problem: bounded(v.problem) };
     if (!v.verified && options.mode === "enforce") {
-      return { ok: false, status: 403, code: "unverified-machine-info", message: `MachineInfo signature not verified: ${v.problem}`, failure: v.code };
+      return { ok: false, status: 403, code: "unverified-machine-info", message: bounded(`MachineInfo signature not verified: ${v.problem}`), failure: v.code };
     }
   }
   const read = readMachineInfoPlist(message.content, options.schema);
-  if (!read.ok) return { ok: false, status: 400, code: read.code, message: read.message };
+  if (!read.ok) return { ok: false, status: 400, code: read.code, message: bounded(read.message) };
   return { ok: true, facts: factsOf(read.info), verification, machineInfo: read.info };
 }
 

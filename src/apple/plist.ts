@@ -34,8 +34,10 @@ function screen(xml: string): void {
     if (!PREDEFINED_ENTITIES.has(m[1] ?? "")) throw new PlistError(`the plist refers to an undefined entity &${m[1] ?? ""};`);
   }
   let depth = 0;
-  for (const m of xml.matchAll(/<(\/?)(dict|array)\b[^>]*?(\/?)>/g)) {
-    if (m[3] === "/") continue;
+  // [^<>]* (not a lazy [^>]*?): an attempt ends at the next < or >, so the
+  // scan is linear however many unclosed tags there are.
+  for (const m of xml.matchAll(/<(\/?)(dict|array)\b([^<>]*)>/g)) {
+    if ((m[3] ?? "").endsWith("/")) continue;
     depth += m[1] === "/" ? -1 : 1;
     if (depth > MAX_PLIST_DEPTH) throw new PlistError(`the plist nests deeper than ${MAX_PLIST_DEPTH} levels`);
   }

@@ -25,6 +25,7 @@ export const VERIFICATION_CODES = [
   "issuer-signature-mismatch",
   "ca-constraint",
   "path-length",
+  "issuing-ca",
 ] as const;
 
 export type VerificationCode = (typeof VERIFICATION_CODES)[number];

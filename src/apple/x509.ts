@@ -141,7 +141,10 @@ function readExtensions(bytes: Uint8Array, node: BerNode): Extension[] {
   });
 }
 
-/** A readable distinguished name, "CN=..., O=...", in the order it is encoded. */
+/** The longest name text shown: a name is the sender's to make as long as a message may be. */
+const NAME_TEXT_MAX = 256;
+
+/** A readable distinguished name, "CN=..., O=...", in the order it is encoded (display only; cut at NAME_TEXT_MAX). */
 function nameText(bytes: Uint8Array, name: BerNode): string {
   const parts: string[] = [];
   for (const rdn of name.children) {
@@ -152,10 +155,11 @@ function nameText(bytes: Uint8Array, name: BerNode): string {
       const raw = Buffer.from(contentOf(bytes, value));
       // BMPString is UTF-16 big-endian; UTF8String UTF-8; the rest read as Latin-1 (display only).
       const text = value.tag === 30 && raw.length % 2 === 0 ? raw.swap16().toString("utf16le") : value.tag === 12 ? raw.toString("utf8") : raw.toString("latin1");
-      parts.push(`${NAMES[id] ?? id}=${text}`);
+      parts.push(`${NAMES[id] ?? id}=${text.length > NAME_TEXT_MAX ? text.slice(0, NAME_TEXT_MAX) : text}`);
     }
   }
-  return parts.join(", ");
+  const text = parts.join(", ");
+  return text.length <= NAME_TEXT_MAX ? text : `${text.slice(0, NAME_TEXT_MAX - 1)}…`;
 }
 
 function parseExtensionValue(ext: Extension): asn1js.AsnType {

@@ -48,6 +48,25 @@ export function resolveFeedConfig(flags: FeedFlags, settings: FeedSettings | und
   return { ...resolveAdu(flags, settings, dir, cwd), gdmf, confine };
 }
 
+/**
+ * The endpoints a policy may name for live ADU. The gate sends its ADU token
+ * (ENROLLGATE_ADU_TOKEN, or its Azure identity's) to that URL, and
+ * enrollgate.yaml is the policy repository's, not the operator's: a policy
+ * change must not be able to send the server's credential to a host of its
+ * choosing (or over plain HTTP). Other endpoints are the operator's to give,
+ * with --adu-url.
+ */
+const AZURE_ADU_ENDPOINT = /^https:\/\/[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.api\.adu\.microsoft\.com\/?$/i;
+
+function policyAduUrl(url: string): string {
+  if (!AZURE_ADU_ENDPOINT.test(url)) {
+    throw new FeedError(
+      `feeds.adu.url ${JSON.stringify(url)} in enrollgate.yaml is not an Azure Device Update endpoint (https://NAME.api.adu.microsoft.com); the gate sends its ADU token there, so another endpoint must come from the operator (--adu-url)`,
+    );
+  }
+  return url;
+}
+
 function resolveAdu(flags: FeedFlags, settings: FeedSettings | undefined, dir: string, cwd: string): { adu: AduSource | null } {
   const at = (base: string, p: string) => (isAbsolute(p) ? p : resolve(base, p));
   let adu: AduSource | null = null;
@@ -61,7 +80,7 @@ function resolveAdu(flags: FeedFlags, settings: FeedSettings | undefined, dir: s
   } else if (settings?.adu?.catalog !== undefined) {
     adu = { kind: "catalog", path: at(dir, settings.adu.catalog) };
   } else if (settings?.adu?.url !== undefined && settings.adu.instance !== undefined) {
-    adu = { kind: "live", url: settings.adu.url, instance: settings.adu.instance, api: flags.aduApi ?? settings.adu.api ?? "2022-10-01" };
+    adu = { kind: "live", url: policyAduUrl(settings.adu.url), instance: settings.adu.instance, api: flags.aduApi ?? settings.adu.api ?? "2022-10-01" };
   }
   return { adu };
 }
@@ -128,6 +147,47 @@ async function readSnapshot(path: string, within: ReadonlyArray<string> | null |
   }
 }
 
+/** A snapshot read and parsed elsewhere (the compile worker), or the error that stopped it, as plain data. */
+export type SnapshotRead<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly name: string; readonly message: string; readonly code?: string };
+
+/** The snapshots a feed config names, read and parsed. */
+export interface SnapshotReads {
+  readonly gdmf?: SnapshotRead<GdmfFeed>;
+  readonly adu?: SnapshotRead<AduCatalog>;
+}
+
+async function settle<T>(read: () => Promise<T>): Promise<SnapshotRead<T>> {
+  try {
+    return { ok: true, value: await read() };
+  } catch (e) {
+    const error = e as NodeJS.ErrnoException;
+    return { ok: false, name: error.name, message: error.message, ...(typeof error.code === "string" ? { code: error.code } : {}) };
+  }
+}
+
+/**
+ * Reads and parses the snapshot files a feed config names. The server runs
+ * this in the compile worker: a snapshot is a file in the policy directory
+ * (enrollgate.yaml names it), so it is read and parsed off the serving
+ * thread, under the worker's heap and time limits, and only the parsed feed
+ * comes back.
+ */
+export async function readSnapshots(config: FeedConfig): Promise<SnapshotReads> {
+  const gdmf = config.gdmf;
+  const adu = config.adu;
+  return {
+    ...(gdmf !== null ? { gdmf: await settle(async () => parseGdmf(await readSnapshot(gdmf, config.confine?.gdmf), gdmf)) } : {}),
+    ...(adu !== null && adu.kind === "catalog" ? { adu: await settle(async () => parseAduCatalog(await readSnapshot(adu.path, config.confine?.aduCatalog), adu.path)) } : {}),
+  };
+}
+
+function unwrap<T>(read: SnapshotRead<T> | undefined, path: string): T {
+  if (read === undefined) throw new FeedError(`the snapshot ${path} was not read`);
+  if (read.ok) return read.value;
+  if (read.name === "FeedError") throw new FeedError(read.message);
+  throw Object.assign(new Error(read.message), read.code !== undefined ? { code: read.code } : {});
+}
+
 export interface FeedProviderOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** A credential to use instead of the environment's (tests, embedding). */
@@ -145,15 +205,16 @@ export class FeedProvider {
   /**
    * Reads and pulls the configured feeds. A source that fails with no earlier
    * good data is an error (FeedError); one that fails after a success keeps
-   * that data and is reported in `problems`.
+   * that data and is reported in `problems`. With `snapshots` (read by the
+   * compile worker), snapshot files are not read here.
    */
-  async refresh(config: FeedConfig, rules: ReadonlyArray<FeedRule>): Promise<RefreshResult> {
+  async refresh(config: FeedConfig, rules: ReadonlyArray<FeedRule>, snapshots?: SnapshotReads): Promise<RefreshResult> {
     if (config.gdmf === null && config.adu === null) return { availability: ALWAYS_AVAILABLE, feeds: { gdmf: null, adu: null }, problems: [] };
     const problems: string[] = [];
     let gdmf: GdmfFeed | null = null;
     if (config.gdmf !== null) {
       try {
-        gdmf = parseGdmf(await readSnapshot(config.gdmf, config.confine?.gdmf), config.gdmf);
+        gdmf = snapshots !== undefined ? unwrap(snapshots.gdmf, config.gdmf) : parseGdmf(await readSnapshot(config.gdmf, config.confine?.gdmf), config.gdmf);
         this.gdmf = { path: config.gdmf, feed: gdmf };
       } catch (e) {
         const message = e instanceof FeedError ? e.message : `cannot read the GDMF snapshot ${config.gdmf}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
@@ -168,7 +229,7 @@ export class FeedProvider {
       const previous = this.adu?.source === id ? this.adu.catalog : null;
       if (config.adu.kind === "catalog") {
         try {
-          adu = parseAduCatalog(await readSnapshot(config.adu.path, config.confine?.aduCatalog), config.adu.path);
+          adu = snapshots !== undefined ? unwrap(snapshots.adu, config.adu.path) : parseAduCatalog(await readSnapshot(config.adu.path, config.confine?.aduCatalog), config.adu.path);
         } catch (e) {
           const message = e instanceof FeedError ? e.message : `cannot read the ADU catalog ${config.adu.path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
           if (previous === null) throw new FeedError(message);

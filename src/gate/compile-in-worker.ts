@@ -11,7 +11,7 @@
 // first). The two sides exchange plain data only (CompiledSetData, feed data).
 import { existsSync } from "node:fs";
 import { Worker } from "node:worker_threads";
-import type { FeedConfig, FeedData, FeedFlags, FeedRule, RefreshResult } from "../feeds/provider.js";
+import type { FeedConfig, FeedData, FeedFlags, FeedRule, RefreshResult, SnapshotReads } from "../feeds/provider.js";
 import type { CompiledSetData } from "../policy/compiled-data.js";
 import type { Finding } from "../policy/findings.js";
 import { packageFile } from "../paths.js";
@@ -46,7 +46,8 @@ export interface CompileOrder {
 
 /** Worker → serving thread. */
 export type WorkerMessage =
-  | { readonly type: "feeds"; readonly config: FeedConfig; readonly rules: ReadonlyArray<FeedRule> }
+  /** The feeds the set needs: snapshot files already read and parsed here, live ADU to pull. */
+  | { readonly type: "feeds"; readonly config: FeedConfig; readonly rules: ReadonlyArray<FeedRule>; readonly snapshots: SnapshotReads }
   | { readonly type: "done"; readonly set: CompiledSetData | null; readonly findings: ReadonlyArray<Finding> }
   | { readonly type: "failed"; readonly error: string };
 
@@ -61,7 +62,7 @@ export type WorkerCompileOutcome =
   | { readonly ok: false; readonly error: string; readonly findings: ReadonlyArray<Finding> };
 
 export interface FeedRefresher {
-  refresh(config: FeedConfig, rules: ReadonlyArray<FeedRule>): Promise<RefreshResult>;
+  refresh(config: FeedConfig, rules: ReadonlyArray<FeedRule>, snapshots?: SnapshotReads): Promise<RefreshResult>;
 }
 
 /** A started worker, and what happened to it while it waited. */
@@ -143,9 +144,10 @@ export class CompileWorkers {
       };
       worker.on("message", (message: WorkerMessage) => {
         if (message.type === "feeds") {
-          // Feeds stay with the serving thread's provider (it keeps the last good data across reloads).
+          // Feeds stay with the serving thread's provider (it keeps the last good data across reloads);
+          // snapshot files were read and parsed here in the worker, never on the serving thread.
           pause();
-          feeds.refresh(message.config, message.rules).then(
+          feeds.refresh(message.config, message.rules, message.snapshots).then(
             (result) => {
               if (settled) return;
               refreshed = result;

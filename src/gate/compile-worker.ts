@@ -1,10 +1,11 @@
 // The compile worker's entry (see compile-in-worker.ts): given one compile
 // order, reads the policy directory, compiles it for serving, and posts the
 // set back as plain data. One compile per worker.
-// Feeds are asked of the serving thread, which holds the last good data.
+// Snapshot files are read and parsed here; the serving thread, which holds
+// the last good feed data, is asked only to merge them and to pull live ADU.
 import { parentPort } from "node:worker_threads";
 import { feedAvailability } from "../feeds/availability.js";
-import type { FeedConfig, FeedRule, RefreshResult } from "../feeds/provider.js";
+import { readSnapshots, type FeedConfig, type FeedRule, type RefreshResult } from "../feeds/provider.js";
 import { compileWithFeeds } from "../feeds/with-feeds.js";
 import { compiledSetData } from "../policy/compiled-data.js";
 import { loadPolicySet, policyFileReader } from "../policy/load.js";
@@ -14,10 +15,12 @@ if (parentPort === null) throw new Error("compile-worker.js runs as a worker thr
 const port = parentPort;
 const post = (message: WorkerMessage) => port.postMessage(message);
 
-function askForFeeds(config: FeedConfig, rules: ReadonlyArray<FeedRule>): Promise<RefreshResult> {
+/** Reads and parses the snapshots here (under this worker's limits), then asks the serving thread, which keeps the last good data. */
+async function askForFeeds(config: FeedConfig, rules: ReadonlyArray<FeedRule>): Promise<RefreshResult> {
+  const snapshots = await readSnapshots(config);
   return new Promise((resolve) => {
     port.once("message", (reply: FeedReply) => resolve({ availability: feedAvailability(reply.feeds), feeds: reply.feeds, problems: reply.problems }));
-    post({ type: "feeds", config, rules });
+    post({ type: "feeds", config, rules, snapshots });
   });
 }
 

@@ -160,7 +160,7 @@ export function enrollmentGate(options: EnrollmentGateOptions): EnrollmentGate {
       let read = cache.get(key);
       if (read === undefined) {
         read = readMachineInfo(located.der, { mode, trust: state.trust, schema, caches: certificates });
-        cache.set(key, read);
+        cache.set(key, read, located.der.length);
       }
       if (!read.ok) {
         reject(read.code, read.message, located.source, read.failure);

@@ -6,7 +6,8 @@
 // A request carries exactly one MachineInfo, or it is refused: every copy an
 // upstream could read is counted. Header names are read as CGI servers read
 // them (any case, `_` for `-`), repeated lines included; parameter names after
-// percent-decoding, in any case, split on `&` and `;`; and a body that starts
+// percent-decoding, in any case, split on `&` and `;`, wherever `deviceinfo`
+// stands as a word in them (`[deviceinfo]`, `deviceinfo%00`); and a body that starts
 // like CMS SignedData is MachineInfo whatever its Content-Type says. Such a
 // body is found by its first bytes (at most SIGNED_DATA_PREFIX_MAX), so other
 // bodies stream on unread, those bytes pushed back in front of the rest.
@@ -98,12 +99,20 @@ function headerCopies(req: IncomingMessage): string[] {
   return values;
 }
 
-/** A parameter name as frameworks read it: escapes decoded (bad ones kept), `+` a space, trimmed, any case, `[...]` dropped. */
-function parameterName(raw: string): string {
+/**
+ * `deviceinfo` as a whole word in a parameter name, in any case. Frameworks
+ * read more names than `deviceinfo` itself as that parameter: `deviceinfo[]`
+ * and `deviceinfo[0]` (PHP, Rails, qs), `[deviceinfo]` (qs, which Express 4
+ * parses queries with, and Rack 2 drop the leading bracket), `deviceinfo%00`
+ * (PHP reads a name up to a NUL), ` deviceinfo` (trimmed). So any name in
+ * which it stands apart from other letters, digits and `_` counts.
+ */
+const MACHINE_INFO_PARAMETER = /(?:^|[^a-z0-9_])deviceinfo(?:$|[^a-z0-9_])/;
+
+/** Whether a raw parameter name is one some framework reads as `deviceinfo`: escapes decoded (bad ones kept), `+` a space. */
+function namesMachineInfo(raw: string): boolean {
   const decoded = raw.replace(/\+/g, " ").replace(/%([0-9A-Fa-f]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
-  const name = decoded.trim().toLowerCase();
-  const bracket = name.indexOf("[");
-  return bracket > 0 ? name.slice(0, bracket) : name;
+  return MACHINE_INFO_PARAMETER.test(decoded.toLowerCase());
 }
 
 /** Every value of a deviceinfo query parameter, still percent-encoded. */
@@ -113,7 +122,7 @@ function queryCopies(url: string): string[] {
   const values: string[] = [];
   for (const part of url.slice(q + 1).split(/[&;]/)) {
     const eq = part.indexOf("=");
-    if (parameterName(eq === -1 ? part : part.slice(0, eq)) === QUERY) values.push(eq === -1 ? "" : part.slice(eq + 1));
+    if (namesMachineInfo(eq === -1 ? part : part.slice(0, eq))) values.push(eq === -1 ? "" : part.slice(eq + 1));
   }
   return values;
 }

@@ -12,6 +12,29 @@ import { headerValues } from "./trust-proxy.js";
 
 /** Forwarding headers: the gate writes its own, and keeps a client's only from a trusted proxy. */
 const FORWARDING = new Set(["x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "forwarded", "x-real-ip"]);
+/**
+ * Other headers proxies and CDNs set to say who the client is or how it came
+ * (every `X-Forwarded-*`, and the client-address headers libraries such as
+ * request-ip read first): kept only from a trusted proxy, as it sent them.
+ */
+const OTHER_FORWARDING = new Set([
+  "x-client-ip",
+  "client-ip",
+  "true-client-ip",
+  "cf-connecting-ip",
+  "fastly-client-ip",
+  "x-cluster-client-ip",
+  "x-original-forwarded-for",
+  "x-forwarded",
+  "forwarded-for",
+  "x-original-host",
+  "x-host",
+  "x-scheme",
+  "x-url-scheme",
+  "front-end-https",
+]);
+const isOtherForwarding = (canonical: string): boolean => canonical.startsWith("x-forwarded-") || OTHER_FORWARDING.has(canonical);
+
 /** Headers some frameworks (Symfony, IIS, Laminas) take as the path instead of the request line's. */
 const PATH_OVERRIDES = new Set(["x-original-url", "x-rewrite-url"]);
 
@@ -44,15 +67,17 @@ export interface UpstreamHeaderOptions {
 export function upstreamHeaders(req: IncomingMessage, outcome: GateOutcome, options: UpstreamHeaderOptions): OutgoingHttpHeaders {
   const endToEnd = endToEndFilter(req.headers);
   const headers: OutgoingHttpHeaders = {};
+  const { client } = outcome;
   for (const name in req.headers) {
     const value = req.headers[name];
     if (value === undefined || !endToEnd(name)) continue;
     const canonical = name.includes("_") ? canonicalName(name) : name; // Node lower-cases names
     if (canonical.startsWith("x-enrollgate") || FORWARDING.has(canonical) || PATH_OVERRIDES.has(canonical) || canonical === "expect") continue;
+    // `_` spellings of forwarding headers are never a proxy's (nginx, HAProxy, CDNs send `-`).
+    if (isOtherForwarding(canonical) && (!client.viaTrustedProxy || canonical !== name)) continue;
     headers[name] = value;
   }
 
-  const { client } = outcome;
   const proto = options.secure ? "https" : "http";
   const host = req.headers.host;
   const own = `for=${forwardedNode(client.peer)};proto=${proto}${host !== undefined ? `;host=${forwardedValue(host)}` : ""}`;

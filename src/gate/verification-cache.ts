@@ -10,11 +10,19 @@ import type { MachineInfoResult } from "../apple/machine-info.js";
 import type { VerifierCaches } from "../apple/cms-verify.js";
 import type { Certificate } from "../apple/x509.js";
 
-/** A map that forgets its least recently used entry past `capacity`. */
+/**
+ * A map that forgets its least recently used entries past `capacity` entries
+ * or past `maxWeight` in total (each entry weighs what its setter says; one
+ * heavier than `maxWeight` is not kept at all).
+ */
 export class LruCache<V> {
-  private readonly entries = new Map<string, V>();
+  private readonly entries = new Map<string, { readonly value: V; readonly weight: number }>();
+  private total = 0;
 
-  constructor(private readonly capacity: number) {}
+  constructor(
+    private readonly capacity: number,
+    private readonly maxWeight = Number.POSITIVE_INFINITY,
+  ) {}
 
   get(key: string): V | undefined {
     const hit = this.entries.get(key);
@@ -22,28 +30,52 @@ export class LruCache<V> {
       this.entries.delete(key);
       this.entries.set(key, hit);
     }
-    return hit;
+    return hit?.value;
   }
 
-  set(key: string, value: V): void {
-    this.entries.delete(key);
-    this.entries.set(key, value);
-    if (this.entries.size > this.capacity) {
+  set(key: string, value: V, weight = 1): void {
+    this.remove(key);
+    if (weight > this.maxWeight) return;
+    this.entries.set(key, { value, weight });
+    this.total += weight;
+    while (this.entries.size > this.capacity || this.total > this.maxWeight) {
       const oldest = this.entries.keys().next().value;
-      if (oldest !== undefined) this.entries.delete(oldest);
+      if (oldest === undefined) break;
+      this.remove(oldest);
     }
+  }
+
+  private remove(key: string): void {
+    const old = this.entries.get(key);
+    if (old === undefined) return;
+    this.entries.delete(key);
+    this.total -= old.weight;
   }
 
   get size(): number {
     return this.entries.size;
   }
+
+  /** The weight of everything kept. */
+  get weight(): number {
+    return this.total;
+  }
 }
 
+/** What one cached outcome is taken to weigh besides its message's bytes (keys, objects, facts). */
+const ENTRY_OVERHEAD = 1024;
+
+/**
+ * Outcomes per MachineInfo bytes. Bounded in entries and in bytes: an
+ * outcome can hold what the message held (under `verify: off` the whole
+ * plist, a sender's to fill up to the body limit), so thousands of distinct
+ * large messages must not become hundreds of megabytes.
+ */
 export class VerificationCache {
   private readonly entries: LruCache<MachineInfoResult>;
 
-  constructor(capacity = 4096) {
-    this.entries = new LruCache(capacity);
+  constructor(capacity = 4096, maxBytes = 16 * 1024 * 1024) {
+    this.entries = new LruCache(capacity, maxBytes);
   }
 
   key(der: Uint8Array, mode: string, trustGeneration: number): string {
@@ -55,12 +87,18 @@ export class VerificationCache {
     return this.entries.get(key);
   }
 
-  set(key: string, value: MachineInfoResult): void {
-    this.entries.set(key, value);
+  /** `bytes`: the size of the MachineInfo the outcome was read from. */
+  set(key: string, value: MachineInfoResult, bytes: number): void {
+    this.entries.set(key, value, bytes + ENTRY_OVERHEAD);
   }
 
   get size(): number {
     return this.entries.size;
+  }
+
+  /** What the kept outcomes are taken to weigh, in bytes. */
+  get bytes(): number {
+    return this.entries.weight;
   }
 }
 

@@ -61,6 +61,7 @@ export const FINDING_CODES = {
   "target-below-minimum": { severity: "error", title: "Target below minimum", help: "A device updated to the target would still be below the minimum." },
   "literal-beta-token": { severity: "error", title: "Beta token in git", help: "Beta program tokens never live in git: use token: {env: NAME} or {file: PATH}." },
   "token-file-refused": { severity: "error", title: "Token file refused", help: "A beta token file must be a regular file inside the policy directory or a directory the operator names with --secrets-dir; the gate never reads any other file a policy names." },
+  "token-env-refused": { severity: "error", title: "Token variable refused", help: "A beta token comes from BETA_TOKEN or an environment variable whose name ends in _BETA_TOKEN; the gate never reads any other variable a policy names, since the environment holds the server's other secrets." },
   "trust-anchor-refused": { severity: "error", title: "Trust anchor file refused", help: "A trust anchor file named in enrollgate.yaml must be a regular file inside the policy directory or a directory the operator names with --secrets-dir." },
   "beta-token-unset": { severity: "warning", title: "Beta token not available", help: "The token's environment variable or file is not available; the gate refuses to serve without it." },
   "model-never-matches": { severity: "error", title: "Model glob never matches", help: "No device of the rule's platform has a PRODUCT or SOFTWARE_UPDATE_DEVICE_ID this glob matches." },

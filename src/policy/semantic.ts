@@ -79,10 +79,21 @@ function duplicates(drafts: ReadonlyArray<RuleDraft>): Finding[] {
 
 type TokenLookup = { readonly token: string } | { readonly token: null; readonly refused: string | null };
 
+/**
+ * The environment variables a policy may take a beta token from: BETA_TOKEN
+ * and names ending in _BETA_TOKEN. The gate's environment holds the server's
+ * other secrets too (ENROLLGATE_ADU_TOKEN, cloud credentials, database
+ * passwords), and a token goes into the 403 body of every device its rule
+ * blocks, so a policy change must not be able to name those: like token
+ * files, which stay inside directories the operator names.
+ */
+export const TOKEN_ENV_NAME = /^(?:[A-Za-z0-9_]*_)?BETA_TOKEN$/;
+
 function lookUpToken(rule: Rule, ctx: Pick<SemanticContext, "env" | "readFile" | "dir">): TokenLookup | null {
   const ref = rule.betaProgram?.token;
   if (ref === undefined) return null;
   if ("env" in ref) {
+    if (!TOKEN_ENV_NAME.test(ref.env)) return { token: null, refused: "a policy may take a token only from BETA_TOKEN or a variable whose name ends in _BETA_TOKEN; the environment holds the server's other secrets" };
     const v = ctx.env[ref.env]?.trim();
     return v === undefined || v === "" ? { token: null, refused: null } : { token: v };
   }
@@ -104,6 +115,10 @@ function tokenFinding(d: RuleDraft, ctx: SemanticContext): Finding | null {
   if ("file" in ref && lookup.refused !== null) {
     // Never a warning: the gate will not read this file on any machine.
     return finding(d.at(["betaProgram", "token", "file"]), "token-file-refused", "error", `beta program token file ${ref.file} is refused: ${lookup.refused}`, d.rule.id);
+  }
+  if ("env" in ref && lookup.refused !== null) {
+    // Never a warning either: the gate will not read this variable on any machine.
+    return finding(d.at(["betaProgram", "token", "env"]), "token-env-refused", "error", `beta program token variable ${ref.env} is refused: ${lookup.refused}`, d.rule.id);
   }
   const severity = ctx.purpose === "serve" ? "error" : "warning";
   const what = "env" in ref ? `environment variable ${ref.env} is not set` : `token file ${ref.file} cannot be read`;

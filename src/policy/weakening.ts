@@ -19,7 +19,8 @@ export type WeakeningKind =
   | "when-unavailable-relaxed"
   | "verification-relaxed"
   | "missing-machine-info-allowed"
-  | "trust-anchors-added";
+  | "trust-anchors-added"
+  | "trusted-proxies-added";
 
 export interface Weakening {
   readonly change: WeakeningKind;
@@ -36,7 +37,7 @@ export type RuleSnapshot = Pick<
 
 export interface PolicySnapshot {
   readonly rules: ReadonlyArray<RuleSnapshot>;
-  readonly settings: Pick<Settings, "verify" | "noMachineInfo">;
+  readonly settings: Pick<Settings, "verify" | "noMachineInfo"> & { readonly trustProxy?: ReadonlyArray<string> };
   /** Fingerprints of the trust anchors in effect. */
   readonly trustAnchors?: ReadonlyArray<string>;
 }
@@ -114,6 +115,13 @@ export function weakenings(before: PolicySnapshot, after: PolicySnapshot): Weake
   if (before.settings.noMachineInfo === "reject" && after.settings.noMachineInfo === "allow") {
     out.push({ change: "missing-machine-info-allowed", rule: null, from: "reject", to: "allow" });
   }
+  // A peer newly trusted as a proxy may write the client address the log and the MDM server believe.
+  const proxies = (list: ReadonlyArray<string> | undefined) => (list ?? []).flatMap((e) => e.split(",")).map((e) => e.trim().toLowerCase()).filter((e) => e !== "");
+  const proxiesBefore = new Set(proxies(before.settings.trustProxy));
+  const addedProxies = proxies(after.settings.trustProxy).filter((p) => !proxiesBefore.has(p));
+  if (addedProxies.length > 0) {
+    out.push({ change: "trusted-proxies-added", rule: null, from: proxiesBefore.size === 0 ? "none" : [...proxiesBefore].join(", "), to: proxies(after.settings.trustProxy).join(", ") });
+  }
   const anchorsBefore = new Set(before.trustAnchors ?? []);
   const added = (after.trustAnchors ?? []).filter((f) => !anchorsBefore.has(f));
   if (before.trustAnchors !== undefined && added.length > 0) {
@@ -136,6 +144,7 @@ const WHAT: Record<WeakeningKind, string> = {
   "verification-relaxed": "verify relaxed",
   "missing-machine-info-allowed": "noMachineInfo relaxed",
   "trust-anchors-added": "trust anchors added",
+  "trusted-proxies-added": "trusted proxies added",
 };
 
 /** One line for people: `rule iphone-floor: minimum lowered from 26.6.1 to 26.5`. */

@@ -112,6 +112,11 @@ keyUsage = critical,digitalSignature,keyCertSign,cRLSign
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 1.2.3.4.5 = critical,ASN1:NULL
+[ca_no_aki]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,digitalSignature,keyCertSign,cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = none
 [device]
 basicConstraints = critical,CA:FALSE
 keyUsage = critical,digitalSignature,keyEncipherment

@@ -40,6 +40,20 @@ export interface TrustFixtures {
   readonly smallDecoy: PkiCert;
   /** Copies of the Device CA's name with RSA keys (4096 bits unless asked) and exponent 2^32-1: within every limit. */
   decoys(count: number, bits?: number): PkiCert[];
+  /**
+   * What Apple's root also issues: a sibling of the iPhone CA under the root
+   * (as Apple Worldwide Developer Relations is) and a developer certificate
+   * it issued (RSA-2048, SHA-256), whose key its holder has.
+   */
+  readonly developer: { readonly ca: PkiCert; readonly leaf: PkiCert };
+  /** A leaf the iPhone CA issued directly, not through the Device CA. */
+  readonly underIphoneCa: PkiCert;
+  /**
+   * A "developer relations" CA that names the real Apple Root CA as its
+   * issuer (signed by a test key of that name, without an authority key
+   * identifier), and a developer certificate under it.
+   */
+  readonly appleDeveloper: { readonly ca: PkiCert; readonly leaf: PkiCert };
   /** The real device identity certificate in ../shared/apple/certs (no private key). */
   readonly realDevice: Uint8Array;
   /** A message whose signer is named as the real device, with its certificate, and a signature by a test key. */
@@ -80,6 +94,16 @@ export async function buildTrustFixtures(): Promise<TrustFixtures> {
   const e65537 = Uint8Array.of(1, 0, 1);
   let decoyCount = 0;
 
+  const developerCa = pki.issue("developer-ca", { issuer: root, subject: "/C=US/O=Test Apple Inc./OU=Test Certification Authority/CN=Test Worldwide Developer Relations CA", extensions: "intermediate" });
+  const developerLeaf = pki.issue("developer", { issuer: developerCa, subject: "/CN=Apple Development: Anyone (TEAM000001)/O=Anyone/C=US", extensions: "device" });
+  const underIphoneCa = issueDevice("under-iphone-ca", iphoneCa);
+  // A CA named as Apple's root (a test key), to sign a sibling CA that names the real root as its issuer.
+  const testKeyRoot = pki.issue("fake-apple-root", { issuer: "self", subject: "/CN=Test key for Apple Root CA's name", extensions: "root" });
+  const appleRootSubject = Certificate.parse(new Uint8Array(Buffer.from(readFileSync(sharedPath("apple", "certs", "apple-root-ca.pem"), "utf8").replace(/-----[^-]+-----|\s/g, ""), "base64"))).subject;
+  // Its subject is the real root's, byte for byte, so that the CA it signs names the real root as issuer.
+  const fakeAppleRoot = { ...pki.alter("fake-apple-root-renamed", testKeyRoot, { subject: appleRootSubject }), keyPath: testKeyRoot.keyPath };
+  const appleDeveloperCa = pki.issue("apple-developer-ca", { issuer: fakeAppleRoot, subject: "/C=US/O=Apple Inc./OU=G3/CN=Apple Worldwide Developer Relations Certification Authority", extensions: "ca_no_aki" });
+  const appleDeveloperLeaf = pki.issue("apple-developer", { issuer: appleDeveloperCa, subject: "/CN=Apple Development: Anyone (TEAM000001)/O=Anyone/C=US", extensions: "device" });
   const realDevice = new Uint8Array(Buffer.from(readFileSync(sharedPath("apple", "certs", "real-iphone-device-identity.pem"), "utf8").replace(/-----[^-]+-----|\s/g, ""), "base64"));
   const fixtures: TrustFixtures = {
     pki,
@@ -96,6 +120,9 @@ export async function buildTrustFixtures(): Promise<TrustFixtures> {
     evenExponentDecoy: pki.craft("decoy-even-exponent", deviceCa, rsaSpki(devCaModulus, Uint8Array.of(1, 0, 0))),
     smallDecoy: pki.craft("decoy-512", deviceCa, rsaSpki(modulus(512), e65537)),
     decoys: (count, bits = 4096) => Array.from({ length: count }, () => pki.craft(`decoy-${decoyCount++}`, deviceCa, rsaSpki(modulus(bits), Uint8Array.of(0xff, 0xff, 0xff, 0xff)))),
+    developer: { ca: developerCa, leaf: developerLeaf },
+    underIphoneCa,
+    appleDeveloper: { ca: appleDeveloperCa, leaf: appleDeveloperLeaf },
     realDevice,
     realDeviceMessage() {
       // The signer named by issuer and serial: the real certificate's.
