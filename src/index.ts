@@ -20,6 +20,7 @@ export type { Weakening, WeakeningKind, PolicySnapshot } from "./policy/weakenin
 export { readRegularFile, readRegularFileSync, FileRefusedError, FILE_LIMITS } from "./safe-file.js";
 export type { FileProblem, ReadOptions } from "./safe-file.js";
 export { compile } from "./policy/compile.js";
+export { assertCompiled, PolicySetError } from "./policy/policy-set-error.js";
 export type { CompileOptions, CompileResult, CompiledPolicySet, CompiledRule, PolicySetSource, PolicyFile } from "./policy/compile.js";
 export { decide } from "./policy/decide.js";
 export { runTests } from "./policy/testing.js";
@@ -39,7 +40,9 @@ export type {
 } from "./policy/model.js";
 export { ALWAYS_AVAILABLE } from "./policy/availability.js";
 export type { AvailabilitySource, AvailabilityQuery, AvailabilityAnswer, DeviceIdentity } from "./policy/availability.js";
-export { FINDING_CODES } from "./policy/findings.js";
+export { FINDING_CODES, formatFinding } from "./policy/findings.js";
+export { formatLocation } from "./location.js";
+export type { FileLocation } from "./location.js";
 export type { Finding, FindingCode, Severity } from "./policy/findings.js";
 export { renderBody, negotiateFormat } from "./policy/render.js";
 export type { ResponseFormat, RenderedResponse } from "./policy/render.js";
@@ -52,7 +55,7 @@ export { enrollmentGate } from "./gate/middleware.js";
 export type { EnrollmentGate, EnrollmentGateOptions, GateOutcome } from "./gate/middleware.js";
 export { startServer, StartupError, DEFAULT_MAX_CONNECTIONS, DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS } from "./gate/server.js";
 export type { ServerOptions, RunningServer } from "./gate/server.js";
-export { PolicyStore, PolicySetError } from "./gate/policy-store.js";
+export { PolicyStore } from "./gate/policy-store.js";
 export type { ActiveState, ReloadResult, ReloadSuccess, SettingsOverrides } from "./gate/policy-store.js";
 export { DEFAULT_COMPILE_LIMITS } from "./gate/compile-in-worker.js";
 export type { CompileLimits } from "./gate/compile-in-worker.js";

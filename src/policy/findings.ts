@@ -1,6 +1,7 @@
 // Findings: what validation reports, each at a file, line and column. The
 // catalogue below is every code the validator can report; SARIF output
 // declares all of them, and tests keep the catalogue and the code in step.
+import { formatLocation } from "../location.js";
 
 export type Severity = "error" | "warning";
 
@@ -86,6 +87,18 @@ export type FindingCode = keyof typeof FINDING_CODES;
 
 export function codeInfo(code: FindingCode): CodeInfo {
   return FINDING_CODES[code];
+}
+
+/**
+ * One finding on one line, as `enrollgate validate` prints it:
+ * `file:line:col severity code message`. Where only errors are listed (a
+ * policy set that does not compile), `{ severity: false }` leaves the
+ * severity out. Line breaks in the message become spaces, so that a finding
+ * is always one line of a log or a terminal.
+ */
+export function formatFinding(f: Finding, options: { readonly severity?: boolean } = {}): string {
+  const severity = options.severity === false ? "" : `${f.severity} `;
+  return `${formatLocation(f)} ${severity}${f.code} ${f.message.replace(/\r\n|[\r\n]/g, " ")}`;
 }
 
 export function countBySeverity(findings: ReadonlyArray<Finding>): { errors: number; warnings: number } {
