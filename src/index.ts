@@ -43,7 +43,7 @@ export type { AvailabilitySource, AvailabilityQuery, AvailabilityAnswer, DeviceI
 export { FINDING_CODES, formatFinding } from "./policy/findings.js";
 export { formatLocation } from "./location.js";
 export type { FileLocation } from "./location.js";
-export type { Finding, FindingCode, Severity } from "./policy/findings.js";
+export type { CodeInfo, Finding, FindingCode, Severity } from "./policy/findings.js";
 export { renderBody, negotiateFormat } from "./policy/render.js";
 export type { ResponseFormat, RenderedResponse } from "./policy/render.js";
 export { redactToken, SOFTWARE_UPDATE_REQUIRED } from "./apple/software-update-required.js";
