@@ -52,7 +52,7 @@ async function entry(code, info, example) {
   return parts.join("\n\n");
 }
 
-export async function findingsPage() {
+async function findingsPage() {
   const examples = parse(await readFile(join(ROOT, "scripts", "finding-examples.yaml"), "utf8")) ?? {};
   for (const code of Object.keys(examples)) {
     if (!(code in FINDING_CODES)) throw new Error(`scripts/finding-examples.yaml has an example for ${code}, which is not a finding code`);
@@ -75,16 +75,13 @@ export async function findingsPage() {
   ].join("\n\n").concat("\n");
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const page = await findingsPage();
-  if (process.argv.includes("--check")) {
-    const current = await readFile(PAGE, "utf8").catch(() => "");
-    if (current !== page) {
-      process.stderr.write("docs/findings.md is not what the catalogue and its examples say: run npm run docs\n");
-      process.exit(1);
-    }
-  } else {
-    await mkdir(dirname(PAGE), { recursive: true });
-    await writeFile(PAGE, page);
+const page = await findingsPage();
+if (process.argv.includes("--check")) {
+  const current = await readFile(PAGE, "utf8").catch(() => "");
+  if (current !== page) {
+    process.stderr.write("docs/findings.md is not what the catalogue and its examples say: run npm run docs\n");
+    process.exit(1);
   }
+} else {
+  await writeFile(PAGE, page);
 }

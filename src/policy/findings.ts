@@ -52,7 +52,7 @@ export const FINDING_CODES = {
   "yaml-syntax": {
     severity: "error",
     title: "YAML syntax error",
-    meaning: "The file is not valid YAML, or is not what a policy file can be: a duplicated key, bad indentation, an unclosed bracket or quote, or no document at all. The finding is at the first place the YAML reader stopped.",
+    meaning: "The file is not valid YAML (a duplicated key, bad indentation, an unclosed bracket or quote), or holds no YAML document at all. The finding is where the YAML reader stopped.",
     fix: "Correct the YAML at the line and column named. Inside `{ }` and `[ ]` a comma ends a value, so quote values that hold one (`\"iPhone15,2\"`).",
   },
   "yaml-aliases": {
@@ -64,14 +64,14 @@ export const FINDING_CODES = {
   "yaml-multiple-documents": {
     severity: "error",
     title: "More than one YAML document",
-    meaning: "A `---` line starts a second YAML document in the file; a policy file holds exactly one, and the second would otherwise be ignored.",
+    meaning: "A `---` line starts a second YAML document in the file; a policy file holds exactly one.",
     fix: "Remove the `---` separator, or move the second document into a file of its own.",
   },
   "yaml-too-deep": {
     severity: "error",
     title: "YAML nested too deeply",
-    meaning: "The document nests more than 64 levels deep (at the line where it passes 64). Policy files need a handful of levels; deeper nesting is refused before any parser builds a tree, so that a file of brackets cannot exhaust the validator or the gate.",
-    fix: "Flatten the document; a rule, its `exempt` list and its `betaProgram` are all a policy needs.",
+    meaning: "The document nests more than 64 levels deep (the finding is at the line where it passes 64). Deeper nesting is refused before any parser builds a tree, so that a file of brackets cannot exhaust the validator or the gate.",
+    fix: "Flatten the document: a policy file needs a handful of levels.",
   },
   "file-too-large": {
     severity: "error",
