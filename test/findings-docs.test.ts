@@ -1,13 +1,13 @@
 // One catalogue of finding codes (FINDING_CODES): docs/findings.md has an
 // entry for each, written from it by `npm run docs`; README's tables of codes
 // agree with it; SARIF links each rule to its entry.
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { FINDING_CODES, type FindingCode } from "../src/policy/findings.js";
 import { findingsDocsUrl, type PackageManifest } from "../src/report/docs-url.js";
 import { formatReport } from "../src/report/index.js";
 import { enrollgate } from "./helpers/cli.js";
+import { run } from "./helpers/processes.js";
 import { projectPath, readProject } from "./helpers/project.js";
 import { tempDir } from "./helpers/tmp.js";
 
@@ -33,16 +33,6 @@ function entries(markdown: string): Array<{ code: string; anchor: string; title?
       const line = /^\*\*(.+)\*\*, an? (error|warning)\.$/m.exec(rest.join("\n"));
       return { code: heading.replace(/^`|`$/g, ""), anchor: anchor(heading), ...(line !== null ? { title: line[1], severity: line[2] } : {}) };
     });
-}
-
-function node(args: string[]): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: projectPath(), stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stderr }));
-  });
 }
 
 describe("docs/findings.md", () => {
@@ -72,9 +62,9 @@ describe("docs/findings.md", () => {
   });
 
   it("is what `npm run docs` writes: the catalogue, and each example as the command line prints it", async () => {
-    const check = await node(["scripts/generate-docs.mjs", "--check"]);
-    expect(check.stderr).toBe("");
-    expect(check.code).toBe(0);
+    const check = run(process.execPath, ["scripts/generate-docs.mjs", "--check"]);
+    expect(await check.exited).toBe(0);
+    expect(check.stderr()).toBe("");
   });
 });
 
