@@ -5,7 +5,7 @@ import express5 from "express";
 import express4 from "express4";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { enrollmentGate, type GateOutcome } from "../src/gate/middleware.js";
-import { PolicySetError } from "../src/gate/policy-store.js";
+import { PolicySetError } from "../src/policy/policy-set-error.js";
 import { compile } from "../src/policy/compile.js";
 import { base64, createCA, createIdentity, machineInfoPlist, signCms, type Identity } from "../support/signing.js";
 import { sourceOf } from "./helpers/policies.js";

@@ -304,10 +304,11 @@ describe("a policy directory without rule files", () => {
 });
 
 describe("the catalogue", () => {
-  it("has a title, help and severity for every code", () => {
+  it("has a title, a meaning and a fix for every code", () => {
     for (const [code, info] of Object.entries(FINDING_CODES)) {
       expect(info.title, code).not.toBe("");
-      expect(info.help, code).not.toBe("");
+      expect(info.meaning, code).not.toBe("");
+      expect(info.fix, code).not.toBe("");
     }
   });
 });

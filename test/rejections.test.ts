@@ -1,5 +1,6 @@
 // One table of the errors the gate answers (src/gate/rejections.ts): README
-// shows exactly it, and every error code the gate's source sends is in it.
+// shows exactly it, the docs give each code its status, and every error code
+// the gate's source sends is in it.
 import { readdirSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { REJECTIONS } from "../src/gate/rejections.js";
@@ -11,6 +12,12 @@ describe("the rejection table", () => {
     const section = readme.slice(readme.indexOf("**Errors the gate answers.**"));
     const rows = [...section.slice(0, section.indexOf("\n\n", section.indexOf("| status |"))).matchAll(/^\| (\d{3}) \| `([a-z0-9-]+)` \| (.+) \|$/gm)].map((m) => [m[2], Number(m[1]), m[3]]);
     expect(rows).toEqual(Object.entries(REJECTIONS).map(([code, r]) => [code, r.status, r.meaning]));
+  });
+
+  it("gives the status README and SECURITY.md write beside each code (`400 bad-cms`)", () => {
+    const named = ["README.md", "SECURITY.md"].flatMap((doc) => [...readProject(doc).matchAll(/`(\d{3}) ([a-z][a-z0-9-]*)`/g)].map((m) => [doc, m[2] ?? "", Number(m[1])] as const));
+    expect(named.length).toBeGreaterThan(5);
+    for (const [doc, code, status] of named) expect(REJECTIONS[code as keyof typeof REJECTIONS]?.status, `${doc}: ${status} ${code}`).toBe(status);
   });
 
   it("holds every error code src/gate and MachineInfo reading send", () => {

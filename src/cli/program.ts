@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { packageFile } from "../paths.js";
+import { findingsDocsUrl, type PackageManifest } from "../report/docs-url.js";
 import { EXIT, isInputError, type CliIO, type ExitCode } from "./io.js";
 import { registerAdu } from "./commands/adu.js";
 import { registerCheck } from "./commands/check.js";
@@ -14,9 +15,8 @@ import { registerServe } from "./commands/serve.js";
 import { registerTest } from "./commands/test.js";
 import { registerValidate } from "./commands/validate.js";
 
-function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(packageFile("package.json"), "utf8")) as { version: string };
-  return pkg.version;
+function packageManifest(): PackageManifest {
+  return JSON.parse(readFileSync(packageFile("package.json"), "utf8")) as PackageManifest;
 }
 
 /** Runs one command line; resolves to the exit code. Never throws. */
@@ -25,14 +25,15 @@ export async function run(argv: readonly string[], io: CliIO): Promise<ExitCode>
   const exit = (c: ExitCode) => {
     code = c;
   };
-  const version = packageVersion();
+  const manifest = packageManifest();
+  const version = manifest.version;
   const program = new Command("enrollgate")
     .description("Policy-as-code gate for Apple Automated Device Enrollment")
     .version(version, "-V, --version")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
-  registerValidate(program, io, exit, version);
+  registerValidate(program, io, exit, version, findingsDocsUrl(manifest));
   registerTest(program, io, exit);
   registerCheck(program, io, exit, version);
   registerServe(program, io, exit);

@@ -11,7 +11,7 @@ import { FeedProvider, type FeedFlags } from "../feeds/provider.js";
 import { ALWAYS_AVAILABLE } from "../policy/availability.js";
 import type { CompiledPolicySet } from "../policy/compile.js";
 import { hydrateCompiledSet } from "../policy/compiled-data.js";
-import type { Finding } from "../policy/findings.js";
+import { formatFinding, type Finding } from "../policy/findings.js";
 import type { Settings } from "../policy/model.js";
 import { describeWeakening, weakenings, type Weakening } from "../policy/weakening.js";
 import { FILE_LIMITS, FileRefusedError, readRegularFile } from "../safe-file.js";
@@ -49,27 +49,6 @@ export type ReloadResult =
   | { readonly ok: false; readonly error: string; readonly findings: ReadonlyArray<Finding> };
 
 export type ReloadSuccess = Extract<ReloadResult, { readonly ok: true }>;
-
-/** Why a policy set could not become active: first line the reason, then the first error findings as file:line:col code message. */
-export function describeFailure(dir: string, error: string, findings: ReadonlyArray<Finding>): string {
-  const errors = findings.filter((f) => f.severity === "error");
-  const shown = errors.slice(0, 20).map((f) => `${f.file}:${f.line}:${f.column} ${f.code} ${f.message}`);
-  if (errors.length > shown.length) shown.push(`... and ${errors.length - shown.length} more`);
-  return `the policy set in ${dir} does not compile: ${error}${shown.length > 0 ? `\n${shown.join("\n")}` : ""}`;
-}
-
-/** The first policy set did not compile: `enrollmentGate().ready` rejects with it. */
-export class PolicySetError extends Error {
-  override readonly name = "PolicySetError";
-  readonly code = "policy-set-invalid";
-
-  constructor(
-    message: string,
-    readonly findings: ReadonlyArray<Finding>,
-  ) {
-    super(message);
-  }
-}
 
 export interface PolicyStoreOptions {
   readonly overrides?: SettingsOverrides;
@@ -197,7 +176,7 @@ export class PolicyStore {
           event: "policy-reload-failed",
           reason,
           error: result.error,
-          findings: result.findings.filter((f) => f.severity === "error").slice(0, 50).map((f) => `${f.file}:${f.line}:${f.column} ${f.code} ${f.message}`),
+          findings: result.findings.filter((f) => f.severity === "error").slice(0, 50).map((f) => formatFinding(f, { severity: false })),
           keeping: this.state?.set.revision ?? null,
         },
         this.state === null ? "policy set failed to compile; the gate is not ready" : "policy set failed to compile; keeping the last good set",

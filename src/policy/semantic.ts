@@ -3,6 +3,7 @@
 import { isAbsolute, resolve } from "node:path";
 import { compareBuilds, parseBuild } from "../apple/build.js";
 import { compareOsVersions } from "../apple/version.js";
+import { formatLocation } from "../location.js";
 import type { ErrorSchema } from "../apple/software-update-required.js";
 import type { AvailabilitySource } from "./availability.js";
 import type { Finding } from "./findings.js";
@@ -52,10 +53,6 @@ export interface SemanticContext extends SecretSources {
   readonly availability: AvailabilitySource;
 }
 
-function where(r: { file: string; line: number; column: number }): string {
-  return `${r.file}:${r.line}:${r.column}`;
-}
-
 function duplicates(drafts: ReadonlyArray<RuleDraft>): Finding[] {
   const byId = new Map<string, RuleDraft[]>();
   for (const d of drafts) {
@@ -69,7 +66,7 @@ function duplicates(drafts: ReadonlyArray<RuleDraft>): Finding[] {
     for (const d of list) {
       const others = list.filter((o) => o !== d);
       out.push({
-        ...finding(d.rule.source, "duplicate-rule-id", "error", `rule id "${id}" is also defined at ${others.map((o) => where(o.rule.source)).join(", ")}`, id),
+        ...finding(d.rule.source, "duplicate-rule-id", "error", `rule id "${id}" is also defined at ${others.map((o) => formatLocation(o.rule.source)).join(", ")}`, id),
         related: others.map((o) => ({ ...o.rule.source, message: `"${id}" defined here` })),
       });
     }
@@ -235,7 +232,7 @@ function unreachable(drafts: ReadonlyArray<RuleDraft>): Finding[] {
       else if (scope.length <= PAIRWISE_LIMIT) by = sorted.find((a, i) => i !== j && covers(a.rule, b.rule));
       if (by !== undefined) {
         out.push({
-          ...finding(b.rule.source, "rule-unreachable", "warning", `rule "${b.rule.id}" never decides: "${by.rule.id}" (${where(by.rule.source)}) covers the same devices and always decides first`, b.rule.id),
+          ...finding(b.rule.source, "rule-unreachable", "warning", `rule "${b.rule.id}" never decides: "${by.rule.id}" (${formatLocation(by.rule.source)}) covers the same devices and always decides first`, b.rule.id),
           related: [{ ...by.rule.source, message: `"${by.rule.id}" decides instead` }],
         });
       }

@@ -1,6 +1,6 @@
 // JUnit XML: one test case per checked file, failing when the file has errors;
 // warnings go to the case's system-out.
-import type { Finding } from "../policy/findings.js";
+import { formatFinding } from "../policy/findings.js";
 import type { ValidationReport } from "./report.js";
 
 /** Escapes text for XML 1.0; characters XML cannot carry are written as visible \uXXXX text. */
@@ -12,10 +12,6 @@ export function xmlEscape(s: string): string {
     .replace(/>/g, "&gt;")
     .replace(/"/g, "&quot;")
     .replace(/'/g, "&apos;");
-}
-
-function line(f: Finding): string {
-  return `${f.file}:${f.line}:${f.column} ${f.severity} ${f.code} ${f.message}`;
 }
 
 export interface JunitCase {
@@ -58,9 +54,9 @@ export function formatJunit(report: ValidationReport): string {
       name: file,
       classname: "enrollgate.validate",
       ...(errors.length > 0
-        ? { failure: { message: `${errors.length} error${errors.length === 1 ? "" : "s"}: ${errors[0]?.message ?? ""}`, type: errors[0]?.code ?? "error", text: errors.map(line).join("\n") } }
+        ? { failure: { message: `${errors.length} error${errors.length === 1 ? "" : "s"}: ${errors[0]?.message ?? ""}`, type: errors[0]?.code ?? "error", text: errors.map((f) => formatFinding(f)).join("\n") } }
         : {}),
-      ...(warnings.length > 0 ? { systemOut: warnings.map(line).join("\n") } : {}),
+      ...(warnings.length > 0 ? { systemOut: warnings.map((f) => formatFinding(f)).join("\n") } : {}),
     };
   });
   return junitDocument("enrollgate validate", cases);

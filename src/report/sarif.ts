@@ -1,5 +1,6 @@
 // SARIF 2.1.0 for GitHub code scanning: every code the validator can report
-// is declared as a rule; every result has a region.
+// is declared as a rule, with its entry in docs/findings.md as help; every
+// result has a region.
 import { FINDING_CODES, type FindingCode } from "../policy/findings.js";
 import type { ValidationReport } from "./report.js";
 
@@ -12,12 +13,18 @@ const CODES = Object.keys(FINDING_CODES) as FindingCode[];
 export function formatSarif(report: ValidationReport): string {
   const rules = CODES.map((code) => {
     const info = FINDING_CODES[code];
+    const entry = report.findingsDocsUrl === undefined ? undefined : `${report.findingsDocsUrl}#${code}`;
+    const page = `docs/findings.md#${code}`;
     return {
       id: code,
       name: ruleName(code),
       shortDescription: { text: info.title },
-      fullDescription: { text: info.help },
-      help: { text: info.help },
+      fullDescription: { text: info.meaning },
+      help: {
+        text: `${info.meaning}\n\nFix: ${info.fix}\n\nSee ${entry ?? `${page} in the enrollgate package`}.`,
+        markdown: `${info.meaning}\n\n**Fix:** ${info.fix}\n\nSee ${entry !== undefined ? `[${page}](${entry})` : `\`${page}\` in the enrollgate package`}.`,
+      },
+      ...(entry !== undefined ? { helpUri: entry } : {}),
       defaultConfiguration: { level: info.severity },
       properties: { tags: ["enrollgate", "policy"] },
     };

@@ -1,5 +1,5 @@
 // `file:line:col severity code message`, one finding per line, then a count.
-import { countBySeverity } from "../policy/findings.js";
+import { countBySeverity, formatFinding } from "../policy/findings.js";
 import type { ValidationReport } from "./report.js";
 
 function plural(n: number, word: string): string {
@@ -7,9 +7,7 @@ function plural(n: number, word: string): string {
 }
 
 export function formatText(report: ValidationReport): string {
-  const lines = report.findings.map(
-    (f) => `${f.file}:${f.line}:${f.column} ${f.severity} ${f.code} ${f.message.replace(/\r?\n/g, " ")}`,
-  );
+  const lines = report.findings.map((f) => formatFinding(f));
   const { errors, warnings } = countBySeverity(report.findings);
   const checked = plural(report.files.length, "file");
   lines.push(errors + warnings === 0 ? `${checked} checked, no findings` : `${checked} checked: ${plural(errors, "error")}, ${plural(warnings, "warning")}`);

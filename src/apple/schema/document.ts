@@ -2,6 +2,7 @@
 // docs/schema.md): the typed model and a parser that checks its structure.
 // Aliases are kept as shared (possibly cyclic) object references; nothing here
 // expands them.
+import { formatLocation } from "../../location.js";
 import { yamlLib } from "../../lazy-modules.js";
 import { SCHEMA_PLATFORMS, type SchemaPlatform } from "../platform.js";
 import { tryParseOsVersion } from "../version.js";
@@ -68,7 +69,7 @@ export class AppleSchemaError extends Error {
     readonly line?: number,
     readonly column?: number,
   ) {
-    super(line === undefined ? `${source}: ${message}` : `${source}:${line}:${column ?? 1}: ${message}`);
+    super(`${line === undefined ? source : formatLocation({ file: source, line, column: column ?? 1 })}: ${message}`);
   }
 }
 

@@ -1,6 +1,7 @@
 // `enrollgate test [DIR...]`: runs the *.test.yaml cases against the policies.
 import type { Command } from "commander";
-import type { Finding } from "../../policy/findings.js";
+import { formatLocation } from "../../location.js";
+import { formatFinding, type Finding } from "../../policy/findings.js";
 import type { TestReport } from "../../policy/testing.js";
 import { junitDocument, type JunitCase } from "../../report/junit.js";
 import { resolveNow } from "../clock.js";
@@ -21,17 +22,13 @@ interface DirOutcome {
   report: TestReport | null;
 }
 
-function where(f: { file: string; line: number; column: number }): string {
-  return `${f.file}:${f.line}:${f.column}`;
-}
-
 function text(outcomes: DirOutcome[]): { out: string; failed: number; passed: number } {
   const lines: string[] = [];
   let failed = 0;
   let passed = 0;
   for (const o of outcomes) {
     for (const f of o.errors) {
-      lines.push(`✗ ${where(f)} ${f.code} ${f.message}`);
+      lines.push(`✗ ${formatFinding(f, { severity: false })}`);
       failed++;
     }
     if (o.report === null) continue;
@@ -45,14 +42,14 @@ function text(outcomes: DirOutcome[]): { out: string; failed: number; passed: nu
         lines.push(`  ✓ ${r.test.name}`);
         passed++;
       } else {
-        lines.push(`  ✗ ${r.test.name}  (${where(r.test.source)})`);
+        lines.push(`  ✗ ${r.test.name}  (${formatLocation(r.test.source)})`);
         for (const p of r.problems) lines.push(`      ${p}`);
         lines.push(`      decided: ${r.decision.summary}`);
         failed++;
       }
     }
     for (const rule of o.report.untested) {
-      lines.push(`✗ ${where(rule.source)} rule-untested rule "${rule.id}" has no test case that expects it`);
+      lines.push(`✗ ${formatLocation(rule.source)} rule-untested rule "${rule.id}" has no test case that expects it`);
       failed++;
     }
   }
@@ -63,7 +60,7 @@ function text(outcomes: DirOutcome[]): { out: string; failed: number; passed: nu
 function junit(outcomes: DirOutcome[]): string {
   const cases: JunitCase[] = [];
   for (const o of outcomes) {
-    for (const f of o.errors) cases.push({ classname: f.file, name: `${f.code} at ${f.line}:${f.column}`, failure: { message: f.message, type: f.code, text: `${where(f)} ${f.message}` } });
+    for (const f of o.errors) cases.push({ classname: f.file, name: `${f.code} at ${f.line}:${f.column}`, failure: { message: f.message, type: f.code, text: `${formatLocation(f)} ${f.message}` } });
     for (const r of o.report?.results ?? []) {
       cases.push({
         classname: r.test.source.file,
@@ -72,7 +69,7 @@ function junit(outcomes: DirOutcome[]): string {
       });
     }
     for (const rule of o.report?.untested ?? []) {
-      cases.push({ classname: rule.source.file, name: `rule ${rule.id} is tested`, failure: { message: "no test case expects this rule", type: "rule-untested", text: where(rule.source) } });
+      cases.push({ classname: rule.source.file, name: `rule ${rule.id} is tested`, failure: { message: "no test case expects this rule", type: "rule-untested", text: formatLocation(rule.source) } });
     }
   }
   return junitDocument("enrollgate test", cases);

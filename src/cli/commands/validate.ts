@@ -16,7 +16,8 @@ interface ValidateOptions extends FeedFlagOptions {
   now?: string;
 }
 
-export function registerValidate(program: Command, io: CliIO, exit: (code: ExitCode) => void, version: string): void {
+/** `findingsDocs`: where docs/findings.md is published for this version, if package.json says (SARIF links to it). */
+export function registerValidate(program: Command, io: CliIO, exit: (code: ExitCode) => void, version: string, findingsDocs?: string): void {
   const command = program
     .command("validate")
     .description("check policy directories: schema, semantics and cross-checks, with file:line:col findings")
@@ -35,7 +36,7 @@ export function registerValidate(program: Command, io: CliIO, exit: (code: ExitC
         files.push(...result.checked);
       }
       const final = options.strict === true ? findings.map((f) => (f.severity === "warning" ? { ...f, severity: "error" as const } : f)) : findings;
-      io.stdout(formatReport(format, { findings: final, files, version }));
+      io.stdout(formatReport(format, { findings: final, files, version, ...(findingsDocs !== undefined ? { findingsDocsUrl: findingsDocs } : {}) }));
       exit(countBySeverity(final).errors > 0 ? EXIT.failed : EXIT.ok);
     });
 }
