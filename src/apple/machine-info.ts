@@ -15,7 +15,12 @@ import { tryParseOsVersion } from "./version.js";
 
 export type VerifyMode = "enforce" | "audit" | "off";
 
-/** What became of the signature: the three states the decision log and X-Enrollgate-Verification name. */
+/**
+ * What became of the signature: the three states the decision log and
+ * X-Enrollgate-Verification name. Gate handlers read it at
+ * res.locals.enrollgate, and the log names its fields (`verificationFailure`,
+ * `verificationProblem`), so it keeps `problem` for a failure's detail.
+ */
 export type VerificationOutcome =
   | { readonly status: "verified"; readonly signer: string }
   | { readonly status: "unverified"; readonly code: VerificationCode; readonly problem: string }
