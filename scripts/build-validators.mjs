@@ -18,7 +18,7 @@ writeFileSync(new URL("../dist/policy/policy-validators.cjs", import.meta.url), 
 
 // The 403 body's schema, once per OS band of every platform (what compile()
 // validates every rule's bodies against).
-const { bundledAppleSchema } = await import("../dist/bundled.js");
+const { bundledAppleSchema } = await import("../dist/apple/bundled.js");
 const { versionBoundaries } = await import("../dist/apple/schema/bands.js");
 const { toJsonSchema } = await import("../dist/apple/schema/json-schema.js");
 const { formatOsVersion } = await import("../dist/apple/version.js");

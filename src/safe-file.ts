@@ -9,6 +9,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync, realpathSync, statSync, type Stats } from "node:fs";
 import { open, realpath, stat } from "node:fs/promises";
 import { isAbsolute, relative, resolve, sep } from "node:path";
+import { EnrollgateError } from "./errors.js";
 
 /** What each kind of file may weigh. */
 export const FILE_LIMITS = {
@@ -29,8 +30,8 @@ export type FileProblem =
   /** it resolves outside the directories it must stay in */
   | "outside";
 
-/** A file that was not read, and why. */
-export class FileRefusedError extends Error {
+/** A file that was not read, and why; the code is `file-` and the problem (`file-outside`...). */
+export class FileRefusedError extends EnrollgateError<`file-${FileProblem}`> {
   override readonly name = "FileRefusedError";
   constructor(
     readonly problem: FileProblem,
@@ -40,7 +41,7 @@ export class FileRefusedError extends Error {
     /** For `outside`: where the path really leads, when it exists. */
     readonly resolved: string | null = null,
   ) {
-    super(message);
+    super(`file-${problem}`, message);
   }
 }
 

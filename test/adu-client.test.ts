@@ -41,7 +41,7 @@ describe("Get Update", () => {
   it.each(["2022-10-01", "v2"] as const)("reads an update through the %s API", async (api) => {
     const r = await client(api).getUpdate("Contoso", "iOS", "26.6.1");
     expect(r).toEqual({
-      status: "found",
+      ok: true,
       notModified: false,
       update: { provider: "Contoso", name: "iOS", version: "26.6.1", compatibility: [{ deviceManufacturer: "Apple", deviceModel: "iPhone17,1" }], etag: '"3fed3378-0c67-47d2-b796-296962c66cbb"' },
     });
@@ -53,24 +53,24 @@ describe("Get Update", () => {
 
   it("sends the stored ETag, quotes and all, and keeps the cached copy on 304", async () => {
     const first = await client().getUpdate("Contoso", "iOS", "26.6.1");
-    if (first.status !== "found") throw new Error("not found");
+    if (!first.ok) throw new Error("not found");
     const second = await client().getUpdate("Contoso", "iOS", "26.6.1", first.update);
     expect(adu.requests[1]?.headers["if-none-match"]).toBe('"3fed3378-0c67-47d2-b796-296962c66cbb"');
-    expect(second).toEqual({ status: "found", update: first.update, notModified: true });
+    expect(second).toEqual({ ok: true, update: first.update, notModified: true });
   });
 
   it("reports 404 as not imported, with the service's reason", async () => {
-    expect(await client().getUpdate("Contoso", "iOS", "99.0")).toEqual({ status: "not-imported", message: "update Contoso/iOS/99.0 is not imported into ADU (UpdateNotFound: Update Contoso/iOS/99.0 was not found)" });
+    expect(await client().getUpdate("Contoso", "iOS", "99.0")).toEqual({ ok: false, message: "update Contoso/iOS/99.0 is not imported into ADU (UpdateNotFound: Update Contoso/iOS/99.0 was not found)" });
   });
 
   it("reports a 404 without a body as not imported too", async () => {
     adu.script.push({ status: 404 });
-    expect(await client().getUpdate("Contoso", "iOS", "26.6.1")).toEqual({ status: "not-imported", message: "update Contoso/iOS/26.6.1 is not imported into ADU" });
+    expect(await client().getUpdate("Contoso", "iOS", "26.6.1")).toEqual({ ok: false, message: "update Contoso/iOS/26.6.1 is not imported into ADU" });
   });
 
   it("honours Retry-After in seconds on 429, then succeeds", async () => {
     adu.script.push({ status: 429, headers: { "retry-after": "3" } });
-    expect((await client().getUpdate("Contoso", "iOS", "26.6.1")).status).toBe("found");
+    expect((await client().getUpdate("Contoso", "iOS", "26.6.1")).ok).toBe(true);
     expect(waits).toEqual([3000]);
     expect(adu.requests).toHaveLength(2);
   });
@@ -89,7 +89,7 @@ describe("Get Update", () => {
 
   it("retries a 500, then succeeds", async () => {
     adu.script.push({ status: 500, body: "boom" }, { status: 503 });
-    expect((await client().getUpdate("Contoso", "iOS", "26.6.1")).status).toBe("found");
+    expect((await client().getUpdate("Contoso", "iOS", "26.6.1")).ok).toBe(true);
     expect(waits).toEqual([250, 500]);
   });
 

@@ -15,7 +15,7 @@ function check(name: string, target: SchemaTarget) {
   if (!compiled.applicable) throw new Error(compiled.reason);
   return (doc: unknown) => {
     const r = compiled.validate(doc);
-    return r.valid ? "ok" : formatViolations(r.violations);
+    return r.ok ? "ok" : formatViolations(r.violations);
   };
 }
 

@@ -13,7 +13,7 @@ function validator(file: string, target: SchemaTarget): (doc: unknown) => Valida
 }
 
 function problems(result: ValidationResult): string {
-  return result.valid ? "" : formatViolations(result.violations);
+  return result.ok ? "" : formatViolations(result.violations);
 }
 
 interface Case {
@@ -178,7 +178,7 @@ describe("the Apple schema files enrollgate depends on", () => {
     });
     it.each(bad)("rejects %s", (_what, doc, message) => {
       const result = validate(JSON.parse(JSON.stringify(doc)) as unknown);
-      expect(result.valid).toBe(false);
+      expect(result.ok).toBe(false);
       expect(problems(result)).toMatch(message);
     });
   });

@@ -7,7 +7,7 @@ import { encodingProblem } from "../src/apple/ber.js";
 import { parsePemCertificates, TrustStore } from "../src/apple/cms-verify.js";
 import { readMachineInfo } from "../src/apple/machine-info.js";
 import { BandedSchema } from "../src/apple/schema/banded.js";
-import { bundledAppleSchema } from "../src/bundled.js";
+import { bundledAppleSchema } from "../src/apple/bundled.js";
 import { createCA, createIdentity, machineInfoPlist, signCms } from "../support/signing.js";
 
 const bytes = (...b: number[]) => new Uint8Array(b);

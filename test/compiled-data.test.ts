@@ -11,7 +11,7 @@ import { loadPolicySet } from "../src/policy/load.js";
 import type { DeviceFacts } from "../src/policy/model.js";
 import { runTests } from "../src/policy/testing.js";
 import { errorSchema } from "../src/apple/software-update-required.js";
-import { bundledAppleSchema } from "../src/bundled.js";
+import { bundledAppleSchema } from "../src/apple/bundled.js";
 import { generatePolicySet } from "../support/policy-sets.js";
 import { mustCompile } from "./helpers/policies.js";
 import { projectPath } from "./helpers/project.js";

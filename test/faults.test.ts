@@ -131,6 +131,19 @@ describe("feeds failing during a reload", () => {
     expect(log.lines.filter((l) => l.event === "feed-refresh-failed").map((l) => String(l.problem))).toContainEqual(expect.stringMatching(/gdmf.json/));
     expect(await metric(s, "enrollgate_feed_refresh_failures_total")).toBeGreaterThan(0);
   });
+
+  it("a GDMF snapshot that vanishes: the compile worker's reason reaches the log, errno and all", async () => {
+    const dir = await tempDir({
+      "p/rules.yaml": 'rules:\n  - { id: floor, platform: iOS, minimum: "26.6.1", whenUnavailable: block }\n',
+      "gdmf.json": readShared("feeds", "gdmf-2026-08-22.json"),
+    });
+    const log = captureLog();
+    const s = await serve(dir, log, { watch: false, feeds: { gdmf: "gdmf.json" } });
+    await rm(join(dir, "gdmf.json"));
+    expect((await s.reload("snapshot gone")).ok).toBe(true);
+    expect(await status(s, "26.5")).toBe(403);
+    expect(log.lines.filter((l) => l.event === "feed-refresh-failed").map((l) => String(l.problem))).toEqual([`cannot read the GDMF snapshot ${join(dir, "gdmf.json")}: ENOENT; keeping the last good feed`]);
+  });
 });
 
 describe("the upstream", () => {

@@ -149,6 +149,21 @@ describe("hostile MachineInfo, at the gate", () => {
     }
   });
 
+  it("counts each refusal in enrollgate_rejections_total by its failure code", async () => {
+    const { url } = gates.get("apple") as { url: string };
+    const rejections = async () =>
+      new Map([...(await (await fetch(`${url}/metrics`)).text()).matchAll(/^enrollgate_rejections_total\{(.*)\} (\d+)$/gm)].map((m) => [m[1] as string, Number(m[2])]));
+    const before = await rejections();
+    await send("apple", f.pki.sign(f.blocked, { certs: [f.pki.deviceCa, f.pki.iphoneCa] })); // the test PKI: Apple's anchors do not vouch for it
+    await send("apple", withCertificates(f.pki.sign(f.blocked), [f.pki.device, f.pki.deviceCa, f.pki.iphoneCa, f.pki.root, f.pathLen0.iphoneCa, f.pathLen0.deviceCa, f.pathLen0.device, f.pathLen1.iphoneCa, f.pathLen1.deviceCa, f.pathLen1.device, f.noCertSign.deviceCa].map((c) => c.der)));
+    const after = await rejections();
+    const added = Object.fromEntries([...after].filter(([labels, n]) => n !== (before.get(labels) ?? 0)).map(([labels, n]) => [labels, n - (before.get(labels) ?? 0)]));
+    expect(added).toEqual({
+      'status="403",code="unverified-machine-info",failure="chain-unanchored"': 2,
+      'status="400",code="bad-cms",failure="too-many-certificates"': 2,
+    });
+  });
+
   it("a certificate with a 50,000-character name: the 403 and its log line quote at most 512 characters of it", async () => {
     // What a sender controls is quoted in messages; outcomes are logged and cached, so thousands of these must stay small.
     const longName = tlv(0x30, tlv(0x31, tlv(0x30, tlv(0x06, Uint8Array.of(0x55, 0x04, 0x03)), tlv(0x0c, Buffer.alloc(50_000, "A")))));

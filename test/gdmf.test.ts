@@ -3,7 +3,9 @@ import { describe, expect, it } from "vitest";
 import { parseOsVersion } from "../src/apple/version.js";
 import { feedAvailability } from "../src/feeds/availability.js";
 import { FeedError, gdmfAvailability, gdmfLatest, parseGdmf, type GdmfDevice } from "../src/feeds/gdmf.js";
+import { fetchGdmf } from "../src/feeds/gdmf-fetch.js";
 import { decide } from "../src/policy/decide.js";
+import { startUpstream } from "./helpers/http.js";
 import { compileFiles, mustCompile, ruleFile } from "./helpers/policies.js";
 import { readShared } from "./helpers/shared.js";
 
@@ -200,5 +202,19 @@ describe("decisions with the feed", () => {
       { availability, env: { T_BETA_TOKEN: "t" } },
     );
     expect(decide(set, { ...facts, product: "iPhone17,1", deviceId: "iPhone17,1", osVersion: "26.6.1" }, NOW)).toMatchObject({ decision: "block", reason: "below-minimum" });
+  });
+});
+
+describe("fetching the feed", () => {
+  it("gives up on a feed that does not answer, with a FeedError naming the URL", async () => {
+    const silent = await startUpstream(() => "hang");
+    try {
+      const url = `${silent.url}/v2/pmv`;
+      const error = await fetchGdmf(url, { timeoutMs: 100 }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(FeedError);
+      expect((error as FeedError).message).toBe(`${url}: no answer within 100 ms`);
+    } finally {
+      await silent.close();
+    }
   });
 });

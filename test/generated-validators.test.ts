@@ -8,7 +8,7 @@ import { readdirSync } from "node:fs";
 import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
-import { bundledAppleSchema } from "../src/bundled.js";
+import { bundledAppleSchema } from "../src/apple/bundled.js";
 import { versionBoundaries } from "../src/apple/schema/bands.js";
 import { toJsonSchema } from "../src/apple/schema/json-schema.js";
 import { precompiledKey } from "../src/apple/schema/precompiled.js";

@@ -11,9 +11,10 @@ import { CmsError, parseSignedData } from "../src/apple/cms.js";
 import { APPLE_ISSUER_PINS } from "../src/apple/apple-device-chain.js";
 import { parsePemCertificates, TrustStore, verifySignedData, type VerifierCaches } from "../src/apple/cms-verify.js";
 import { readMachineInfo } from "../src/apple/machine-info.js";
+import { ingestMachineInfo } from "../src/gate/ingest.js";
 import { BandedSchema } from "../src/apple/schema/banded.js";
 import { Certificate } from "../src/apple/x509.js";
-import { appleTrustAnchors, bundledAppleSchema } from "../src/bundled.js";
+import { appleTrustAnchors, bundledAppleSchema } from "../src/apple/bundled.js";
 import { CertificateCache } from "../src/gate/verification-cache.js";
 import { machineInfoPlist } from "../support/signing.js";
 import { certificatesIndex, editSignedData, editSignerInfo, readValue, withCertificates, type Value } from "./helpers/cms-edit.js";
@@ -73,7 +74,7 @@ describe("anchors and the certificates a message carries", () => {
     for (const [name, encoding] of Object.entries(ENCODINGS)) {
       const der = f.pki.sign(f.blocked, { certs: carriedOf(carried), ...encoding });
       const v = check(der, anchorsOf(anchors));
-      expect(v.verified ? "verified" : v.problem, name).toBe("verified");
+      expect(v.ok ? "verified" : v.detail, name).toBe("verified");
       expect(readMachineInfo(der, { mode: "enforce", trust: anchorsOf(anchors), schema }), name).toMatchObject({ ok: true, verification: { status: "verified" } });
     }
   });
@@ -82,13 +83,13 @@ describe("anchors and the certificates a message carries", () => {
     const stray = f.pki.sign(f.blocked, { certs: [f.pki.deviceCa, f.pathLen1.deviceCa] });
     for (const anchors of ANCHORS) {
       expect(check(stray, anchorsOf(anchors)), anchors).toEqual({
-        verified: false,
+        ok: false,
         code: "uncovered-field",
-        problem: `the message carries a certificate that is not on the signer's chain ("C=US, O=Test Apple Inc., OU=Test Apple iPhone, CN=Test Device CA pathlen1"); no signature covers it`,
+        detail: `the message carries a certificate that is not on the signer's chain ("C=US, O=Test Apple Inc., OU=Test Apple iPhone, CN=Test Device CA pathlen1"); no signature covers it`,
       });
     }
     // The root without the iPhone CA between: an anchor's copy, but on no path from this signer.
-    expect(check(f.pki.sign(f.blocked, { certs: [f.pki.deviceCa, f.pki.root] }), anchorsOf("Device CA"))).toMatchObject({ verified: false, code: "uncovered-field" });
+    expect(check(f.pki.sign(f.blocked, { certs: [f.pki.deviceCa, f.pki.root] }), anchorsOf("Device CA"))).toMatchObject({ ok: false, code: "uncovered-field" });
   });
 
   it("takes as the anchor's issuer only a certificate with the key the anchor names", () => {
@@ -96,7 +97,7 @@ describe("anchors and the certificates a message carries", () => {
     const impostor = f.pki.craft("impostor-iphone-ca", f.pki.iphoneCa, Certificate.parse(f.pki.root.der).spki);
     const r = recording();
     const der = withCertificates(f.pki.sign(f.blocked, { certs: [f.pki.deviceCa] }), [f.pki.device.der, f.pki.deviceCa.der, impostor.der]);
-    expect(check(der, anchorsOf("Device CA"), r.caches)).toMatchObject({ verified: false, code: "uncovered-field", problem: expect.stringContaining("Test Apple iPhone Certification Authority") });
+    expect(check(der, anchorsOf("Device CA"), r.caches)).toMatchObject({ ok: false, code: "uncovered-field", detail: expect.stringContaining("Test Apple iPhone Certification Authority") });
     expect(r.asked.some((k) => k.endsWith(Certificate.parse(impostor.der).keyHash))).toBe(false);
   });
 
@@ -104,12 +105,12 @@ describe("anchors and the certificates a message carries", () => {
     const der = f.pki.sign(f.blocked, { signer: f.forged, certs: [f.pki.device, f.pki.deviceCa, f.pki.iphoneCa, f.pki.root] });
     for (const anchors of ANCHORS) {
       expect(check(der, anchorsOf(anchors)), anchors).toEqual({
-        verified: false,
+        ok: false,
         code: "ca-constraint",
-        problem: `"CN=160D3FA1-C7D5-4F85-8448-000000000001, C=US, ST=CA, L=Cupertino, O=Test Apple Inc., OU=iPhone" is not a CA (basicConstraints CA:FALSE), so it cannot issue "CN=TEST-DEVICE-forged, C=US, O=Test Apple Inc., OU=iPhone"`,
+        detail: `"CN=160D3FA1-C7D5-4F85-8448-000000000001, C=US, ST=CA, L=Cupertino, O=Test Apple Inc., OU=iPhone" is not a CA (basicConstraints CA:FALSE), so it cannot issue "CN=TEST-DEVICE-forged, C=US, O=Test Apple Inc., OU=iPhone"`,
       });
     }
-    expect(check(der, store(f.pki.device, f.pki.deviceCa))).toMatchObject({ verified: false, code: "ca-constraint" }); // even with the device itself an anchor
+    expect(check(der, store(f.pki.device, f.pki.deviceCa))).toMatchObject({ ok: false, code: "ca-constraint" }); // even with the device itself an anchor
   });
 
   it("checks a carried certificate above the anchor by its name and key only when nothing carried or configured signs it", () => {
@@ -120,16 +121,16 @@ describe("anchors and the certificates a message carries", () => {
     const renamed = f.pki.alter("iphone-ca-other-name", f.pki.iphoneCa, { subject: Certificate.parse(f.pki.root.der).subject });
     const rekeyed = f.pki.craft("iphone-ca-other-key", f.pki.iphoneCa, Certificate.parse(f.pki.root.der).spki);
     const message = (iphoneCa: PkiCert) => withCertificates(f.pki.sign(f.blocked, { certs: [f.pki.deviceCa] }), [f.pki.device.der, f.pki.deviceCa.der, iphoneCa.der]);
-    expect(check(message(serial), anchorsOf("Device CA")).verified).toBe(true); // the bytes no signature covers, documented in SECURITY.md
-    expect(check(message(renamed), anchorsOf("Device CA"))).toMatchObject({ verified: false, code: "uncovered-field" });
-    expect(check(message(rekeyed), anchorsOf("Device CA"))).toMatchObject({ verified: false, code: "uncovered-field" });
+    expect(check(message(serial), anchorsOf("Device CA")).ok).toBe(true); // the bytes no signature covers, documented in SECURITY.md
+    expect(check(message(renamed), anchorsOf("Device CA"))).toMatchObject({ ok: false, code: "uncovered-field" });
+    expect(check(message(rekeyed), anchorsOf("Device CA"))).toMatchObject({ ok: false, code: "uncovered-field" });
     // With the root configured, the root's signature covers all of it.
-    expect(check(message(serial), anchorsOf("Device CA, root"))).toMatchObject({ verified: false, code: "issuer-signature-mismatch" });
-    expect(check(message(serial), anchorsOf("Device CA, iPhone CA, root"))).toMatchObject({ verified: false, code: "issuer-signature-mismatch" });
+    expect(check(message(serial), anchorsOf("Device CA, root"))).toMatchObject({ ok: false, code: "issuer-signature-mismatch" });
+    expect(check(message(serial), anchorsOf("Device CA, iPhone CA, root"))).toMatchObject({ ok: false, code: "issuer-signature-mismatch" });
     // And an altered root, carried above the anchors: refused, whichever of its bytes changed.
     const rootSerial = f.pki.alter("root-other-serial", f.pki.root, { serial: tlv(0x02, Uint8Array.of(0x33)) });
     const withRoot = withCertificates(f.pki.sign(f.blocked, { certs: [f.pki.deviceCa] }), [f.pki.device.der, f.pki.deviceCa.der, f.pki.iphoneCa.der, rootSerial.der]);
-    for (const anchors of ANCHORS) expect(check(withRoot, anchorsOf(anchors)).verified, anchors).toBe(false);
+    for (const anchors of ANCHORS) expect(check(withRoot, anchorsOf(anchors)).ok, anchors).toBe(false);
   });
 });
 
@@ -140,20 +141,20 @@ describe("CA constraints along the path (RFC 5280 6.1)", () => {
     const { iphoneCa, deviceCa, device } = f.pathLen0;
     const der = f.pki.sign(f.blocked, { signer: device, certs: [deviceCa, iphoneCa], hash: "sha1" });
     expect(check(der, root())).toEqual({
-      verified: false,
+      ok: false,
       code: "path-length",
-      problem: `"C=US, O=Test Apple Inc., OU=Test Certification Authority, CN=Test iPhone CA pathlen0" allows 0 CA certificates below it (pathLenConstraint); this chain has 1`,
+      detail: `"C=US, O=Test Apple Inc., OU=Test Certification Authority, CN=Test iPhone CA pathlen0" allows 0 CA certificates below it (pathLenConstraint); this chain has 1`,
     });
     const ok = f.pathLen1;
-    expect(check(f.pki.sign(f.blocked, { signer: ok.device, certs: [ok.deviceCa, ok.iphoneCa], hash: "sha1" }), root()).verified).toBe(true);
+    expect(check(f.pki.sign(f.blocked, { signer: ok.device, certs: [ok.deviceCa, ok.iphoneCa], hash: "sha1" }), root()).ok).toBe(true);
   });
 
   it("refuses an issuer whose keyUsage lacks keyCertSign", () => {
     const { deviceCa, device } = f.noCertSign;
     expect(check(f.pki.sign(f.blocked, { signer: device, certs: [deviceCa, f.pki.iphoneCa] }), root())).toMatchObject({
-      verified: false,
+      ok: false,
       code: "ca-constraint",
-      problem: expect.stringMatching(/^"C=US, O=Test Apple Inc., OU=Test Apple iPhone, CN=Test Device CA no-certsign" may not sign certificates \(its keyUsage lacks keyCertSign\)/),
+      detail: expect.stringMatching(/^"C=US, O=Test Apple Inc., OU=Test Apple iPhone, CN=Test Device CA no-certsign" may not sign certificates \(its keyUsage lacks keyCertSign\)/),
     });
   });
 
@@ -161,16 +162,16 @@ describe("CA constraints along the path (RFC 5280 6.1)", () => {
     const { deviceCa, device } = f.v1;
     expect(Certificate.parse(deviceCa.der)).toMatchObject({ version: 1, extensions: null });
     const der = f.pki.sign(f.blocked, { signer: device, certs: [deviceCa, f.pki.iphoneCa] });
-    expect(check(der, root())).toMatchObject({ verified: false, code: "ca-constraint", problem: expect.stringContaining("is a version 1 certificate without extensions and not a trust anchor") });
-    expect(check(f.pki.sign(f.blocked, { signer: device, certs: [deviceCa] }), store(deviceCa)).verified).toBe(true);
+    expect(check(der, root())).toMatchObject({ ok: false, code: "ca-constraint", detail: expect.stringContaining("is a version 1 certificate without extensions and not a trust anchor") });
+    expect(check(f.pki.sign(f.blocked, { signer: device, certs: [deviceCa] }), store(deviceCa)).ok).toBe(true);
   });
 
   it("refuses an intermediate with a critical extension it does not process", () => {
     const { deviceCa, device } = f.unknownCritical;
     expect(check(f.pki.sign(f.blocked, { signer: device, certs: [deviceCa, f.pki.iphoneCa] }), root())).toMatchObject({
-      verified: false,
+      ok: false,
       code: "ca-constraint",
-      problem: expect.stringContaining("has a critical extension 1.2.3.4.5 the gate does not process"),
+      detail: expect.stringContaining("has a critical extension 1.2.3.4.5 the gate does not process"),
     });
   });
 });
@@ -207,14 +208,14 @@ describe("Apple's anchors, built in", () => {
 
   it("a message naming the real device fails only at its content signature (made here with a test key)", () => {
     const v = check(f.realDeviceMessage(), new TrustStore(appleTrustAnchors()));
-    expect(v).toEqual({ verified: false, code: "signature-mismatch", problem: "the signature does not match" });
+    expect(v).toEqual({ ok: false, code: "signature-mismatch", detail: "the signature does not match" });
   });
 
   it("a message from a test chain is not anchored in Apple's", () => {
     expect(check(f.pki.sign(f.blocked, { certs: [f.pki.deviceCa, f.pki.iphoneCa] }), new TrustStore(appleTrustAnchors()))).toMatchObject({
-      verified: false,
+      ok: false,
       code: "chain-unanchored",
-      problem: 'no chain from the signer to a trust anchor (stuck at issuer "C=US, O=Test Apple Inc., OU=Test Certification Authority, CN=Test Apple Root CA")',
+      detail: 'no chain from the signer to a trust anchor (stuck at issuer "C=US, O=Test Apple Inc., OU=Test Certification Authority, CN=Test Apple Root CA")',
     });
   });
 });
@@ -234,35 +235,35 @@ describe("Apple's root vouches for devices only through the Device CA", () => {
 
   it("a root without a pin vouches for anything under it (RFC 5280): a developer certificate's MachineInfo verifies", () => {
     // What Apple's root did for an Apple Development certificate before it was pinned.
-    expect(check(developerMessage(), store(f.pki.root)).verified).toBe(true);
+    expect(check(developerMessage(), store(f.pki.root)).ok).toBe(true);
   });
 
   it("refuses a developer certificate under the pinned root before any signature is checked", () => {
     const r = recording();
     expect(check(developerMessage(), pinned(f.pki.root), r.caches)).toEqual({
-      verified: false,
+      ok: false,
       code: "issuing-ca",
-      problem: `"CN=Apple Development: Anyone (TEAM000001), O=Anyone, C=US" is issued by "C=US, O=Test Apple Inc., OU=Test Certification Authority, CN=Test Worldwide Developer Relations CA"; the trust anchor "C=US, O=Test Apple Inc., OU=Test Certification Authority, CN=Test Apple Root CA" vouches for a signer only when its issuer is "Test Apple iPhone Device CA"`,
+      detail: `"CN=Apple Development: Anyone (TEAM000001), O=Anyone, C=US" is issued by "C=US, O=Test Apple Inc., OU=Test Certification Authority, CN=Test Worldwide Developer Relations CA"; the trust anchor "C=US, O=Test Apple Inc., OU=Test Certification Authority, CN=Test Apple Root CA" vouches for a signer only when its issuer is "Test Apple iPhone Device CA"`,
     });
     expect(r.asked).toEqual([]);
     // Whatever else is configured beside the root.
-    for (const anchors of [pinned(f.pki.deviceCa, f.pki.root), pinned(f.pki.deviceCa, f.pki.iphoneCa, f.pki.root)]) expect(check(developerMessage(), anchors)).toMatchObject({ verified: false, code: "issuing-ca" });
+    for (const anchors of [pinned(f.pki.deviceCa, f.pki.root), pinned(f.pki.deviceCa, f.pki.iphoneCa, f.pki.root)]) expect(check(developerMessage(), anchors)).toMatchObject({ ok: false, code: "issuing-ca" });
   });
 
   it("refuses a leaf the pinned iPhone CA issued directly", () => {
     const der = f.pki.sign(f.blocked, { signer: f.underIphoneCa, certs: [f.pki.iphoneCa] });
-    expect(check(der, pinned(f.pki.iphoneCa, f.pki.root))).toMatchObject({ verified: false, code: "issuing-ca" });
-    expect(check(der, pinned(f.pki.root))).toMatchObject({ verified: false, code: "issuing-ca" });
+    expect(check(der, pinned(f.pki.iphoneCa, f.pki.root))).toMatchObject({ ok: false, code: "issuing-ca" });
+    expect(check(der, pinned(f.pki.root))).toMatchObject({ ok: false, code: "issuing-ca" });
   });
 
   it("still verifies every chain devices send, under every anchor set, and under the root alone", () => {
     const sets = [pinned(f.pki.deviceCa), pinned(f.pki.deviceCa, f.pki.root), pinned(f.pki.deviceCa, f.pki.iphoneCa, f.pki.root)];
     for (const trust of sets) {
       for (const carried of CARRIED) {
-        for (const [name, encoding] of Object.entries(ENCODINGS)) expect(check(f.pki.sign(f.blocked, { certs: carriedOf(carried), ...encoding }), trust).verified, `${carried}, ${name}`).toBe(true);
+        for (const [name, encoding] of Object.entries(ENCODINGS)) expect(check(f.pki.sign(f.blocked, { certs: carriedOf(carried), ...encoding }), trust).ok, `${carried}, ${name}`).toBe(true);
       }
     }
-    expect(check(f.pki.sign(f.blocked, { certs: [f.pki.deviceCa, f.pki.iphoneCa] }), pinned(f.pki.root)).verified).toBe(true);
+    expect(check(f.pki.sign(f.blocked, { certs: [f.pki.deviceCa, f.pki.iphoneCa] }), pinned(f.pki.root)).ok).toBe(true);
   });
 
   it("Apple's pins name the keys of the bundled root, iPhone CA and Device CA", () => {
@@ -278,7 +279,7 @@ describe("Apple's root vouches for devices only through the Device CA", () => {
     const rootFromFile = new TrustStore(parsePemCertificates(readFileSync(sharedPath("apple", "certs", "apple-root-ca.pem"), "utf8"), "apple-root-ca.pem"));
     for (const trust of [new TrustStore(appleTrustAnchors()), rootFromFile]) {
       const r = recording();
-      expect(check(der, trust, r.caches)).toMatchObject({ verified: false, code: "issuing-ca", problem: expect.stringContaining('vouches for a signer only when its issuer is "Apple iPhone Device CA"') });
+      expect(check(der, trust, r.caches)).toMatchObject({ ok: false, code: "issuing-ca", detail: expect.stringContaining('vouches for a signer only when its issuer is "Apple iPhone Device CA"') });
       expect(r.asked).toEqual([]);
     }
   });
@@ -291,7 +292,7 @@ describe("verification cost an attacker controls", () => {
   it("refuses more than 10 certificates before reading any of them", () => {
     const eleven = withCertificates(genuine(), [f.pki.device.der, f.pki.deviceCa.der, f.pki.iphoneCa.der, f.pki.root.der, ...f.decoys(7).map((d) => d.der)]);
     expect(() => parseSignedData(eleven)).toThrow(new CmsError("the message carries 11 certificates; at most 10 are accepted", "too-many-certificates"));
-    expect(readMachineInfo(eleven, { mode: "enforce", trust: apple(), schema })).toMatchObject({ ok: false, status: 400, code: "bad-cms", failure: "too-many-certificates" });
+    expect(ingestMachineInfo(eleven, { mode: "enforce", trust: apple(), schema })).toMatchObject({ ok: false, status: 400, code: "bad-cms", failure: "too-many-certificates" });
   });
 
   it.each([
@@ -303,19 +304,19 @@ describe("verification cost an attacker controls", () => {
   ] as const)("refuses a carried certificate with %s before any signature is checked", (_what, decoy, code, message) => {
     const r = recording();
     const der = withCertificates(genuine(), [f.pki.device.der, f.pki.deviceCa.der, decoy().der]);
-    expect(check(der, apple(), r.caches)).toEqual({ verified: false, code, problem: expect.stringContaining(message) });
+    expect(check(der, apple(), r.caches)).toEqual({ ok: false, code, detail: expect.stringContaining(message) });
     expect(r.asked).toEqual([]);
   });
 
   it("refuses a signer with a P-521 key", () => {
-    expect(check(f.pki.sign(f.blocked, { signer: f.p521Device, certs: [f.pki.deviceCa] }), apple())).toMatchObject({ verified: false, code: "key-unsupported" });
+    expect(check(f.pki.sign(f.blocked, { signer: f.p521Device, certs: [f.pki.deviceCa] }), apple())).toMatchObject({ ok: false, code: "key-unsupported" });
   });
 
   it("refuses decoy issuers named like the signer's, up to the certificate limit, before any signature is checked", () => {
     for (const anchors of ANCHORS) {
       const r = recording();
       const der = withCertificates(genuine(), [f.pki.device.der, f.pki.deviceCa.der, ...f.decoys(8).map((d) => d.der)]);
-      expect(check(der, anchorsOf(anchors), r.caches), anchors).toMatchObject({ verified: false, code: "ambiguous-issuer", problem: expect.stringMatching(/^the message carries 8 certificates named "C=US, O=Test Apple Inc., OU=Test Apple iPhone, CN=Test Apple iPhone Device CA"/) });
+      expect(check(der, anchorsOf(anchors), r.caches), anchors).toMatchObject({ ok: false, code: "ambiguous-issuer", detail: expect.stringMatching(/^the message carries 8 certificates named "C=US, O=Test Apple Inc., OU=Test Apple iPhone, CN=Test Apple iPhone Device CA"/) });
       expect(r.asked, anchors).toEqual([]);
     }
   });
@@ -323,7 +324,7 @@ describe("verification cost an attacker controls", () => {
   it("checks each certificate signature at most once per message", () => {
     const r = recording();
     const der = f.pki.sign(f.blocked, { certs: [f.pki.deviceCa, f.pki.iphoneCa, f.pki.root] });
-    expect(check(der, apple(), r.caches).verified).toBe(true);
+    expect(check(der, apple(), r.caches).ok).toBe(true);
     expect(new Set(r.asked).size).toBe(r.asked.length);
     expect(r.asked).toHaveLength(4); // device by Device CA, Device CA by iPhone CA, iPhone CA by root, the root by itself
   });
@@ -331,17 +332,17 @@ describe("verification cost an attacker controls", () => {
   it("remembers verified certificate links across messages: a new device costs one certificate check", () => {
     const cache = new CertificateCache();
     const first = recording(cache);
-    expect(check(f.pki.sign(f.blocked, { certs: [f.pki.deviceCa, f.pki.iphoneCa] }), apple(), first.caches).verified).toBe(true);
+    expect(check(f.pki.sign(f.blocked, { certs: [f.pki.deviceCa, f.pki.iphoneCa] }), apple(), first.caches).ok).toBe(true);
     expect(first.added).toHaveLength(3); // device by the Device CA; above that anchor, the Device CA by the iPhone CA, and the iPhone CA by the root
     const other = f.pki.issue("another-device", { issuer: f.pki.deviceCa, subject: "/CN=TEST-DEVICE-another/C=US/O=Test Apple Inc./OU=iPhone", extensions: "device", key: { type: "rsa", bits: 1024 }, md: "sha1" });
     const second = recording(cache);
-    expect(check(f.pki.sign(f.blocked, { signer: other, certs: [f.pki.deviceCa, f.pki.iphoneCa] }), apple(), second.caches).verified).toBe(true);
+    expect(check(f.pki.sign(f.blocked, { signer: other, certs: [f.pki.deviceCa, f.pki.iphoneCa] }), apple(), second.caches).ok).toBe(true);
     expect(second.added).toEqual([`${Certificate.parse(other.der).sha256}>${Certificate.parse(f.pki.deviceCa.der).keyHash}`]);
   });
 });
 
 describe("fields no signature covers", () => {
-  const read = (der: Uint8Array) => readMachineInfo(der, { mode: "enforce", trust: anchorsOf("Device CA, iPhone CA, root"), schema });
+  const read = (der: Uint8Array) => ingestMachineInfo(der, { mode: "enforce", trust: anchorsOf("Device CA, iPhone CA, root"), schema });
   const messages = () => ({
     "DER with signed attributes": f.pki.sign(f.blocked, { certs: [f.pki.deviceCa, f.pki.iphoneCa], hash: "sha1" }),
     "streamed BER without signed attributes": f.pki.sign(f.blocked, { certs: [f.pki.deviceCa, f.pki.iphoneCa], noattr: true, stream: true }),
@@ -382,7 +383,7 @@ describe("fields no signature covers", () => {
       fields[at] = readValue(tlv(0x04, tlv(0x30, tlv(0x02, r.contents), integer(other))));
     });
     expect(Buffer.from(flipped).equals(Buffer.from(der))).toBe(false);
-    for (const message of [der, flipped]) expect(check(message, anchorsOf("Device CA")).verified).toBe(true);
+    for (const message of [der, flipped]) expect(check(message, anchorsOf("Device CA")).ok).toBe(true);
   });
 
   it("refuses a digest algorithm the signer does not use", () => {

@@ -3,10 +3,10 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { CmsError, parseSignedData } from "../src/apple/cms.js";
 import { parsePemCertificates, TrustStore, verifySignedData } from "../src/apple/cms-verify.js";
-import { readMachineInfo, type MachineInfoResult } from "../src/apple/machine-info.js";
+import { ingestMachineInfo, type MachineInfoResult } from "../src/gate/ingest.js";
 import { parsePlistBytes, parsePlistText, PlistError } from "../src/apple/plist.js";
 import { BandedSchema } from "../src/apple/schema/banded.js";
-import { bundledAppleSchema } from "../src/bundled.js";
+import { bundledAppleSchema } from "../src/apple/bundled.js";
 import { createCA, createIdentity, machineInfoPlist, signCms, type Identity } from "../support/signing.js";
 
 let ca: Identity;
@@ -38,45 +38,45 @@ describe("CMS verification", () => {
   ] as const)("accepts %s signatures with %s, from certificates long expired", async (kind, hash) => {
     const der = await signCms(plist, kind === "rsa" ? rsaDevice : ecDevice, { hash });
     const v = verify(der);
-    expect(v.verified, v.verified ? "" : v.problem).toBe(true);
+    expect(v.ok, v.ok ? "" : v.detail).toBe(true);
   });
 
   it("accepts a signature without signed attributes (over the content itself)", async () => {
-    expect(verify(await signCms(plist, rsaDevice, { signedAttributes: false })).verified).toBe(true);
+    expect(verify(await signCms(plist, rsaDevice, { signedAttributes: false })).ok).toBe(true);
   });
 
   it("walks a chain through an intermediate carried in the message", async () => {
     const intermediate = await createIdentity(ca, { commonName: "Test Intermediate", ca: true });
     const leaf = await createIdentity(intermediate, { kind: "ecdsa" });
-    expect(verify(await signCms(plist, leaf, { certificates: [intermediate] })).verified).toBe(true);
-    expect(verify(await signCms(plist, leaf))).toEqual({ verified: false, code: "chain-unanchored", problem: expect.stringMatching(/no chain from the signer to a trust anchor/) });
+    expect(verify(await signCms(plist, leaf, { certificates: [intermediate] })).ok).toBe(true);
+    expect(verify(await signCms(plist, leaf))).toEqual({ ok: false, code: "chain-unanchored", detail: expect.stringMatching(/no chain from the signer to a trust anchor/) });
   });
 
   it("rejects a tampered payload", async () => {
     const der = Buffer.from(await signCms(plist, rsaDevice));
     const at = der.indexOf("iPhone17,3");
     der[at + 6] = "8".charCodeAt(0);
-    expect(verify(der)).toEqual({ verified: false, code: "digest-mismatch", problem: "the content does not match the signed messageDigest" });
+    expect(verify(der)).toEqual({ ok: false, code: "digest-mismatch", detail: "the content does not match the signed messageDigest" });
     const bare = Buffer.from(await signCms(plist, rsaDevice, { signedAttributes: false }));
     bare[bare.indexOf("iPhone17,3") + 6] = "8".charCodeAt(0);
-    expect(verify(bare)).toEqual({ verified: false, code: "signature-mismatch", problem: "the signature does not match" });
+    expect(verify(bare)).toEqual({ ok: false, code: "signature-mismatch", detail: "the signature does not match" });
   });
 
   it("rejects a signer from another CA", async () => {
     const stranger = await createIdentity(otherCa);
-    expect(verify(await signCms(plist, stranger))).toEqual({ verified: false, code: "chain-unanchored", problem: expect.stringMatching(/no chain .*\(stuck at issuer ".*CN=Someone Else's CA"\)/) });
+    expect(verify(await signCms(plist, stranger))).toEqual({ ok: false, code: "chain-unanchored", detail: expect.stringMatching(/no chain .*\(stuck at issuer ".*CN=Someone Else's CA"\)/) });
   });
 
   it("rejects two signers", async () => {
-    expect(verify(await signCms(plist, rsaDevice, { coSigners: [ecDevice] }))).toEqual({ verified: false, code: "signer-count", problem: "the message has 2 signers; MachineInfo has exactly one" });
+    expect(verify(await signCms(plist, rsaDevice, { coSigners: [ecDevice] }))).toEqual({ ok: false, code: "signer-count", detail: "the message has 2 signers; MachineInfo has exactly one" });
   });
 
   it("rejects a message without the signer's certificate", async () => {
-    expect(verify(await signCms(plist, rsaDevice, { includeCertificate: false }))).toEqual({ verified: false, code: "signer-certificate-missing", problem: "the signer's certificate is not in the message" });
+    expect(verify(await signCms(plist, rsaDevice, { includeCertificate: false }))).toEqual({ ok: false, code: "signer-certificate-missing", detail: "the signer's certificate is not in the message" });
   });
 
   it("trusts nothing with an empty trust store", async () => {
-    expect(verify(await signCms(plist, rsaDevice), new TrustStore([])).verified).toBe(false);
+    expect(verify(await signCms(plist, rsaDevice), new TrustStore([])).ok).toBe(false);
   });
 
   it.each([
@@ -103,20 +103,20 @@ describe("CMS verification", () => {
   it("refuses a certificate in the message that is not on the signer's chain", async () => {
     const stranger = await createIdentity(otherCa);
     expect(verify(await signCms(plist, rsaDevice, { certificates: [stranger] }))).toEqual({
-      verified: false,
+      ok: false,
       code: "uncovered-field",
-      problem: `the message carries a certificate that is not on the signer's chain ("O=enrollgate tests, CN=Apple iPhone Device"); no signature covers it`,
+      detail: `the message carries a certificate that is not on the signer's chain ("O=enrollgate tests, CN=Apple iPhone Device"); no signature covers it`,
     });
     // The anchor itself, carried along, belongs.
-    expect(verify(await signCms(plist, rsaDevice, { certificates: [ca] })).verified).toBe(true);
+    expect(verify(await signCms(plist, rsaDevice, { certificates: [ca] })).ok).toBe(true);
   });
 
   it("accepts the root above a configured intermediate anchor, and nothing else above it", async () => {
     const intermediate = await createIdentity(ca, { commonName: "Anchor Intermediate", ca: true });
     const leaf = await createIdentity(intermediate, { kind: "ecdsa" });
     const anchoredAtIntermediate = new TrustStore(parsePemCertificates(intermediate.pem, "intermediate.pem"));
-    expect(verify(await signCms(plist, leaf, { certificates: [intermediate, ca] }), anchoredAtIntermediate).verified).toBe(true);
-    expect(verify(await signCms(plist, leaf, { certificates: [intermediate, otherCa] }), anchoredAtIntermediate).verified).toBe(false);
+    expect(verify(await signCms(plist, leaf, { certificates: [intermediate, ca] }), anchoredAtIntermediate).ok).toBe(true);
+    expect(verify(await signCms(plist, leaf, { certificates: [intermediate, otherCa] }), anchoredAtIntermediate).ok).toBe(false);
   });
 
   it("refuses parts no signature covers when they are not what the signer wrote", async () => {
@@ -201,9 +201,9 @@ describe("the plist reader", () => {
   });
 });
 
-describe("readMachineInfo", () => {
+describe("ingestMachineInfo", () => {
   const read = async (content: string, mode: "enforce" | "audit" | "off" = "enforce", signer?: Identity): Promise<MachineInfoResult> =>
-    readMachineInfo(await signCms(content, signer ?? ecDevice), { mode, trust, schema });
+    ingestMachineInfo(await signCms(content, signer ?? ecDevice), { mode, trust, schema });
 
   it("turns a verified MachineInfo into facts", async () => {
     const r = await read(machineInfoPlist({ SUPPLEMENTAL_BUILD_VERSION: "23F77a", SUPPLEMENTAL_OS_VERSION_EXTRA: "(a)" }));
@@ -264,6 +264,6 @@ describe("readMachineInfo", () => {
   });
 
   it("answers bytes that are not CMS with 400", () => {
-    expect(readMachineInfo(Buffer.from("nope"), { mode: "off", trust, schema })).toMatchObject({ ok: false, status: 400, code: "bad-cms" });
+    expect(ingestMachineInfo(Buffer.from("nope"), { mode: "off", trust, schema })).toMatchObject({ ok: false, status: 400, code: "bad-cms" });
   });
 });

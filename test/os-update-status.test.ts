@@ -8,9 +8,10 @@ import { CommandError, osUpdateStatusCommand, parseOsUpdateStatusResponse, parse
 import { BandedSchema } from "../src/apple/schema/banded.js";
 import { parseAppleSchema } from "../src/apple/schema/document.js";
 import { formatOsVersion } from "../src/apple/version.js";
-import { bundledAppleSchema } from "../src/bundled.js";
+import { bundledAppleSchema } from "../src/apple/bundled.js";
 import { gdmfBuildVersion, parseGdmf } from "../src/feeds/gdmf.js";
 import { judgeCompliance, reachesMinimum } from "../src/policy/compliance.js";
+import { factsOfDeviceInformation } from "../src/policy/facts.js";
 import type { DeviceFacts } from "../src/policy/model.js";
 import { enrollgate } from "./helpers/cli.js";
 import { mustCompile, ruleFile } from "./helpers/policies.js";
@@ -30,8 +31,8 @@ const set = mustCompile({
     { id: "legacy-ios", platform: "iOS", models: ["iPhone14,*"], minimum: "17.6" },
   ),
 });
-const iphone = readDeviceInformation(fixture("device-info-iphone.plist")).facts;
-const mac = readDeviceInformation(fixture("device-info-mac.plist")).facts;
+const iphone = factsOfDeviceInformation(readDeviceInformation(fixture("device-info-iphone.plist")));
+const mac = factsOfDeviceInformation(readDeviceInformation(fixture("device-info-mac.plist")));
 const feed = parseGdmf(readShared("feeds", "gdmf-2026-08-22.json"));
 const buildVersions = (b: string) => gdmfBuildVersion(feed, b);
 

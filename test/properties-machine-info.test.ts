@@ -13,9 +13,9 @@ import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { decodeBer, type BerNode } from "../src/apple/ber.js";
 import { parsePemCertificates, TrustStore } from "../src/apple/cms-verify.js";
-import { readMachineInfo } from "../src/apple/machine-info.js";
+import { ingestMachineInfo } from "../src/gate/ingest.js";
 import { BandedSchema } from "../src/apple/schema/banded.js";
-import { bundledAppleSchema } from "../src/bundled.js";
+import { bundledAppleSchema } from "../src/apple/bundled.js";
 import { createCA, createIdentity, machineInfoPlist, signCms, type Identity, type SignOptions } from "../support/signing.js";
 import { readValue, writeValue, type Value } from "./helpers/cms-edit.js";
 import { buildOpensslPki, tlv } from "./helpers/openssl-pki.js";
@@ -54,7 +54,7 @@ beforeAll(async () => {
   );
 }, 30_000);
 
-const read = (der: Uint8Array, trust: TrustStore) => readMachineInfo(der, { mode: "enforce", trust, schema });
+const read = (der: Uint8Array, trust: TrustStore) => ingestMachineInfo(der, { mode: "enforce", trust, schema });
 
 /**
  * The one change a verifier cannot tell apart: the SignerInfo may name an

@@ -8,7 +8,7 @@
 //  - hostile messages next to that genuine one, timed in turn with it, their
 //    cost as a ratio of its cost (target: at most 2).
 import { createHash, randomBytes } from "node:crypto";
-import { BandedSchema, bundledAppleSchema, CertificateCache, parsePemCertificates, readMachineInfo, TrustStore, type VerifierCaches } from "enrollgate";
+import { BandedSchema, bundledAppleSchema, CertificateCache, ingestMachineInfo, parsePemCertificates, TrustStore, type VerifierCaches } from "enrollgate";
 import { rsaSpki, withCertificates, withPublicKey } from "../../support/der.js";
 import { createCA, createIdentity, machineInfoPlist, signCms, type Identity, type KeyKind } from "../../support/signing.js";
 import type { BenchRow, Scenario } from "../support/result.js";
@@ -42,8 +42,8 @@ export const machineInfoScenario: Scenario = {
     for (const [kind, label] of [["rsa", "RSA-2048"], ["ecdsa", "ECDSA P-256"]] as Array<[KeyKind, string]>) {
       const device = await createIdentity(ca, { kind });
       const der = await signCms(machineInfoPlist(), device, { hash: "SHA-256" });
-      if (!readMachineInfo(der, { mode: "enforce", trust, schema }).ok) throw new Error("the benchmark MachineInfo does not verify");
-      const s = summarize(timeEach(() => readMachineInfo(der, { mode: "enforce", trust, schema }), quick ? 500 : 3000, 300));
+      if (!ingestMachineInfo(der, { mode: "enforce", trust, schema }).ok) throw new Error("the benchmark MachineInfo does not verify");
+      const s = summarize(timeEach(() => ingestMachineInfo(der, { mode: "enforce", trust, schema }), quick ? 500 : 3000, 300));
       rows.push({
         scenario: "machine-info",
         what: `MachineInfo, ${label}, ${der.length} bytes`,
@@ -62,7 +62,7 @@ export const machineInfoScenario: Scenario = {
     const apple = new TrustStore([root, iphoneCa, deviceCa].flatMap((c) => parsePemCertificates(c.pem, "anchor")));
     const caches = caOnly(new Set([root, iphoneCa, deviceCa].map((c) => createHash("sha256").update(c.der).digest("hex"))));
     const genuine = await signCms(machineInfoPlist(), device, { hash: "SHA-1", certificates: [deviceCa, iphoneCa] });
-    const read = (der: Uint8Array) => readMachineInfo(der, { mode: "enforce", trust: apple, schema, caches });
+    const read = (der: Uint8Array) => ingestMachineInfo(der, { mode: "enforce", trust: apple, schema, caches });
     if (!read(genuine).ok) throw new Error("the Apple-shaped MachineInfo does not verify");
 
     const huge = Uint8Array.of(1, ...new Array<number>(1023).fill(0), 1); // 2^8192 + 1

@@ -5,6 +5,7 @@
 // values as offsets into the bytes, which the CMS and X.509 readers walk: a
 // message that passes here is encoded exactly as its structure says, so a
 // changed length or tag byte cannot slip through.
+import { EnrollgateError } from "../errors.js";
 
 const MAX_DEPTH = 64;
 const MAX_NODES = 20_000;
@@ -34,8 +35,12 @@ export interface BerNode {
   readonly children: ReadonlyArray<BerNode>;
 }
 
-export class EncodingError extends Error {
+export class EncodingError extends EnrollgateError<"ber-invalid"> {
   override readonly name = "EncodingError";
+
+  constructor(message: string) {
+    super("ber-invalid", message);
+  }
 }
 
 /** The tree of one well-formed BER value filling `bytes`; throws EncodingError naming the first problem. */

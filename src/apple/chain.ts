@@ -38,7 +38,7 @@
 // byte of every certificate a genuine message carries is signed.
 import { verify } from "node:crypto";
 import type { TrustStore } from "./trust-store.js";
-import type { VerificationCode } from "./verification-codes.js";
+import type { VerificationCode, VerificationFailure } from "./verification-codes.js";
 import { KEY_USAGE, sameBytes, sameName, X509_OID, type Certificate } from "./x509.js";
 
 /** Certificate-to-key signature checks that passed, remembered across messages. */
@@ -62,7 +62,7 @@ export type ChainOutcome =
        */
       readonly unvouched: Certificate | null;
     }
-  | { readonly ok: false; readonly code: VerificationCode; readonly problem: string };
+  | ({ readonly ok: false } & VerificationFailure);
 
 type Failure = Extract<ChainOutcome, { ok: false }>;
 
@@ -91,7 +91,7 @@ const UNDERSTOOD_CRITICAL = new Set<string>([
   "2.5.29.18", // issuerAltName
 ]);
 
-const fail = (code: VerificationCode, problem: string): Failure => ({ ok: false, code, problem });
+const fail = (code: VerificationCode, detail: string): Failure => ({ ok: false, code, detail });
 
 /**
  * Whether `candidate` may be `child`'s issuer by name and key identifier.

@@ -13,7 +13,7 @@ import { validateChain, type LinkCache } from "./chain.js";
 import { CmsError, type SignedData, type SignerInfo } from "./cms.js";
 import { keyProblem } from "./key-limits.js";
 import type { TrustStore } from "./trust-store.js";
-import type { VerificationCode } from "./verification-codes.js";
+import type { VerificationCode, VerificationFailure } from "./verification-codes.js";
 import { Certificate, CertificateError, sameBytes } from "./x509.js";
 
 export { parsePemCertificates, TrustStore } from "./trust-store.js";
@@ -57,12 +57,10 @@ export interface SignerIdentity {
   readonly anchor: string;
 }
 
-export type Verification =
-  | { readonly verified: true; readonly signer: SignerIdentity }
-  | { readonly verified: false; readonly code: VerificationCode; readonly problem: string };
+export type Verification = { readonly ok: true; readonly signer: SignerIdentity } | ({ readonly ok: false } & VerificationFailure);
 
-function fail(code: VerificationCode, problem: string): Verification {
-  return { verified: false, code, problem };
+function fail(code: VerificationCode, detail: string): Verification {
+  return { ok: false, code, detail };
 }
 
 /** Verifies a parsed message's one signer, its signed attributes, and its chain to the trust store. */
@@ -124,9 +122,9 @@ function verify(message: SignedData, trust: TrustStore, caches: VerifierCaches):
     trust,
     caches.links,
   );
-  if (!chain.ok) return fail(chain.code, chain.problem);
+  if (!chain.ok) return fail(chain.code, chain.detail);
   if (!verifySignature(schemeHash ?? digestName, signedBytes, cert.publicKey(), signer.signature)) return fail("signature-mismatch", "the signature does not match");
   // The CAs recur in every device's message, and a device's own certificate (with its imported key) in each of its messages.
   for (const c of [...chain.path, ...chain.above]) caches.certificates?.set(c.sha256, c);
-  return { verified: true, signer: { subject: cert.subjectName, sha256: cert.sha256, anchor: chain.anchor.subjectName } };
+  return { ok: true, signer: { subject: cert.subjectName, sha256: cert.sha256, anchor: chain.anchor.subjectName } };
 }

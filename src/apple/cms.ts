@@ -6,17 +6,15 @@
 // extra digest algorithms, repeated certificates), which are refused, so
 // that no value in a message can change and nothing can be added without
 // the message being refused. Verification is in cms-verify.ts.
+import { EnrollgateError } from "../errors.js";
 import { contentOf, decodeBer, encodingOf, EncodingError, isContext, isUniversal, oidText, type BerNode } from "./ber.js";
 import type { VerificationCode } from "./verification-codes.js";
 
-export class CmsError extends Error {
+/** A message that is not the CMS SignedData MachineInfo is; its code says why (verification-codes.ts). */
+export class CmsError extends EnrollgateError<VerificationCode> {
   override readonly name = "CmsError";
-  constructor(
-    message: string,
-    /** Why, as a stable code. */
-    readonly code: VerificationCode = "malformed",
-  ) {
-    super(message);
+  constructor(message: string, code: VerificationCode = "malformed") {
+    super(code, message);
   }
 }
 

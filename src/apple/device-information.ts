@@ -1,19 +1,38 @@
-// Facts about an enrolled device from its DeviceInformation response: the
-// same keys MachineInfo carries at enrollment, under their MDM names.
+// An enrolled device's DeviceInformation response: the keys enrollgate reads
+// from its QueryResponses, the same MachineInfo carries at enrollment, under
+// their MDM names.
+import { EnrollgateError } from "../errors.js";
 import { isPlistDict, parsePlistBytes, PlistError, type PlistValue } from "./plist.js";
-import { factsFromRecord } from "../policy/facts.js";
-import type { DeviceFacts } from "../policy/model.js";
 
-export class DeviceInformationError extends Error {
+export class DeviceInformationError extends EnrollgateError<"device-information-invalid"> {
   override readonly name = "DeviceInformationError";
+
+  constructor(message: string) {
+    super("device-information-invalid", message);
+  }
 }
+
+/** The QueryResponses keys enrollgate reads, under Apple's names; an empty string counts as absent. */
+export interface DeviceInformation {
+  readonly ProductName: string;
+  readonly OSVersion?: string;
+  readonly BuildVersion?: string;
+  readonly SerialNumber?: string;
+  readonly SoftwareUpdateDeviceID?: string;
+  readonly SupplementalBuildVersion?: string;
+  readonly SupplementalOSVersionExtra?: string;
+  /** The response's UDID, else the one in QueryResponses. */
+  readonly UDID?: string;
+}
+
+const STRING_KEYS = ["OSVersion", "BuildVersion", "SerialNumber", "SoftwareUpdateDeviceID", "SupplementalBuildVersion", "SupplementalOSVersionExtra", "UDID"] as const;
 
 function str(v: PlistValue | undefined): string | undefined {
   return typeof v === "string" && v !== "" ? v : undefined;
 }
 
-/** Facts from a DeviceInformation response plist (its QueryResponses), keyed by UDID. */
-export function readDeviceInformation(bytes: Uint8Array): { readonly udid: string | null; readonly facts: DeviceFacts } {
+/** A DeviceInformation response plist (its QueryResponses, or those keys at the top level). */
+export function readDeviceInformation(bytes: Uint8Array): DeviceInformation {
   let value: PlistValue;
   try {
     value = parsePlistBytes(bytes);
@@ -26,18 +45,13 @@ export function readDeviceInformation(bytes: Uint8Array): { readonly udid: strin
   if (!isPlistDict(q)) throw new DeviceInformationError("QueryResponses is not a dictionary");
   const product = str(q.ProductName);
   if (product === undefined) throw new DeviceInformationError("QueryResponses has no ProductName (query it to judge the device)");
-  for (const key of ["OSVersion", "BuildVersion", "SerialNumber", "SoftwareUpdateDeviceID", "SupplementalBuildVersion", "SupplementalOSVersionExtra", "UDID"]) {
+  const info: { -readonly [K in keyof DeviceInformation]: DeviceInformation[K] } = { ProductName: product };
+  for (const key of STRING_KEYS) {
     if (q[key] !== undefined && typeof q[key] !== "string") throw new DeviceInformationError(`QueryResponses.${key} must be a string`);
+    const v = str(q[key]);
+    if (v !== undefined) info[key] = v;
   }
-  const udid = str(value.UDID) ?? str(q.UDID) ?? null;
-  const facts = factsFromRecord({ ...q, UDID: udid ?? undefined }, product, true, {
-    osVersion: "OSVersion",
-    build: "BuildVersion",
-    serial: "SerialNumber",
-    udid: "UDID",
-    deviceId: "SoftwareUpdateDeviceID",
-    supplementalExtra: "SupplementalOSVersionExtra",
-    supplementalBuild: "SupplementalBuildVersion",
-  });
-  return { udid, facts };
+  const udid = str(value.UDID) ?? str(q.UDID);
+  if (udid !== undefined) info.UDID = udid;
+  return info;
 }

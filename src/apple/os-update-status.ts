@@ -3,6 +3,7 @@
 // and what a ProductKey says about the update it names.
 import { randomUUID } from "node:crypto";
 import { build as buildPlist } from "plist";
+import { EnrollgateError } from "../errors.js";
 import { isPlistDict, parsePlistBytes, PlistError, type PlistValue } from "./plist.js";
 import type { BandedSchema } from "./schema/banded.js";
 import { formatViolations } from "./schema/validator.js";
@@ -15,8 +16,13 @@ export type CommandStatus = (typeof COMMAND_STATUSES)[number];
 /** The documented item statuses; others from newer OS versions are kept as they are. */
 export const UPDATE_STATUSES = ["Idle", "Downloading", "Installing"] as const;
 
-export class CommandError extends Error {
+/** A CommandUUID that cannot be one, or an OSUpdateStatus response that cannot be read. */
+export class CommandError extends EnrollgateError<"command-invalid"> {
   override readonly name = "CommandError";
+
+  constructor(message: string) {
+    super("command-invalid", message);
+  }
 }
 
 /** The command plist, ready to queue on any MDM server. */
@@ -80,7 +86,7 @@ export function parseOsUpdateStatusResponse(bytes: Uint8Array, schema: BandedSch
   const compiled = schema.at(null, null);
   if (compiled.applicable) {
     const result = compiled.validate(checked);
-    if (!result.valid) throw new CommandError(`the response does not match Apple's schema: ${formatViolations(result.violations)}`);
+    if (!result.ok) throw new CommandError(`the response does not match Apple's schema: ${formatViolations(result.violations)}`);
   }
   const dict = value as Record<string, PlistValue>;
   const items = Array.isArray(dict.OSUpdateStatus) ? dict.OSUpdateStatus.filter(isPlistDict) : [];

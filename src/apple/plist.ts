@@ -5,9 +5,14 @@
 // XML parser sees them. Values are converted strictly: <integer>abc</integer>
 // is an error, not null.
 import { DOMParser, type Element, type Node as XmlNode } from "@xmldom/xmldom";
+import { EnrollgateError } from "../errors.js";
 
-export class PlistError extends Error {
+export class PlistError extends EnrollgateError<"plist-invalid"> {
   override readonly name = "PlistError";
+
+  constructor(message: string) {
+    super("plist-invalid", message);
+  }
 }
 
 export type PlistValue = string | number | boolean | Date | Buffer | PlistValue[] | { [key: string]: PlistValue };

@@ -29,3 +29,9 @@ export const VERIFICATION_CODES = [
 ] as const;
 
 export type VerificationCode = (typeof VERIFICATION_CODES)[number];
+
+/** Why a message or a chain did not verify: the code to group by, and the detail for people. */
+export interface VerificationFailure {
+  readonly code: VerificationCode;
+  readonly detail: string;
+}

@@ -3,6 +3,7 @@
 // Ordering: 17.0 < 17.0 (a) < 17.0 (b) < 17.0.1 < 17.1 < 18.
 // Comparison is numeric on parsed fields (it runs on every decision); the
 // tests check it against semver's ordering.
+import { EnrollgateError } from "../errors.js";
 
 export interface OsVersion {
   readonly major: number;
@@ -12,8 +13,12 @@ export interface OsVersion {
   readonly extra: string | null;
 }
 
-export class VersionError extends Error {
+export class VersionError extends EnrollgateError<"version-invalid"> {
   override readonly name = "VersionError";
+
+  constructor(message: string) {
+    super("version-invalid", message);
+  }
 }
 
 // Components are 1-4 digits without leading zeros; the extra is one lowercase letter.

@@ -6,10 +6,15 @@
 // when asked for. Nothing here checks a signature.
 import { createPublicKey, hash, type KeyObject } from "node:crypto";
 import * as asn1js from "asn1js";
+import { EnrollgateError } from "../errors.js";
 import { contentOf, decodeBer, encodingOf, EncodingError, isContext, isDefiniteForm, isUniversal, oidText, type BerNode } from "./ber.js";
 
-export class CertificateError extends Error {
+export class CertificateError extends EnrollgateError<"certificate-unreadable"> {
   override readonly name = "CertificateError";
+
+  constructor(message: string) {
+    super("certificate-unreadable", message);
+  }
 }
 
 export const X509_OID = {

@@ -2,7 +2,7 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { Option, type Command } from "commander";
-import { describedFacts } from "../policy/facts.js";
+import { describedFacts, factsOfMachineInfo } from "../policy/facts.js";
 import type { DeviceFacts } from "../policy/model.js";
 import { UsageError } from "./io.js";
 
@@ -45,11 +45,11 @@ export async function factsFrom(flags: FactFlags, cwd: string): Promise<DeviceFa
   const [{ machineInfoFromFile }, { BandedSchema }, { bundledAppleSchema }] = await Promise.all([
     import("../apple/machine-info.js"),
     import("../apple/schema/banded.js"),
-    import("../bundled.js"),
+    import("../apple/bundled.js"),
   ]);
   const read = machineInfoFromFile(bytes, new BandedSchema(bundledAppleSchema("machineinfo"), "receive"));
   if (!read.ok) throw new UsageError(`${flags.machineInfo}: ${read.message}`);
-  return read.facts;
+  return factsOfMachineInfo(read.machineInfo);
 }
 
 /** Facts from flags; --product is required. */

@@ -1,5 +1,6 @@
 // What a CLI command may touch: its output streams, environment and working
 // directory, passed in so commands run the same in-process and as the bin.
+import { EnrollgateError } from "../errors.js";
 
 export interface CliIO {
   readonly stdout: (text: string) => void;
@@ -19,26 +20,12 @@ export const EXIT = {
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 /** A problem with how the command was called: reported on stderr, exit 2. */
-export class UsageError extends Error {
+export class UsageError extends EnrollgateError<"usage"> {
   override readonly name = "UsageError";
-}
 
-// Errors about the input, not bugs: reported as their message, exit 2. Matched
-// by name so that the CLI need not load every module that defines one.
-const INPUT_ERRORS = new Set([
-  "UsageError",
-  "AppleSchemaError",
-  "SchemaTargetError",
-  "VersionError",
-  "FeedError",
-  "PolicyLoadError",
-  "StartupError",
-  "CommandError",
-  "DeviceInformationError",
-]);
-
-export function isInputError(e: unknown): e is Error {
-  return e instanceof Error && INPUT_ERRORS.has(e.name);
+  constructor(message: string) {
+    super("usage", message);
+  }
 }
 
 export function processIO(): CliIO {

@@ -4,8 +4,9 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { packageFile } from "../paths.js";
+import { isInputError } from "../errors.js";
 import { findingsDocsUrl, type PackageManifest } from "../report/docs-url.js";
-import { EXIT, isInputError, type CliIO, type ExitCode } from "./io.js";
+import { EXIT, type CliIO, type ExitCode } from "./io.js";
 import { registerAdu } from "./commands/adu.js";
 import { registerCheck } from "./commands/check.js";
 import { registerGdmf } from "./commands/gdmf.js";

@@ -145,7 +145,7 @@ export async function pullAduCatalog(client: AduClient, wants: ReadonlyArray<Adu
       const r = await client.getUpdate(provider, name, version, cached);
       entries.set(
         key(provider, name, version),
-        r.status === "found"
+        r.ok
           ? { provider, name, version, status: "present", compatibility: r.update.compatibility, etag: r.update.etag }
           : { provider, name, version, status: "not-imported", compatibility: [], etag: null, problem: r.message },
       );

@@ -2,6 +2,7 @@
 // (https://{account}.api.adu.microsoft.com/deviceupdate/{instance}/v2/updates/...)
 // and the GA API (https://{endpoint}/deviceUpdate/{instanceId}/updates/...?api-version=2022-10-01).
 // Never called on the request path: catalogs are fetched at compile/reload time.
+import { EnrollgateError } from "../errors.js";
 
 export type AduApi = "v2" | "2022-10-01";
 export const ADU_APIS: ReadonlyArray<AduApi> = ["v2", "2022-10-01"];
@@ -24,20 +25,21 @@ export interface AduUpdate {
   readonly etag: string | null;
 }
 
-export type GetUpdateResult =
-  | { readonly status: "found"; readonly update: AduUpdate; readonly notModified: boolean }
-  | { readonly status: "not-imported"; readonly message: string };
+/** An update ADU has, or (`ok: false`) one it answered 404 for: not imported. */
+export type GetUpdateResult = { readonly ok: true; readonly update: AduUpdate; readonly notModified: boolean } | { readonly ok: false; readonly message: string };
 
 export type AduErrorKind = "unauthorized" | "forbidden" | "timeout" | "unreachable" | "throttled" | "server" | "bad-request" | "bad-response";
 
-export class AduError extends Error {
+/** ADU could not answer; the code is `adu-` and the kind (`adu-throttled`, `adu-forbidden`...). */
+export class AduError extends EnrollgateError<`adu-${AduErrorKind}`> {
   override readonly name = "AduError";
   constructor(
     readonly kind: AduErrorKind,
     message: string,
+    /** The HTTP status ADU answered with, if it answered. */
     readonly status?: number,
   ) {
-    super(message);
+    super(`adu-${kind}`, message);
   }
 }
 
@@ -201,11 +203,11 @@ export class AduClient {
     if (res.status === 304) {
       await res.body?.cancel();
       if (cached === undefined || cached === null) throw new AduError("bad-response", `ADU answered 304 for ${what} without an ETag sent`, 304);
-      return { status: "found", update: cached, notModified: true };
+      return { ok: true, update: cached, notModified: true };
     }
     if (res.status === 404) {
       const detail = await this.errorMessage(res);
-      return { status: "not-imported", message: `${what} is not imported into ADU${detail !== "" ? ` (${detail})` : ""}` };
+      return { ok: false, message: `${what} is not imported into ADU${detail !== "" ? ` (${detail})` : ""}` };
     }
     if (res.status !== 200) return this.refuse(res, what);
     let body: unknown;
@@ -217,7 +219,7 @@ export class AduClient {
     if (!isRecord(body) || !Array.isArray(body.compatibility)) throw new AduError("bad-response", `ADU's answer for ${what} has no compatibility list`, 200);
     const compatibility = body.compatibility.filter(isRecord).map((c) => Object.fromEntries(Object.entries(c).filter((e): e is [string, string] => typeof e[1] === "string")));
     const etag = res.headers.get("etag") ?? (typeof body.etag === "string" ? body.etag : null);
-    return { status: "found", update: { provider, name, version, compatibility, etag }, notModified: false };
+    return { ok: true, update: { provider, name, version, compatibility, etag }, notModified: false };
   }
 
   /** Every version of provider/name, following nextLink pages (relative links resolve against the endpoint). */

@@ -35,7 +35,10 @@ export async function fetchGdmf(url: string, options: { ca?: string; timeoutMs?:
         res.on("error", (e) => reject(new FeedError(`${url}: ${e.message}`)));
       },
     );
-    req.setTimeout(options.timeoutMs ?? 30_000, () => req.destroy(new Error(`no answer within ${options.timeoutMs ?? 30_000} ms`)));
+    req.setTimeout(options.timeoutMs ?? 30_000, () => {
+      reject(new FeedError(`${url}: no answer within ${options.timeoutMs ?? 30_000} ms`));
+      req.destroy();
+    });
     req.on("error", (e: NodeJS.ErrnoException) => {
       const untrusted = ["UNABLE_TO_GET_ISSUER_CERT_LOCALLY", "SELF_SIGNED_CERT_IN_CHAIN", "UNABLE_TO_VERIFY_LEAF_SIGNATURE", "DEPTH_ZERO_SELF_SIGNED_CERT"].includes(e.code ?? "");
       reject(new FeedError(untrusted ? `${url}: the server's certificate does not chain to a trusted root (${e.code ?? ""}); pass the root that issues it with --ca (for gdmf.apple.com, Apple's root CA)` : `${url}: ${e.code ?? e.message}`));

@@ -2,13 +2,19 @@
 // versions are available to which devices, and until when. Parsed from the
 // JSON body, as fetched or as a snapshot file.
 import { createHash } from "node:crypto";
+import { EnrollgateError } from "../errors.js";
 import { compareBuilds, tryParseBuild } from "../apple/build.js";
 import type { Platform } from "../apple/platform.js";
 import { compareOsVersions, formatOsVersion, withSupplementalExtra, type OsVersion } from "../apple/version.js";
 import { parsePolicyDate } from "../policy/dates.js";
 
-export class FeedError extends Error {
+/** A feed (GDMF, an ADU catalog snapshot, live ADU's credentials) that cannot be used. */
+export class FeedError extends EnrollgateError<"feed-unusable"> {
   override readonly name = "FeedError";
+
+  constructor(message: string) {
+    super("feed-unusable", message);
+  }
 }
 
 /** The asset sets enrollgate reads. Background security improvements were called rapid security responses before 2026. */

@@ -130,13 +130,19 @@ export interface FeedData {
   readonly adu: AduCatalog | null;
 }
 
-/** Reads a snapshot file: a regular file, size-capped, and inside the policy's directories when enrollgate.yaml named it. */
+type SnapshotKind = "GDMF snapshot" | "ADU catalog";
+
+/**
+ * Reads a snapshot file: a regular file, size-capped, and inside the policy's
+ * directories when enrollgate.yaml named it. A file that is missing or
+ * unreadable throws its FileRefusedError; one refused, a FeedError.
+ */
 async function readSnapshot(path: string, within: ReadonlyArray<string> | null | undefined): Promise<string> {
   try {
     return (await readRegularFile(path, { maxBytes: FILE_LIMITS.feed, ...(within !== null && within !== undefined ? { within } : {}) })).toString("utf8");
   } catch (e) {
     if (!(e instanceof FileRefusedError)) throw e;
-    if (e.problem === "missing" || e.problem === "unreadable") throw Object.assign(new Error(e.message), { code: e.errno ?? undefined });
+    if (e.problem === "missing" || e.problem === "unreadable") throw e;
     const message =
       e.problem === "outside"
         ? `it is outside the policy directory and the secrets directories${e.resolved !== null && e.resolved !== path ? ` (it resolves to ${e.resolved})` : ""}, where snapshots enrollgate.yaml names must be`
@@ -147,8 +153,15 @@ async function readSnapshot(path: string, within: ReadonlyArray<string> | null |
   }
 }
 
-/** A snapshot read and parsed elsewhere (the compile worker), or the error that stopped it, as plain data. */
-export type SnapshotRead<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly name: string; readonly message: string; readonly code?: string };
+/** Why a snapshot could not be used, as the FeedError the refresh reports. */
+function snapshotError(e: unknown, kind: SnapshotKind, path: string): FeedError {
+  if (e instanceof FeedError) return e;
+  const why = e instanceof FileRefusedError ? (e.errno ?? e.message) : (e as Error).message;
+  return new FeedError(`cannot read the ${kind} ${path}: ${why}`);
+}
+
+/** A snapshot read and parsed elsewhere (the compile worker), or what stopped it, as plain data. */
+export type SnapshotRead<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly message: string };
 
 /** The snapshots a feed config names, read and parsed. */
 export interface SnapshotReads {
@@ -156,12 +169,11 @@ export interface SnapshotReads {
   readonly adu?: SnapshotRead<AduCatalog>;
 }
 
-async function settle<T>(read: () => Promise<T>): Promise<SnapshotRead<T>> {
+async function settle<T>(read: () => Promise<T>, kind: SnapshotKind, path: string): Promise<SnapshotRead<T>> {
   try {
     return { ok: true, value: await read() };
   } catch (e) {
-    const error = e as NodeJS.ErrnoException;
-    return { ok: false, name: error.name, message: error.message, ...(typeof error.code === "string" ? { code: error.code } : {}) };
+    return { ok: false, message: snapshotError(e, kind, path).message };
   }
 }
 
@@ -176,16 +188,15 @@ export async function readSnapshots(config: FeedConfig): Promise<SnapshotReads> 
   const gdmf = config.gdmf;
   const adu = config.adu;
   return {
-    ...(gdmf !== null ? { gdmf: await settle(async () => parseGdmf(await readSnapshot(gdmf, config.confine?.gdmf), gdmf)) } : {}),
-    ...(adu !== null && adu.kind === "catalog" ? { adu: await settle(async () => parseAduCatalog(await readSnapshot(adu.path, config.confine?.aduCatalog), adu.path)) } : {}),
+    ...(gdmf !== null ? { gdmf: await settle(async () => parseGdmf(await readSnapshot(gdmf, config.confine?.gdmf), gdmf), "GDMF snapshot", gdmf) } : {}),
+    ...(adu !== null && adu.kind === "catalog" ? { adu: await settle(async () => parseAduCatalog(await readSnapshot(adu.path, config.confine?.aduCatalog), adu.path), "ADU catalog", adu.path) } : {}),
   };
 }
 
 function unwrap<T>(read: SnapshotRead<T> | undefined, path: string): T {
   if (read === undefined) throw new FeedError(`the snapshot ${path} was not read`);
   if (read.ok) return read.value;
-  if (read.name === "FeedError") throw new FeedError(read.message);
-  throw Object.assign(new Error(read.message), read.code !== undefined ? { code: read.code } : {});
+  throw new FeedError(read.message);
 }
 
 export interface FeedProviderOptions {
@@ -217,7 +228,7 @@ export class FeedProvider {
         gdmf = snapshots !== undefined ? unwrap(snapshots.gdmf, config.gdmf) : parseGdmf(await readSnapshot(config.gdmf, config.confine?.gdmf), config.gdmf);
         this.gdmf = { path: config.gdmf, feed: gdmf };
       } catch (e) {
-        const message = e instanceof FeedError ? e.message : `cannot read the GDMF snapshot ${config.gdmf}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+        const message = snapshotError(e, "GDMF snapshot", config.gdmf).message;
         if (this.gdmf?.path !== config.gdmf) throw new FeedError(message);
         problems.push(`${message}; keeping the last good feed`);
         gdmf = this.gdmf.feed;
@@ -231,7 +242,7 @@ export class FeedProvider {
         try {
           adu = snapshots !== undefined ? unwrap(snapshots.adu, config.adu.path) : parseAduCatalog(await readSnapshot(config.adu.path, config.confine?.aduCatalog), config.adu.path);
         } catch (e) {
-          const message = e instanceof FeedError ? e.message : `cannot read the ADU catalog ${config.adu.path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+          const message = snapshotError(e, "ADU catalog", config.adu.path).message;
           if (previous === null) throw new FeedError(message);
           problems.push(`${message}; keeping the last good catalog`);
           adu = previous;

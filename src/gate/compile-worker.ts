@@ -4,6 +4,7 @@
 // Snapshot files are read and parsed here; the serving thread, which holds
 // the last good feed data, is asked only to merge them and to pull live ADU.
 import { parentPort } from "node:worker_threads";
+import { InternalError } from "../errors.js";
 import { feedAvailability } from "../feeds/availability.js";
 import { readSnapshots, type FeedConfig, type FeedRule, type RefreshResult } from "../feeds/provider.js";
 import { compileWithFeeds } from "../feeds/with-feeds.js";
@@ -11,7 +12,7 @@ import { compiledSetData } from "../policy/compiled-data.js";
 import { loadPolicySet, policyFileReader } from "../policy/load.js";
 import type { CompileOrder, CompileRequest, FeedReply, WorkerMessage } from "./compile-in-worker.js";
 
-if (parentPort === null) throw new Error("compile-worker.js runs as a worker thread");
+if (parentPort === null) throw new InternalError("compile-worker.js runs as a worker thread");
 const port = parentPort;
 const post = (message: WorkerMessage) => port.postMessage(message);
 

@@ -18,8 +18,8 @@ export class GateMetrics {
   });
   readonly rejections = new Counter({
     name: "enrollgate_rejections_total",
-    help: "Requests answered with an error before any decision (malformed, oversized or unverified MachineInfo)",
-    labelNames: ["status", "code"] as const,
+    help: "Requests answered with an error before any decision (malformed, oversized or unverified MachineInfo); failure: why a message was refused (bad-cms, unverified-machine-info)",
+    labelNames: ["status", "code", "failure"] as const,
     registers: [this.registry],
   });
   readonly reloads = new Counter({ name: "enrollgate_policy_reloads_total", help: "Policy set reloads that took effect", registers: [this.registry] });

@@ -5,15 +5,16 @@
 import { randomUUID } from "node:crypto";
 import type { ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
-import { readMachineInfo, type VerificationOutcome } from "../apple/machine-info.js";
+import type { VerificationOutcome } from "../apple/machine-info.js";
 import { BandedSchema } from "../apple/schema/banded.js";
-import { bundledAppleSchema } from "../bundled.js";
+import { bundledAppleSchema } from "../apple/bundled.js";
 import type { CompiledPolicySet } from "../policy/compile.js";
 import { decide } from "../policy/decide.js";
 import { DEFAULT_SETTINGS, type Decision, type DeviceFacts } from "../policy/model.js";
 import { describeFailure, PolicySetError } from "../policy/policy-set-error.js";
 import { negotiateFormat, renderBody, type ResponseFormat } from "../policy/render.js";
 import { createLogger, silentLogger, type Logger } from "./log.js";
+import { ingestMachineInfo } from "./ingest.js";
 import { GateMetrics } from "./metrics.js";
 import type { CompileLimits } from "./compile-in-worker.js";
 import { PolicyStore, type ActiveState, type ReloadResult, type ReloadSuccess, type SettingsOverrides } from "./policy-store.js";
@@ -127,7 +128,7 @@ export function enrollmentGate(options: EnrollmentGateOptions): EnrollmentGate {
     const settle = (status: number) => settleUnreadBody(req, res, status, state.settings.bodyLimit);
     const reject = (code: RejectionCode, message: string, source: MachineInfoSource | null, failure?: string) => {
       const status = statusOf(code);
-      metrics.rejections.inc({ status: String(status), code });
+      metrics.rejections.inc({ status: String(status), code, ...(failure !== undefined ? { failure } : {}) });
       logger.warn(
         { event: "rejected", decisionId, revision: state.set.revision, status, code, ...(failure !== undefined ? { failure } : {}), problem: message, source, method: req.method, path, client: client.address, peer: client.peer },
         "request rejected",
@@ -138,14 +139,14 @@ export function enrollmentGate(options: EnrollmentGateOptions): EnrollmentGate {
 
     // A set compiled before bodyTimeout existed has none: its default, never an instant timeout.
     const located = await locateMachineInfo(req, { limit: state.settings.bodyLimit, timeoutMs: state.settings.bodyTimeout ?? DEFAULT_SETTINGS.bodyTimeout });
-    if (located.kind === "error") {
+    if (!located.ok) {
       reject(located.error.code, located.error.message, null);
       return;
     }
     let facts: DeviceFacts | null = null;
     let verification: GateOutcome["verification"] = { status: "absent" };
     let decision: Decision;
-    if (located.kind === "absent") {
+    if (located.source === null) {
       decision = {
         decision: state.settings.noMachineInfo === "reject" ? "block" : "allow",
         reason: "no-machine-info",
@@ -160,7 +161,7 @@ export function enrollmentGate(options: EnrollmentGateOptions): EnrollmentGate {
       const key = cache.key(located.der, mode, state.trustGeneration);
       let read = cache.get(key);
       if (read === undefined) {
-        read = readMachineInfo(located.der, { mode, trust: state.trust, schema, caches: certificates });
+        read = ingestMachineInfo(located.der, { mode, trust: state.trust, schema, caches: certificates });
         cache.set(key, read, located.der.length);
       }
       if (!read.ok) {
@@ -194,7 +195,7 @@ export function enrollmentGate(options: EnrollmentGateOptions): EnrollmentGate {
         deviceId: facts?.deviceId ?? null,
         verification: verification.status,
         ...(verification.status === "unverified" ? { verificationFailure: verification.code, verificationProblem: verification.problem } : {}),
-        source: located.kind === "found" ? located.source : null,
+        source: located.source,
         method: req.method,
         path,
         client: client.address,
@@ -224,7 +225,7 @@ export function enrollmentGate(options: EnrollmentGateOptions): EnrollmentGate {
       decisionId,
       revision: state.set.revision,
       decision,
-      source: located.kind === "found" ? located.source : null,
+      source: located.source,
       verification,
       facts,
       rawBody: located.rawBody,

@@ -4,9 +4,10 @@
 // fails, the last good set keeps serving.
 import { isAbsolute, resolve } from "node:path";
 import type { X509Certificate } from "node:crypto";
+import { EnrollgateError } from "../errors.js";
 import { parsePemCertificates, TrustStore } from "../apple/cms-verify.js";
 import { errorSchema } from "../apple/software-update-required.js";
-import { APPLE_TRUST_ANCHORS, appleTrustAnchors, bundledAppleSchema } from "../bundled.js";
+import { APPLE_TRUST_ANCHORS, appleTrustAnchors, bundledAppleSchema } from "../apple/bundled.js";
 import { FeedProvider, type FeedFlags } from "../feeds/provider.js";
 import { ALWAYS_AVAILABLE } from "../policy/availability.js";
 import type { CompiledPolicySet } from "../policy/compile.js";
@@ -50,6 +51,15 @@ export type ReloadResult =
 
 export type ReloadSuccess = Extract<ReloadResult, { readonly ok: true }>;
 
+/** A trust anchor file that cannot be used; a reload with it fails. */
+export class TrustAnchorError extends EnrollgateError<"trust-anchor-unreadable"> {
+  override readonly name = "TrustAnchorError";
+
+  constructor(message: string) {
+    super("trust-anchor-unreadable", message);
+  }
+}
+
 export interface PolicyStoreOptions {
   readonly overrides?: SettingsOverrides;
   /** For beta tokens; default: none. */
@@ -89,7 +99,7 @@ async function certificatesFrom(entry: string | X509Certificate, base: string, w
           : e.problem === "not-regular"
             ? `it is ${e.message}`
             : e.message;
-    throw new Error(`trust anchor ${entry} cannot be read: ${why}`);
+    throw new TrustAnchorError(`trust anchor ${entry} cannot be read: ${why}`);
   }
   return parsePemCertificates(text, entry);
 }

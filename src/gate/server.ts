@@ -7,6 +7,7 @@ import { watch, type FSWatcher } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
 import { createServer, type ServerResponse } from "node:http";
+import { EnrollgateError } from "../errors.js";
 import { FeedProvider, type FeedFlags } from "../feeds/provider.js";
 import { connectionProblem } from "./hop-by-hop.js";
 import type { Logger } from "./log.js";
@@ -72,16 +73,18 @@ export interface RunningServer {
   close(graceMs?: number): Promise<void>;
 }
 
-export class StartupError extends Error {
-  override readonly name = "StartupError";
-  /** `policy-set-invalid` (with its findings, as enrollmentGate().ready's PolicySetError) or `listen-failed`. */
-  readonly code: "policy-set-invalid" | "listen-failed";
-  readonly findings: ReadonlyArray<Finding>;
+type StartupCode = "policy-set-invalid" | "listen-failed";
 
-  constructor(message: string, code: StartupError["code"], findings: ReadonlyArray<Finding> = []) {
-    super(message);
-    this.code = code;
-    this.findings = findings;
+/** The server did not start: `policy-set-invalid` (with its findings, as enrollmentGate().ready's PolicySetError) or `listen-failed`. */
+export class StartupError extends EnrollgateError<StartupCode> {
+  override readonly name = "StartupError";
+
+  constructor(
+    message: string,
+    code: StartupCode,
+    readonly findings: ReadonlyArray<Finding> = [],
+  ) {
+    super(code, message);
   }
 }
 

@@ -14,22 +14,22 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { SIGNED_DATA_PREFIX_MAX, signedDataPrefix } from "../apple/signed-data-prefix.js";
 import { canonicalName, MACHINE_INFO_HEADER } from "./header-names.js";
-import { REJECTIONS, type RejectionCode } from "./rejections.js";
+import type { RejectionCode } from "./rejections.js";
 
 export type MachineInfoSource = "body" | "header" | "query";
 
 type TransportCode = Extract<RejectionCode, "bad-base64" | "body-too-large" | "empty-body" | "bad-body" | "ambiguous-machine-info" | "body-timeout" | "unsupported-encoding">;
 
 export interface TransportError {
-  readonly status: 400 | 408 | 413;
   readonly code: TransportCode;
   readonly message: string;
 }
 
+/** The one MachineInfo a request carries; `source: null` when it carries none. */
 export type Located =
-  | { readonly kind: "found"; readonly source: MachineInfoSource; readonly der: Uint8Array; readonly rawBody: Buffer | null }
-  | { readonly kind: "absent"; readonly rawBody: null }
-  | { readonly kind: "error"; readonly error: TransportError };
+  | { readonly ok: true; readonly source: MachineInfoSource; readonly der: Uint8Array; readonly rawBody: Buffer | null }
+  | { readonly ok: true; readonly source: null; readonly rawBody: null }
+  | { readonly ok: false; readonly error: TransportError };
 
 export interface LocateOptions {
   /** The largest MachineInfo, in bytes. */
@@ -65,7 +65,7 @@ export function decodeBase64(text: string): Buffer | null {
 }
 
 function failure(code: TransportCode, message: string): TransportError {
-  return { status: REJECTIONS[code].status as TransportError["status"], code, message };
+  return { code, message };
 }
 
 function tooLarge(limit: number): TransportError {
@@ -136,7 +136,8 @@ function queryText(value: string): string {
   }
 }
 
-type BodyRead = { readonly kind: "read"; readonly body: Buffer } | { readonly kind: "left" } | { readonly kind: "error"; readonly error: TransportError };
+/** `body: null`: not MachineInfo, left in the stream. */
+type BodyRead = { readonly ok: true; readonly body: Buffer | null } | { readonly ok: false; readonly error: TransportError };
 
 /** The first `n` bytes of some chunks. */
 function head(chunks: ReadonlyArray<Buffer>, n: number): Buffer {
@@ -155,15 +156,15 @@ function readBody(req: GateRequest, limits: LocateOptions & { readonly deadline:
   // A body parser mounted before the gate may already have read it.
   if (Buffer.isBuffer(req.body) || typeof req.body === "string") {
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.from(req.body, "latin1");
-    if (sniff && signedDataPrefix(body.subarray(0, SIGNED_DATA_PREFIX_MAX)) !== "signed-data") return Promise.resolve({ kind: "left" });
-    return Promise.resolve(body.length > limit ? { kind: "error", error: tooLarge(limit) } : { kind: "read", body });
+    if (sniff && signedDataPrefix(body.subarray(0, SIGNED_DATA_PREFIX_MAX)) !== "signed-data") return Promise.resolve({ ok: true, body: null });
+    return Promise.resolve(body.length > limit ? { ok: false, error: tooLarge(limit) } : { ok: true, body });
   }
   if (req._body === true || req.readableEnded) {
-    return Promise.resolve(sniff ? { kind: "left" } : { kind: "error", error: failure("bad-body", "the request body was consumed by another parser before the gate") });
+    return Promise.resolve(sniff ? { ok: true, body: null } : { ok: false, error: failure("bad-body", "the request body was consumed by another parser before the gate") });
   }
   const declared = Number(req.headers["content-length"]);
   const declaredTooLarge = Number.isFinite(declared) && declared > limit;
-  if (!sniff && declaredTooLarge) return Promise.resolve({ kind: "error", error: tooLarge(limit) });
+  if (!sniff && declaredTooLarge) return Promise.resolve({ ok: false, error: tooLarge(limit) });
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -178,10 +179,10 @@ function readBody(req: GateRequest, limits: LocateOptions & { readonly deadline:
       req.off("error", onError);
       req.off("close", onClose);
       // Not MachineInfo: the bytes looked at go back in front of the rest.
-      if (result.kind === "left" && size > 0) req.unshift(Buffer.concat(chunks, size));
+      if (result.ok && result.body === null && size > 0) req.unshift(Buffer.concat(chunks, size));
       resolve(result);
     };
-    const atEnd = () => finish(sniffing ? { kind: "left" } : { kind: "read", body: Buffer.concat(chunks, size) });
+    const atEnd = () => finish(sniffing ? { ok: true, body: null } : { ok: true, body: Buffer.concat(chunks, size) });
     const onReadable = () => {
       let chunk: Buffer | null;
       while ((chunk = req.read() as Buffer | null) !== null) {
@@ -189,24 +190,24 @@ function readBody(req: GateRequest, limits: LocateOptions & { readonly deadline:
         size += chunk.length;
         if (sniffing) {
           const verdict = signedDataPrefix(head(chunks, SIGNED_DATA_PREFIX_MAX));
-          if (verdict === "other") return finish({ kind: "left" });
+          if (verdict === "other") return finish({ ok: true, body: null });
           if (verdict === "signed-data") {
             sniffing = false;
-            if (declaredTooLarge) return finish({ kind: "error", error: tooLarge(limit) });
+            if (declaredTooLarge) return finish({ ok: false, error: tooLarge(limit) });
           }
         }
-        if (!sniffing && size > limit) return finish({ kind: "error", error: tooLarge(limit) });
+        if (!sniffing && size > limit) return finish({ ok: false, error: tooLarge(limit) });
       }
       // The whole message is in: decide now, before the stream ends (and can take nothing back).
       if (req.complete) atEnd();
     };
     const onEnd = () => atEnd();
-    const onError = () => finish({ kind: "error", error: failure("bad-body", "the request body could not be read") });
+    const onError = () => finish({ ok: false, error: failure("bad-body", "the request body could not be read") });
     const onClose = () => {
       if (!req.complete) onError();
     };
     const timer = setTimeout(
-      () => finish({ kind: "error", error: failure("body-timeout", sniffing ? `the body's first bytes did not arrive within ${limits.timeoutMs} ms` : `MachineInfo did not arrive within ${limits.timeoutMs} ms`) }),
+      () => finish({ ok: false, error: failure("body-timeout", sniffing ? `the body's first bytes did not arrive within ${limits.timeoutMs} ms` : `MachineInfo did not arrive within ${limits.timeoutMs} ms`) }),
       Math.max(0, deadline - Date.now()),
     );
     req.on("readable", onReadable);
@@ -247,16 +248,16 @@ export function settleUnreadBody(req: IncomingMessage, res: ServerResponse, stat
 
 function fromText(text: string, source: "header" | "query", limit: number): Located {
   const what = source === "header" ? `the ${HEADER} header` : `the ${QUERY} query parameter`;
-  if (text.length > Math.ceil((limit * 4) / 3) + 4) return { kind: "error", error: tooLarge(limit) };
+  if (text.length > Math.ceil((limit * 4) / 3) + 4) return { ok: false, error: tooLarge(limit) };
   const der = decodeBase64(text);
-  if (der === null) return { kind: "error", error: failure("bad-base64", `${what} is not base64`) };
-  return { kind: "found", source, der, rawBody: null };
+  if (der === null) return { ok: false, error: failure("bad-base64", `${what} is not base64`) };
+  return { ok: true, source, der, rawBody: null };
 }
 
 function ambiguous(sources: ReadonlyArray<MachineInfoSource>): Located {
   const count = (s: MachineInfoSource) => sources.filter((x) => x === s).length;
   const where = (["header", "query", "body"] as const).filter((s) => count(s) > 0).map((s) => (count(s) > 1 ? `${count(s)} in the ${s}` : `the ${s}`));
-  return { kind: "error", error: failure("ambiguous-machine-info", `the request carries MachineInfo ${sources.length} times (${where.join(", ")}); send exactly one`) };
+  return { ok: false, error: failure("ambiguous-machine-info", `the request carries MachineInfo ${sources.length} times (${where.join(", ")}); send exactly one`) };
 }
 
 /** Finds the one MachineInfo a request carries: body, header or query. */
@@ -272,22 +273,22 @@ export async function locateMachineInfo(req: GateRequest, options: LocateOptions
   const streaming = !parsed && req._body !== true && !req.readableEnded;
   if (streaming && announcesBody(req)) {
     const problem = encodingProblem(req);
-    if (problem !== null) return { kind: "error", error: failure("unsupported-encoding", problem) };
+    if (problem !== null) return { ok: false, error: failure("unsupported-encoding", problem) };
   }
   const declared = CMS_TYPES.has(contentType(req));
   if (declared && one !== undefined) return ambiguous(["body", one.source]);
   if (declared || parsed || (streaming && announcesBody(req))) {
     const read = await readBody(req, { ...options, deadline }, !declared);
-    if (read.kind === "error") return read;
-    if (read.kind === "read") {
+    if (!read.ok) return read;
+    if (read.body !== null) {
       if (one !== undefined) return ambiguous(["body", one.source]);
-      if (read.body.length === 0) return { kind: "error", error: failure("empty-body", "the request body is empty; expected MachineInfo (CMS SignedData)") };
-      return { kind: "found", source: "body", der: read.body, rawBody: read.body };
+      if (read.body.length === 0) return { ok: false, error: failure("empty-body", "the request body is empty; expected MachineInfo (CMS SignedData)") };
+      return { ok: true, source: "body", der: read.body, rawBody: read.body };
     }
   }
-  if (one === undefined) return { kind: "absent", rawBody: null };
+  if (one === undefined) return { ok: true, source: null, rawBody: null };
   const value = one.source === "query" ? queryText(one.value) : one.value;
   // An empty value is no MachineInfo (as before: a device never sends one).
-  if (value === "") return { kind: "absent", rawBody: null };
+  if (value === "") return { ok: true, source: null, rawBody: null };
   return fromText(value, one.source, options.limit);
 }

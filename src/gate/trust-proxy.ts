@@ -5,6 +5,7 @@
 // it: walk X-Forwarded-For from the peer leftwards past trusted addresses.
 import { BlockList, isIP } from "node:net";
 import type { IncomingMessage } from "node:http";
+import { EnrollgateError } from "../errors.js";
 
 const NAMED: Readonly<Record<string, ReadonlyArray<string>>> = {
   loopback: ["127.0.0.0/8", "::1/128"],
@@ -12,8 +13,12 @@ const NAMED: Readonly<Record<string, ReadonlyArray<string>>> = {
   uniquelocal: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"],
 };
 
-export class TrustProxyError extends Error {
+export class TrustProxyError extends EnrollgateError<"trust-proxy-invalid"> {
   override readonly name = "TrustProxyError";
+
+  constructor(message: string) {
+    super("trust-proxy-invalid", message);
+  }
 }
 
 /** An address as the gate reports it: IPv4-mapped IPv6 as plain IPv4, no zone id. */

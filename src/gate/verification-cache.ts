@@ -6,9 +6,9 @@
 //    certificate-to-issuer-key signature checks that passed, so the Device
 //    CA and root links of Apple's chain cost nothing per device.
 import { hash } from "node:crypto";
-import type { MachineInfoResult } from "../apple/machine-info.js";
 import type { VerifierCaches } from "../apple/cms-verify.js";
 import type { Certificate } from "../apple/x509.js";
+import type { MachineInfoResult } from "./ingest.js";
 
 /**
  * A map that forgets its least recently used entries past `capacity` entries

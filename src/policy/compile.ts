@@ -3,7 +3,7 @@
 // as arguments.
 import { createHash } from "node:crypto";
 import { posix } from "node:path";
-import { bundledAppleSchema } from "../bundled.js";
+import { bundledAppleSchema } from "../apple/bundled.js";
 import { formatOsVersion } from "../apple/version.js";
 import type { AppleSchemaDocument } from "../apple/schema/document.js";
 import { formatViolations } from "../apple/schema/validator.js";
@@ -124,7 +124,7 @@ function renderBodies(rule: RuleFields, token: string | null, errors: ErrorSchem
     const sameVersion = buildBody(updateRequest(rule, token, osVersion, sameVersionBuild), band);
     for (const body of [normal, sameVersion]) {
       const result = band.validate(body);
-      if (!result.valid) {
+      if (!result.ok) {
         findings.push(
           finding(at(["id"]), "body-invalid", "error", `rule "${rule.id}": the 403 body for ${rule.platform} ${formatOsVersion(band.from)}+ fails Apple's schema: ${formatViolations(result.violations)}`, rule.id),
         );

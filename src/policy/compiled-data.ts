@@ -4,6 +4,7 @@
 // structured clone algorithm copies, and the serving thread rebuilds the set
 // from it without parsing anything: rule objects, model globs, the index,
 // and 403 bodies attached to this thread's own schema bands.
+import { EnrollgateError } from "../errors.js";
 import { compareOsVersions, type OsVersion } from "../apple/version.js";
 import type { ErrorSchema, SoftwareUpdateRequiredBody } from "../apple/software-update-required.js";
 import type { AvailabilitySource } from "./availability.js";
@@ -67,8 +68,13 @@ export function compiledSetData(set: CompiledPolicySet): CompiledSetData {
   };
 }
 
-export class HydrationError extends Error {
+/** Compiled data that does not fit this thread's schema: the worker and this thread disagree, a bug. */
+export class HydrationError extends EnrollgateError<"hydration-failed"> {
   override readonly name = "HydrationError";
+
+  constructor(message: string) {
+    super("hydration-failed", message, "internal");
+  }
 }
 
 /** Rebuilds the set; `errors` and `availability` are this thread's (availability from the same feed data the set was compiled with). */

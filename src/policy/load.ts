@@ -3,14 +3,20 @@
 // sorted by path. Nothing is parsed here.
 import { readdir, stat } from "node:fs/promises";
 import { basename, join, relative, resolve, sep } from "node:path";
+import { EnrollgateError } from "../errors.js";
 import type { PolicyFile, PolicySetSource } from "./compile.js";
 import { FILE_LIMITS, FileRefusedError, readRegularFile, readRegularFileSync } from "../safe-file.js";
 import type { NamedFileKind, NamedFileRead } from "./semantic.js";
 import { MAX_POLICY_FILE_BYTES } from "./source.js";
 import type { FileKind } from "./policy-schema.js";
 
-export class PolicyLoadError extends Error {
+/** The policy directory is missing, not a directory, or cannot be listed. */
+export class PolicyLoadError extends EnrollgateError<"policy-dir-unreadable"> {
   override readonly name = "PolicyLoadError";
+
+  constructor(message: string) {
+    super("policy-dir-unreadable", message);
+  }
 }
 
 const YAML = /\.ya?ml$/;

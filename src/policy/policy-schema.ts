@@ -3,8 +3,10 @@
 // at the key, a missing key at its mapping, a wrong value at the value.
 import { createRequire } from "node:module";
 import type { ErrorObject, ValidateFunction } from "ajv/dist/2020.js";
-import { policyJsonSchema } from "../bundled.js";
+import { readFileSync } from "node:fs";
+import { InternalError } from "../errors.js";
 import { ajvClass } from "../lazy-modules.js";
+import { packageFile } from "../paths.js";
 import { parseBuild } from "../apple/build.js";
 import { parseOsVersion, VersionError } from "../apple/version.js";
 import type { Finding } from "./findings.js";
@@ -16,6 +18,11 @@ export type { ValidateFunction } from "ajv/dist/2020.js";
 const DEF: Record<FileKind, string> = { rules: "ruleFile", tests: "testFile", settings: "settingsFile" };
 
 let validators: Record<FileKind, ValidateFunction> | undefined;
+
+/** schemas/policy.schema.json, the policy file format, shipped with the package. */
+function policyJsonSchema(): Record<string, unknown> {
+  return JSON.parse(readFileSync(packageFile("schemas/policy.schema.json"), "utf8")) as Record<string, unknown>;
+}
 
 /** The validators `npm run build` generated from the schema, when running from dist/. */
 function generated(): Record<FileKind, ValidateFunction> | undefined {
@@ -38,7 +45,7 @@ function compiled(): Record<FileKind, ValidateFunction> {
     const id = String(schema.$id);
     const get = (kind: FileKind) => {
       const v = ajv.getSchema(`${id}#/$defs/${DEF[kind]}`);
-      if (v === undefined) throw new Error(`policy schema has no $defs/${DEF[kind]}`);
+      if (v === undefined) throw new InternalError(`policy schema has no $defs/${DEF[kind]}`);
       return v;
     };
     validators = { rules: get("rules"), tests: get("tests"), settings: get("settings") };

@@ -1,6 +1,7 @@
 // A policy set that does not compile, as an error that carries its findings:
 // what `enrollmentGate().ready` rejects with, and what `assertCompiled()`
 // throws for a library that calls compile() itself.
+import { EnrollgateError } from "../errors.js";
 import type { CompileResult, CompiledPolicySet } from "./compile.js";
 import { formatFinding, type Finding } from "./findings.js";
 
@@ -21,15 +22,14 @@ export function describeFailure(dir: string | undefined, error: string, findings
 }
 
 /** A policy set that does not compile; `findings` holds every finding, warnings included. */
-export class PolicySetError extends Error {
+export class PolicySetError extends EnrollgateError<"policy-set-invalid"> {
   override readonly name = "PolicySetError";
-  readonly code = "policy-set-invalid";
 
   constructor(
     message: string,
     readonly findings: ReadonlyArray<Finding>,
   ) {
-    super(message);
+    super("policy-set-invalid", message);
   }
 }
 

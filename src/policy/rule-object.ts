@@ -2,6 +2,7 @@
 // every rule then shares one hidden class, so decide() reads its fields at
 // full speed and a 10,000-rule set stays small, while a rule's position in its
 // file is still computed only when something asks for it (clean sets never do).
+import { InternalError } from "../errors.js";
 import type { CompiledRule } from "./compile.js";
 import type { Rule } from "./model.js";
 import type { SourceRange } from "./findings.js";
@@ -42,7 +43,7 @@ export class PolicyRule implements Rule {
 }
 
 function unreachable(): never {
-  throw new Error("rule position lost");
+  throw new InternalError("rule position lost");
 }
 
 export type CompiledFields = Pick<CompiledRule, "globs" | "token" | "bodies">;

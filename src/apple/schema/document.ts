@@ -2,6 +2,7 @@
 // docs/schema.md): the typed model and a parser that checks its structure.
 // Aliases are kept as shared (possibly cyclic) object references; nothing here
 // expands them.
+import { EnrollgateError } from "../../errors.js";
 import { formatLocation } from "../../location.js";
 import { yamlLib } from "../../lazy-modules.js";
 import { SCHEMA_PLATFORMS, type SchemaPlatform } from "../platform.js";
@@ -61,7 +62,7 @@ export interface AppleSchemaDocument {
   readonly responsekeys?: ReadonlyArray<AppleKey>;
 }
 
-export class AppleSchemaError extends Error {
+export class AppleSchemaError extends EnrollgateError<"apple-schema-invalid"> {
   override readonly name = "AppleSchemaError";
   constructor(
     message: string,
@@ -69,7 +70,7 @@ export class AppleSchemaError extends Error {
     readonly line?: number,
     readonly column?: number,
   ) {
-    super(`${line === undefined ? source : formatLocation({ file: source, line, column: column ?? 1 })}: ${message}`);
+    super("apple-schema-invalid", `${line === undefined ? source : formatLocation({ file: source, line, column: column ?? 1 })}: ${message}`);
   }
 }
 

@@ -2,6 +2,7 @@
 // version. Shared or recursive `subkeys` lists (YAML aliases) become `$defs`
 // entries referenced with `$ref`, so the output grows with the input, never
 // with the number of paths through it.
+import { EnrollgateError } from "../../errors.js";
 import { isPlatform, schemaPlatform, SCHEMA_PLATFORMS, type Platform } from "../platform.js";
 import { parseOsVersion, type OsVersion } from "../version.js";
 import {
@@ -34,8 +35,13 @@ export type Conversion =
   | { readonly applicable: true; readonly schema: { [keyword: string]: unknown } }
   | { readonly applicable: false; readonly reason: string };
 
-export class SchemaTargetError extends Error {
+/** A platform or OS version a schema cannot be converted for. */
+export class SchemaTargetError extends EnrollgateError<"schema-target-invalid"> {
   override readonly name = "SchemaTargetError";
+
+  constructor(message: string) {
+    super("schema-target-invalid", message);
+  }
 }
 
 /** The keyword that accepts plist values JSON Schema cannot type: a Date or a Buffer. */

@@ -12,9 +12,7 @@ export interface SchemaViolation {
   readonly message: string;
 }
 
-export type ValidationResult =
-  | { readonly valid: true }
-  | { readonly valid: false; readonly violations: ReadonlyArray<SchemaViolation> };
+export type ValidationResult = { readonly ok: true } | { readonly ok: false; readonly violations: ReadonlyArray<SchemaViolation> };
 
 export type CompiledAppleSchema =
   | {
@@ -119,7 +117,7 @@ export function formatViolations(violations: ReadonlyArray<SchemaViolation>): st
 
 function wrap(validate: ValidateFunction): (document: unknown) => ValidationResult {
   return (document) =>
-    validate(document) ? { valid: true } : { valid: false, violations: describeErrors(validate.errors ?? []) };
+    validate(document) ? { ok: true } : { ok: false, violations: describeErrors(validate.errors ?? []) };
 }
 
 /**

@@ -4,6 +4,7 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 // Apple's feed; kept here so that --help does not load the fetcher.
 const GDMF_URL = "https://gdmf.apple.com/v2/pmv";
+import { hasErrorCode } from "../../errors.js";
 import { EXIT, UsageError, type CliIO, type ExitCode } from "../io.js";
 import { writeAtomically } from "../write-file.js";
 
@@ -33,7 +34,7 @@ export function registerGdmf(program: Command, io: CliIO, exit: (code: ExitCode)
         io.stdout(`wrote ${options.out}: ${feed.releases.length} releases (${[...byPlatform].map(([p, n]) => `${p} ${n}`).join(", ")})${feed.skipped.length > 0 ? `; ${feed.skipped.length} entries skipped` : ""}\n`);
         exit(EXIT.ok);
       } catch (e) {
-        if (!(e instanceof Error) || e.name !== "FeedError") throw e;
+        if (!hasErrorCode(e, "feed-unusable")) throw e;
         io.stderr(`enrollgate: ${e.message}\n`);
         exit(EXIT.failed);
       }

@@ -4,7 +4,9 @@ import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import type { OsUpdateStatusResponse } from "../../apple/os-update-status.js";
+import { hasErrorCode } from "../../errors.js";
 import type { ComplianceReport } from "../../policy/compliance.js";
+import { factsOfDeviceInformation } from "../../policy/facts.js";
 import type { DeviceFacts } from "../../policy/model.js";
 import { resolveNow } from "../clock.js";
 import { addFactOptions, factsFromFlags, type FactFlags } from "../facts.js";
@@ -93,7 +95,7 @@ export function registerOsUpdateStatus(program: Command, io: CliIO, exit: (code:
       import("../../apple/device-information.js"),
       import("../../apple/os-update-status.js"),
       import("../../apple/schema/banded.js"),
-      import("../../bundled.js"),
+      import("../../apple/bundled.js"),
       import("../../feeds/gdmf.js"),
       import("../../policy/compliance.js"),
     ]);
@@ -110,10 +112,11 @@ export function registerOsUpdateStatus(program: Command, io: CliIO, exit: (code:
     for (const file of options.deviceInfo ?? []) {
       try {
         const info = readDeviceInformation(await read(io.cwd, file));
-        infos.push(info.facts);
-        if (info.udid !== null) known.set(info.udid, info.facts);
+        const facts = factsOfDeviceInformation(info);
+        infos.push(facts);
+        if (info.UDID !== undefined) known.set(info.UDID, facts);
       } catch (e) {
-        if (e instanceof Error && e.name === "DeviceInformationError") throw new UsageError(`${file}: ${e.message}`);
+        if (hasErrorCode(e, "device-information-invalid")) throw new UsageError(`${file}: ${e.message}`);
         throw e;
       }
     }
@@ -126,7 +129,7 @@ export function registerOsUpdateStatus(program: Command, io: CliIO, exit: (code:
       try {
         response = parseOsUpdateStatusResponse(await read(io.cwd, file), schema);
       } catch (e) {
-        if (!(e instanceof Error) || e.name !== "CommandError") throw e;
+        if (!hasErrorCode(e, "command-invalid")) throw e;
         io.stderr(`enrollgate: ${file}: ${e.message}\n`);
         unreadable++;
         continue;

@@ -1,13 +1,13 @@
-// The schema documents enrollgate ships in schemas/ and Apple's trust
+// The Apple schema documents enrollgate ships in schemas/ and Apple's trust
 // anchors in anchors/, read once on first use. They are part of the
 // package, like its code; callers may pass their own.
 import type { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import jsyaml from "js-yaml";
-import { packageFile } from "./paths.js";
-import { parseAppleSchema, toAppleSchemaDocument, type AppleSchemaDocument } from "./apple/schema/document.js";
-import { markShipped } from "./apple/schema/precompiled.js";
-import { parsePemCertificates } from "./apple/trust-store.js";
+import { packageFile } from "../paths.js";
+import { parseAppleSchema, toAppleSchemaDocument, type AppleSchemaDocument } from "./schema/document.js";
+import { markShipped } from "./schema/precompiled.js";
+import { parsePemCertificates } from "./trust-store.js";
 
 export type BundledAppleSchema = "softwareupdate.required" | "machineinfo" | "os-update-status";
 
@@ -31,14 +31,6 @@ export function bundledAppleSchema(name: BundledAppleSchema): AppleSchemaDocumen
     apple.set(name, doc);
   }
   return doc;
-}
-
-let policy: Record<string, unknown> | undefined;
-
-/** schemas/policy.schema.json: the policy file format. */
-export function policyJsonSchema(): Record<string, unknown> {
-  policy ??= JSON.parse(readFileSync(packageFile("schemas/policy.schema.json"), "utf8")) as Record<string, unknown>;
-  return policy;
 }
 
 /** What `trustAnchors: [apple]` names, and what verification uses when no anchors are configured. */
