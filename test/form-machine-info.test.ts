@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { base64, createCA, createIdentity, machineInfoPlist, signCms } from "../support/signing.js";
 import { spawnGate, type GateProcess } from "./helpers/gate-process.js";
+import { eventually } from "./helpers/http.js";
 import { exchange, parseResponses, trickle, type RawAnswer } from "./helpers/raw-http.js";
 import { startRawUpstream, type RawUpstream } from "./helpers/raw-upstream.js";
 
@@ -73,7 +74,13 @@ async function send(bytes: Buffer): Promise<{ answer: RawAnswer; reached: number
   return { answer: answers[0] as RawAnswer, reached: upstream.requests.length - before };
 }
 
-const lastDecision = () => gate.running.lines.filter((l) => l.event === "decision").at(-1);
+/** The decision log line of the request the gate answered (403) or passed upstream, once it is written. */
+async function decisionOf(answer: RawAnswer): Promise<Record<string, unknown> | undefined> {
+  const id = answer.headers["x-enrollgate-decision-id"] ?? upstream.requests.at(-1)?.header("x-enrollgate-decision-id")[0];
+  const find = () => gate.running.lines.find((l) => l.event === "decision" && l.decisionId === id);
+  await eventually(() => id !== undefined && find() !== undefined, `the decision line of ${id}`);
+  return find();
+}
 
 describe("a deviceinfo form field is decided on, and a blocked device never reaches the upstream", () => {
   it.each([
@@ -98,7 +105,7 @@ describe("a deviceinfo form field is decided on, and a blocked device never reac
     expect(answer.status).toBe(403);
     expect(JSON.parse(answer.body)).toMatchObject({ code: "com.apple.softwareupdate.required", details: { OSVersion: "26.6.1" } });
     expect(reached).toBe(0);
-    expect(lastDecision()).toMatchObject({ decision: "block", reason: "below-minimum", source: "form" });
+    expect(await decisionOf(answer)).toMatchObject({ decision: "block", reason: "below-minimum", source: "form" });
   });
 
   it("a compliant device's field passes, and the upstream receives the form byte for byte", async () => {
@@ -110,7 +117,16 @@ describe("a deviceinfo form field is decided on, and a blocked device never reac
     expect(seen?.header("content-length")).toEqual([String(body.length)]);
     expect(seen?.header("x-enrollgate-reason")).toEqual(["compliant"]);
     expect(seen?.body.equals(body)).toBe(true);
-    expect(lastDecision()).toMatchObject({ reason: "compliant", source: "form" });
+    expect(await decisionOf(answer)).toMatchObject({ reason: "compliant", source: "form" });
+  });
+
+  it("a CMS body under a form Content-Type is MachineInfo itself, decided on (it is no form to refuse)", async () => {
+    for (const type of [FORM, MULTIPART]) {
+      const { answer, reached } = await send(request("POST /mdm/profile", [type], blocked));
+      expect(answer.status).toBe(403);
+      expect(reached).toBe(0);
+      expect(await decisionOf(answer)).toMatchObject({ decision: "block", source: "body" });
+    }
   });
 
   it("a field that is neither base64 nor CMS is a 400, as in the query", async () => {
@@ -170,7 +186,7 @@ describe("a form without a deviceinfo field", () => {
     const passed = await send(request("POST /mdm/web", [FORM, `X-Apple-Aspen-DeviceInfo: ${b64(compliant)}`], body));
     expect(passed.answer.status).toBe(200);
     expect(upstream.requests.at(-1)?.body.equals(body)).toBe(true);
-    expect(lastDecision()).toMatchObject({ reason: "compliant", source: "header" });
+    expect(await decisionOf(passed.answer)).toMatchObject({ reason: "compliant", source: "header" });
   });
 });
 

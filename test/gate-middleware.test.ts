@@ -143,7 +143,7 @@ describe.each(flavours)("in $name", (flavour) => {
     expect(await (await fetch(`${url}/mdm/web?[deviceinfo]=${compliant}`)).json()).toEqual({ deviceinfo: "string" });
   });
 
-  describe("form fields", () => {
+  describe("form fields and JSON members", () => {
     type Res = { json: (v: unknown) => void; locals: { enrollgate: GateOutcome } };
     const B = "----appFormBoundary";
     const form = (fields: Record<string, string>) => ({ method: "POST", body: new URLSearchParams(fields).toString(), headers: { "content-type": "application/x-www-form-urlencoded" } });
@@ -185,6 +185,23 @@ describe.each(flavours)("in $name", (flavour) => {
       expect(await (await post(sent)).json()).toEqual({ body: sent.toString("base64"), source: "form", reason: "compliant" });
       const other = Buffer.from(`--${B}\r\nContent-Disposition: form-data; name="note"\r\n\r\n${"x".repeat(3000)}\r\n--${B}--\r\n`);
       expect(await (await post(other)).json()).toEqual({ body: other.toString("base64"), source: null, reason: "no-machine-info" });
+    });
+
+    it("decides on a deviceinfo member of a JSON body, before or after the app's json() parser", async () => {
+      for (const before of [false, true]) {
+        const gate = enrollmentGate({ policies: "policies", cwd: dir, verify: "enforce", trustAnchors: [ca.pem], logger: false, env: {} });
+        await gate.ready;
+        const app = flavour.make();
+        if (before) app.use(flavour.json());
+        app.use("/mdm", gate);
+        if (!before) app.use(flavour.json());
+        app.use("/mdm/api", (req: { body: unknown }, res: Res) => res.json({ body: req.body, source: res.locals.enrollgate.source }));
+        const url = await serve(app);
+        const post = (value: unknown) => fetch(`${url}/mdm/api`, { method: "POST", body: JSON.stringify(value), headers: { "content-type": "application/json" } });
+        expect((await post({ deviceinfo: base64(await der("26.5")) })).status, `json() ${before ? "before" : "after"}`).toBe(403);
+        const compliant = base64(await der("26.6.1"));
+        expect(await (await post({ deviceinfo: compliant, n: 1 })).json()).toEqual({ body: { deviceinfo: compliant, n: 1 }, source: "json" });
+      }
     });
 
     it("reads the fields a parser mounted before it has already parsed", async () => {

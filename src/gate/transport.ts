@@ -8,21 +8,22 @@
 // them (any case, `_` for `-`), repeated lines included; parameter names as
 // parameter-names.ts reads them; a body that starts like CMS SignedData is
 // MachineInfo whatever its Content-Type says; and the deviceinfo fields of a
-// form body (form-fields.ts) are copies too. A body that is not a form is
-// found to be CMS or not by its first bytes (at most SIGNED_DATA_PREFIX_MAX),
-// so other bodies stream on unread, those bytes pushed back in front of the
-// rest. A form body is read whole (under the same limits as MachineInfo) and
-// pushed back the same way, for the upstream or the app's own parsers.
+// form or JSON body, which frameworks read as parameters (body-fields.ts),
+// are copies too. Any other body is found to be CMS or not by its first bytes
+// (at most SIGNED_DATA_PREFIX_MAX), so it streams on unread, those bytes
+// pushed back in front of the rest. A form or JSON body is read whole (under
+// the same limits as MachineInfo) and pushed back the same way, for the
+// upstream or the app's own parsers.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { SIGNED_DATA_PREFIX_MAX, signedDataPrefix } from "../apple/signed-data-prefix.js";
 import { mediaType } from "./content-type.js";
-import { formKind, machineInfoFields, parsedMachineInfoFields, type FormField, type FormKind } from "./form-fields.js";
+import { fieldBody, machineInfoFields, parsedMachineInfoFields, type BodyField, type FieldBody } from "./body-fields.js";
 import { canonicalName, MACHINE_INFO_HEADER } from "./header-names.js";
 import { machineInfoParameters, parameterText } from "./parameter-names.js";
 import { REJECTIONS, type RejectionCode } from "./rejections.js";
 
-/** Where the MachineInfo the gate decided on was: `form` is a deviceinfo field of a form body. */
-export type MachineInfoSource = "body" | "header" | "query" | "form";
+/** Where the MachineInfo the gate decided on was: `form` is a deviceinfo field of a form body, `json` a deviceinfo member of a JSON body. */
+export type MachineInfoSource = "body" | "header" | "query" | "form" | "json";
 
 type TransportCode = Extract<
   RejectionCode,
@@ -78,10 +79,12 @@ function failure(code: TransportCode, message: string): TransportError {
 }
 
 /** What a body the gate reads whole is, in its messages. */
-type BodyKind = "machine-info" | "form";
+type BodyKind = "machine-info" | "form" | "json";
 
 function tooLarge(limit: number, kind: BodyKind = "machine-info"): TransportError {
-  return failure("body-too-large", kind === "form" ? `the form body is larger than the ${limit}-byte limit (the gate reads a form to find deviceinfo fields)` : `MachineInfo is larger than the ${limit}-byte limit`);
+  if (kind === "machine-info") return failure("body-too-large", `MachineInfo is larger than the ${limit}-byte limit`);
+  const [what, looks] = kind === "form" ? ["form body", "a form to find deviceinfo fields"] : ["JSON body", "a JSON body to find deviceinfo members"];
+  return failure("body-too-large", `the ${what} is larger than the ${limit}-byte limit (the gate reads ${looks})`);
 }
 
 /** Whether the request's framing announces a body (RFC 9112 6.3). */
@@ -123,10 +126,10 @@ type BodyRead = { readonly kind: "read"; readonly body: Buffer } | { readonly ki
 /**
  * How readBody() treats a body: `machine-info` reads it (the Content-Type
  * says CMS); `sniff` reads it only if it starts like CMS SignedData, and
- * otherwise leaves it in the stream; `form` reads it whole and then gives it
- * back to the stream as well, for the upstream or the app's own parsers.
+ * otherwise leaves it in the stream; `form` and `json` read it whole and then
+ * give it back to the stream as well, for the upstream or the app's own parsers.
  */
-type ReadMode = "machine-info" | "sniff" | "form";
+type ReadMode = "machine-info" | "sniff" | "form" | "json";
 
 /** The first `n` bytes of some chunks. */
 function head(chunks: ReadonlyArray<Buffer>, n: number): Buffer {
@@ -144,7 +147,8 @@ function head(chunks: ReadonlyArray<Buffer>, n: number): Buffer {
 function readBody(req: GateRequest, limits: LocateOptions & { readonly deadline: number }, mode: ReadMode): Promise<BodyRead> {
   const { limit, deadline } = limits;
   const sniff = mode === "sniff";
-  const kind: BodyKind = mode === "form" ? "form" : "machine-info";
+  const kind: BodyKind = mode === "sniff" ? "machine-info" : mode;
+  const givesBack = kind !== "machine-info";
   // A body parser mounted before the gate may already have read it.
   if (Buffer.isBuffer(req.body) || typeof req.body === "string") {
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.from(req.body, "latin1");
@@ -171,7 +175,7 @@ function readBody(req: GateRequest, limits: LocateOptions & { readonly deadline:
       req.off("error", onError);
       req.off("close", onClose);
       // Not MachineInfo, or a form read whole: the bytes read go back in front of the rest.
-      if (result.kind === "read" && mode === "form" && size > 0) req.unshift(result.body);
+      if (result.kind === "read" && givesBack && size > 0) req.unshift(result.body);
       else if (result.kind === "left" && size > 0) req.unshift(Buffer.concat(chunks, size));
       resolve(result);
     };
@@ -201,7 +205,7 @@ function readBody(req: GateRequest, limits: LocateOptions & { readonly deadline:
     };
     const timer = setTimeout(
       () => {
-        const what = sniffing ? "the body's first bytes" : kind === "form" ? "the form body" : "MachineInfo";
+        const what = sniffing ? "the body's first bytes" : kind === "form" ? "the form body" : kind === "json" ? "the JSON body" : "MachineInfo";
         finish({ kind: "error", error: failure("body-timeout", `${what} did not arrive within ${limits.timeoutMs} ms`) });
       },
       Math.max(0, deadline - Date.now()),
@@ -242,8 +246,15 @@ export function settleUnreadBody(req: IncomingMessage, res: ServerResponse, stat
   else discardBody(req, Math.max(DISCARD_MIN, 4 * bodyLimit));
 }
 
-function fromText(text: string, source: "header" | "query" | "form", limit: number): Located {
-  const what = source === "header" ? `the ${HEADER} header` : source === "query" ? `the ${QUERY} query parameter` : `the ${QUERY} form field`;
+const WHAT: Record<Exclude<MachineInfoSource, "body">, string> = {
+  header: `the ${HEADER} header`,
+  query: `the ${QUERY} query parameter`,
+  form: `the ${QUERY} form field`,
+  json: `the ${QUERY} JSON member`,
+};
+
+function fromText(text: string, source: Exclude<MachineInfoSource, "body">, limit: number): Located {
+  const what = WHAT[source];
   // An empty value is no MachineInfo (as before: a device never sends one).
   if (text === "") return { kind: "absent", rawBody: null };
   if (text.length > Math.ceil((limit * 4) / 3) + 4) return { kind: "error", error: tooLarge(limit) };
@@ -252,17 +263,21 @@ function fromText(text: string, source: "header" | "query" | "form", limit: numb
   return { kind: "found", source, der, rawBody: null };
 }
 
-/** A deviceinfo form field: a part's bytes are MachineInfo as they are when they start like CMS, else base64 like any other value. */
-function fromField(field: FormField, limit: number): Located {
-  if (field.kind === "text") return fromText(field.text, "form", limit);
+const startsLikeCms = (bytes: Buffer) => signedDataPrefix(bytes.subarray(0, SIGNED_DATA_PREFIX_MAX)) === "signed-data";
+
+/** A deviceinfo field: a part's bytes are MachineInfo as they are when they start like CMS, else base64 like any other value. */
+function fromField(field: BodyField, source: "form" | "json", limit: number): Located {
+  if (field.kind === "text") return fromText(field.text, source, limit);
   if (field.bytes.length > limit) return { kind: "error", error: tooLarge(limit) };
-  if (signedDataPrefix(field.bytes.subarray(0, SIGNED_DATA_PREFIX_MAX)) === "signed-data") return { kind: "found", source: "form", der: field.bytes, rawBody: null };
-  return fromText(field.bytes.toString("latin1"), "form", limit);
+  if (startsLikeCms(field.bytes)) return { kind: "found", source, der: field.bytes, rawBody: null };
+  return fromText(field.bytes.toString("latin1"), source, limit);
 }
+
+const PLACE: Record<MachineInfoSource, string> = { header: "header", query: "query", form: "form", json: "JSON body", body: "body" };
 
 function ambiguous(sources: ReadonlyArray<MachineInfoSource>): Located {
   const count = (s: MachineInfoSource) => sources.filter((x) => x === s).length;
-  const where = (["header", "query", "form", "body"] as const).filter((s) => count(s) > 0).map((s) => (count(s) > 1 ? `${count(s)} in the ${s}` : `the ${s}`));
+  const where = (["header", "query", "form", "json", "body"] as const).filter((s) => count(s) > 0).map((s) => (count(s) > 1 ? `${count(s)} in the ${PLACE[s]}` : `the ${PLACE[s]}`));
   return { kind: "error", error: failure("ambiguous-machine-info", `the request carries MachineInfo ${sources.length} times (${where.join(", ")}); send exactly one`) };
 }
 
@@ -275,34 +290,36 @@ function fromCopy(one: TextCopy | undefined, limit: number): Located {
 }
 
 /**
- * A request whose body is a form: the body is read whole and given back,
- * and each deviceinfo field in it is a copy beside the header and query
+ * A request whose body is a form (or JSON): the body is read whole and given
+ * back, and each deviceinfo field in it is a copy beside the header and query
  * ones, as is the body itself when it starts like CMS.
  */
-async function locateInForm(req: GateRequest, options: LocateOptions & { readonly deadline: number }, kind: FormKind, one: TextCopy | undefined, streaming: boolean): Promise<Located> {
+async function locateInFieldBody(req: GateRequest, options: LocateOptions & { readonly deadline: number }, kind: FieldBody, one: TextCopy | undefined, streaming: boolean): Promise<Located> {
   let body: Buffer | null = null;
-  let fields: FormField[] = [];
+  let fields: BodyField[] = [];
   if (Buffer.isBuffer(req.body) || typeof req.body === "string" || (streaming && announcesBody(req))) {
-    const read = await readBody(req, options, "form");
+    const read = await readBody(req, options, kind === "json" ? "json" : "form");
     if (read.kind === "error") return read;
     if (read.kind === "read") {
       body = read.body;
       const found = machineInfoFields(body, kind, req.headers["content-type"] ?? "");
-      if (!found.ok) return { kind: "error", error: failure(found.code, found.problem) };
-      fields = found.fields;
+      // A CMS body is MachineInfo whatever its Content-Type: that it is no well-formed form or JSON is no error.
+      if (found.ok) fields = found.fields;
+      else if (!startsLikeCms(body)) return { kind: "error", error: failure(found.code, found.problem) };
     }
   } else if (!streaming) {
     // A parser before the gate read the form: what it parsed is what the app reads.
     const parsed = parsedMachineInfoFields(req.body);
     if (parsed !== null) fields = parsed;
-    else if (announcesBody(req)) return { kind: "error", error: failure("bad-body", "the form body was consumed by a parser before the gate, which left nothing the gate can read; mount the gate before body parsers") };
+    else if (announcesBody(req)) return { kind: "error", error: failure("bad-body", `the ${kind === "json" ? "JSON" : "form"} body was consumed by a parser before the gate, which left nothing the gate can read; mount the gate before body parsers`) };
   }
-  const cms = body !== null && signedDataPrefix(body.subarray(0, SIGNED_DATA_PREFIX_MAX)) === "signed-data";
-  const sources: MachineInfoSource[] = [...(one === undefined ? [] : [one.source]), ...fields.map(() => "form" as const), ...(cms ? ["body" as const] : [])];
+  const cms = body !== null && startsLikeCms(body);
+  const source = kind === "json" ? "json" : "form";
+  const sources: MachineInfoSource[] = [...(one === undefined ? [] : [one.source]), ...fields.map(() => source), ...(cms ? ["body" as const] : [])];
   if (sources.length > 1) return ambiguous(sources);
   if (cms && body !== null) return { kind: "found", source: "body", der: body, rawBody: body };
   const field = fields[0];
-  return field !== undefined ? fromField(field, options.limit) : fromCopy(one, options.limit);
+  return field !== undefined ? fromField(field, source, options.limit) : fromCopy(one, options.limit);
 }
 
 /** Finds the one MachineInfo a request carries: body, header, query or form field. */
@@ -326,8 +343,8 @@ export async function locateMachineInfo(req: GateRequest, options: LocateOptions
     if (problem !== null) return { kind: "error", error: failure("unsupported-encoding", problem) };
   }
   const contentType = req.headers["content-type"];
-  const form = formKind(contentType, req.method);
-  if (form !== null) return locateInForm(req, { ...options, deadline }, form, one, streaming);
+  const fields = fieldBody(contentType, req.method);
+  if (fields !== null) return locateInFieldBody(req, { ...options, deadline }, fields, one, streaming);
   const declared = CMS_TYPES.has(mediaType(contentType ?? ""));
   if (declared && one !== undefined) return ambiguous(["body", one.source]);
   if (declared || parsed || (streaming && announcesBody(req))) {

@@ -1,12 +1,13 @@
-// The readers behind "a deviceinfo form field is a MachineInfo copy": which
-// names count, which multipart bodies can be read one way only, and which
-// fields a body holds. The attacks on the real server are in
-// form-machine-info.test.ts; here each quirk of a parser the gate must not
-// lose to is pinned down, with hostile and random input.
+// The readers behind "a deviceinfo form field (or JSON member) is a
+// MachineInfo copy": which names count, which multipart bodies can be read one
+// way only, and which fields a body holds. The attacks on the real server are
+// in form-machine-info.test.ts and json-machine-info.test.ts; here each quirk
+// of a parser the gate must not lose to is pinned down, with hostile and
+// random input.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { asciiCompatible, mediaType, parseParameters } from "../src/gate/content-type.js";
-import { formKind, machineInfoFields, parsedMachineInfoFields, type FormField } from "../src/gate/form-fields.js";
+import { fieldBody, machineInfoFields, parsedMachineInfoFields, type BodyField } from "../src/gate/body-fields.js";
 import { multipartBoundary, readMultipart } from "../src/gate/multipart.js";
 import { namesMachineInfo } from "../src/gate/parameter-names.js";
 
@@ -23,10 +24,10 @@ function multipart(parts: ReadonlyArray<readonly [ReadonlyArray<string>, string 
 
 const field = (name: string, value = "AAAA") => [[`Content-Disposition: form-data; ${name}`], value] as const;
 
-const texts = (fields: ReadonlyArray<FormField>) => fields.map((f) => (f.kind === "text" ? f.text : f.bytes.toString("latin1")));
+const texts = (fields: ReadonlyArray<BodyField>) => fields.map((f) => (f.kind === "text" ? f.text : f.bytes.toString("latin1")));
 
 function fieldsOf(body: Buffer, contentType = MULTIPART): string[] {
-  const kind = formKind(contentType, "POST");
+  const kind = fieldBody(contentType, "POST");
   if (kind === null) throw new Error(`not a form: ${contentType}`);
   const read = machineInfoFields(body, kind, contentType);
   if (!read.ok) throw new Error(read.problem);
@@ -34,7 +35,7 @@ function fieldsOf(body: Buffer, contentType = MULTIPART): string[] {
 }
 
 function problemOf(body: Buffer, contentType = MULTIPART): string {
-  const read = machineInfoFields(body, formKind(contentType, "POST") ?? "multipart", contentType);
+  const read = machineInfoFields(body, fieldBody(contentType, "POST") ?? "multipart", contentType);
   if (read.ok) throw new Error(`read as ${JSON.stringify(texts(read.fields))}`);
   return read.problem;
 }
@@ -68,16 +69,20 @@ describe("reading a Content-Type", () => {
     expect(mediaType("application/x-www-form-urlencoded text/plain")).toBe("application/x-www-form-urlencoded");
   });
 
-  it("knows which bodies frameworks read as forms", () => {
-    expect(formKind("APPLICATION/X-WWW-FORM-URLENCODED;charset=utf-8", "PUT")).toBe("urlencoded");
-    expect(formKind("multipart/form-data; boundary=x", "GET")).toBe("multipart");
-    expect(formKind("multipart/mixed; boundary=x", "POST")).toBe("multipart"); // Rack parses these
-    expect(formKind("multipart/related; boundary=x", "POST")).toBe("multipart");
-    expect(formKind(undefined, "POST")).toBe("urlencoded"); // Rack reads a POST with no Content-Type as a form
-    expect(formKind(" ", "POST")).toBe("urlencoded");
-    expect(formKind(undefined, "PUT")).toBeNull();
-    expect(formKind("application/json", "POST")).toBeNull();
-    expect(formKind("multipart/byteranges; boundary=x", "POST")).toBeNull();
+  it("knows which bodies frameworks read fields from as parameters", () => {
+    expect(fieldBody("APPLICATION/X-WWW-FORM-URLENCODED;charset=utf-8", "PUT")).toBe("urlencoded");
+    expect(fieldBody("multipart/form-data; boundary=x", "GET")).toBe("multipart");
+    expect(fieldBody("multipart/mixed; boundary=x", "POST")).toBe("multipart"); // Rack parses these
+    expect(fieldBody("multipart/related; boundary=x", "POST")).toBe("multipart");
+    expect(fieldBody(undefined, "POST")).toBe("urlencoded"); // Rack reads a POST with no Content-Type as a form
+    expect(fieldBody(" ", "POST")).toBe("urlencoded");
+    expect(fieldBody(undefined, "PUT")).toBeNull();
+    expect(fieldBody("application/json", "POST")).toBe("json"); // Rails' params and Laravel's input() merge its members
+    expect(fieldBody("application/vnd.api+json", "PUT")).toBe("json");
+    expect(fieldBody("text/x-json", "POST")).toBe("json");
+    expect(fieldBody("text/plain; x=/json", "POST")).toBe("json"); // Laravel looks for /json anywhere in the header
+    expect(fieldBody("application/x-apple-aspen-mdm-checkin", "PUT")).toBeNull();
+    expect(fieldBody("multipart/byteranges; boundary=x", "POST")).toBeNull();
   });
 
   it("reads parameters strictly, and refuses what does not fit", () => {
@@ -236,6 +241,29 @@ describe("the deviceinfo fields of a form", () => {
   });
 });
 
+describe("the deviceinfo members of a JSON body", () => {
+  const JSON_TYPE = "application/json";
+  it.each([
+    ['{"a":1,"deviceinfo":"QUJD"}', ["QUJD"], "a member"],
+    ['{"deviceinfo":"QUJD","deviceinfo":"REVG"}', ["QUJD", "REVG"], "a repeated member, both (parsers keep the first or the last)"],
+    ['{"\\u0064eviceInfo": "QU\\/J"}', ["QU/J"], "escapes undone in the name and the value"],
+    ['{"device%69nfo":"QUJD","[deviceinfo]":"REVG"}', ["QUJD", "REVG"], "names matched as parameters are"],
+    ['{"deviceinfo":{"a":"x"}}', ["\u0000"], "a value that is not a string: a copy, and not base64"],
+    ['{"a":{"deviceinfo":"x"},"b":["deviceinfo"],"c":"deviceinfo"}', [], "not nested members, array items or values"],
+    ['[{"deviceinfo":"x"}]', [], "not inside a top-level array (Rails puts it at _json)"],
+    ['{"a":"}{\\"","deviceinfo":"QUJD"}', ["QUJD"], "brackets and quotes inside strings"],
+    ['{"deviceinfo":"QUJD",}', ["QUJD"], "JSON a lenient parser reads (a trailing comma)"],
+    ['{"deviceinfo" : "QUJD', ["QUJD"], "an unterminated string"],
+  ])("%s gives %j (%s)", (text, expected) => {
+    expect(fieldsOf(Buffer.from(text), JSON_TYPE)).toEqual(expected);
+  });
+
+  it("refuses a JSON body with NUL bytes (UTF-16, UTF-32), which some parsers detect and decode", () => {
+    expect(problemOf(Buffer.from('{"deviceinfo":"QUJD"}', "utf16le"), JSON_TYPE)).toMatch(/NUL bytes/);
+    expect(problemOf(Buffer.from('{"a":"b"}'), "application/json; charset=utf-32")).toMatch(/not ASCII-compatible/);
+  });
+});
+
 describe("on hostile input", () => {
   const pieces = fc.constantFrom(`--${B}`, `--${B}--`, "\r\n", "\n", "\r", " ", "Content-Disposition: form-data; ", "name=", "deviceinfo", '"', ";", "\\", "=?UTF-8?B?", "?=", "*=UTF-8''", "Content-Type: multipart/mixed", "%69", "x");
 
@@ -276,6 +304,7 @@ describe("on hostile input", () => {
         const body = Buffer.from(bytes);
         machineInfoFields(body, "multipart", `multipart/form-data${type}`);
         machineInfoFields(body, "urlencoded", `application/x-www-form-urlencoded${type}`);
+        machineInfoFields(body, "json", `application/json${type}`);
         multipartBoundary(type);
       }),
       { numRuns: 2000 },
