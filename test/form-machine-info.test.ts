@@ -234,6 +234,7 @@ describe("a form the gate cannot read one way only is a 400 that never reaches t
 
   it.each([
     ["two Content-Type headers that differ (Node reads the first, gunicorn the last)", ["Content-Type: text/plain", FORM], /more than one Content-Type/],
+    ["a Content_Type header (old WSGI servers took it for the Content-Type)", ["Content-Type: text/plain", "Content_Type: application/x-www-form-urlencoded"], /spelt with an underscore/],
     ["a UTF-16 form (servlet containers decode names in it)", ["Content-Type: application/x-www-form-urlencoded; charset=utf-16le"], /not ASCII-compatible/],
   ])("%s: 400 bad-content-type", async (_what, headers, why) => {
     const { answer, reached } = await send(request("POST /mdm/web", headers, Buffer.from(`deviceinfo=${urlencoded(blocked)}`, "utf16le")));

@@ -32,7 +32,7 @@ export const REJECTIONS = {
   },
   "bad-content-type": {
     status: 400,
-    meaning: "The request has two `Content-Type` headers that differ, a form or JSON `Content-Type` whose charset is not ASCII-compatible (UTF-16, UTF-7, EBCDIC), or a JSON body in UTF-16 or UTF-32: parsers could read other field names than the gate.",
+    meaning: "The request has two `Content-Type` headers that differ or one spelt `Content_Type`, a form or JSON `Content-Type` whose charset is not ASCII-compatible (UTF-16, UTF-7, EBCDIC), or a JSON body in UTF-16 or UTF-32: parsers could read other field names than the gate.",
   },
   "bad-multipart": {
     status: 400,

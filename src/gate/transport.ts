@@ -102,17 +102,26 @@ function encodingProblem(req: IncomingMessage): string | null {
   return null;
 }
 
-/** The header lines the gate reads in one pass: every MachineInfo header (read as CGI servers read names), every Content-Type. */
-function scanHeaders(req: IncomingMessage): { readonly machineInfo: string[]; readonly contentTypes: string[] } {
+/**
+ * The header lines the gate reads in one pass, names read as CGI servers read
+ * them (any case, `_` for `-`): every MachineInfo header, and every
+ * Content-Type, noting one spelt with `_` (some WSGI servers took
+ * `Content_Type` for the Content-Type).
+ */
+function scanHeaders(req: IncomingMessage): { readonly machineInfo: string[]; readonly contentTypes: string[]; readonly contentTypeWithUnderscore: boolean } {
   const machineInfo: string[] = [];
   const contentTypes: string[] = [];
+  let contentTypeWithUnderscore = false;
   const raw = req.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i] as string;
-    if (name.length === 12 && name.toLowerCase() === "content-type") contentTypes.push(raw[i + 1] as string);
-    else if (canonicalName(name) === MACHINE_INFO_HEADER) machineInfo.push(raw[i + 1] as string);
+    const canonical = canonicalName(name);
+    if (canonical === "content-type") {
+      contentTypes.push(raw[i + 1] as string);
+      if (name.includes("_")) contentTypeWithUnderscore = true;
+    } else if (canonical === MACHINE_INFO_HEADER) machineInfo.push(raw[i + 1] as string);
   }
-  return { machineInfo, contentTypes };
+  return { machineInfo, contentTypes, contentTypeWithUnderscore };
 }
 
 /** Every value of a deviceinfo query parameter, still percent-encoded. */
@@ -332,6 +341,7 @@ export async function locateMachineInfo(req: GateRequest, options: LocateOptions
   ];
   if (text.length > 1) return ambiguous(text.map((c) => c.source));
   // Node reads the first Content-Type, some servers the last: two that differ could make a form of a body the gate took for none.
+  if (lines.contentTypeWithUnderscore) return { kind: "error", error: failure("bad-content-type", "the request has a Content-Type header spelt with an underscore (Content_Type)") };
   if (lines.contentTypes.length > 1 && lines.contentTypes.some((t) => t !== lines.contentTypes[0])) {
     return { kind: "error", error: failure("bad-content-type", "the request has more than one Content-Type header, and they differ") };
   }
