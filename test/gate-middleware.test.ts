@@ -25,11 +25,11 @@ beforeAll(async () => {
 });
 
 type App = { use: (...args: unknown[]) => unknown; listen: (port: number, host: string, cb: () => void) => import("node:http").Server };
-type Flavour = { name: string; make: () => App; raw: () => unknown; json: () => unknown };
+type Flavour = { name: string; make: () => App; raw: () => unknown; json: () => unknown; urlencoded: (extended: boolean) => unknown };
 
 const flavours: Flavour[] = [
-  { name: "Express 5", make: () => express5() as unknown as App, raw: () => express5.raw({ type: "*/*" }), json: () => express5.json() },
-  { name: "Express 4", make: () => express4() as unknown as App, raw: () => express4.raw({ type: "*/*" }), json: () => express4.json() },
+  { name: "Express 5", make: () => express5() as unknown as App, raw: () => express5.raw({ type: "*/*" }), json: () => express5.json(), urlencoded: (extended) => express5.urlencoded({ extended }) },
+  { name: "Express 4", make: () => express4() as unknown as App, raw: () => express4.raw({ type: "*/*" }), json: () => express4.json(), urlencoded: (extended) => express4.urlencoded({ extended }) },
 ];
 
 const servers: import("node:http").Server[] = [];
@@ -141,6 +141,86 @@ describe.each(flavours)("in $name", (flavour) => {
     // What the app's own parser made of it: the value the gate decided on.
     const compliant = encodeURIComponent(base64(await signCms(machineInfoPlist({ OS_VERSION: "26.6.1" }), device)));
     expect(await (await fetch(`${url}/mdm/web?[deviceinfo]=${compliant}`)).json()).toEqual({ deviceinfo: "string" });
+  });
+
+  describe("form fields and JSON members", () => {
+    type Res = { json: (v: unknown) => void; locals: { enrollgate: GateOutcome } };
+    const B = "----appFormBoundary";
+    const form = (fields: Record<string, string>) => ({ method: "POST", body: new URLSearchParams(fields).toString(), headers: { "content-type": "application/x-www-form-urlencoded" } });
+    const der = async (os: string) => Buffer.from(await signCms(machineInfoPlist({ OS_VERSION: os }), device));
+
+    it("decides on a deviceinfo field, and the app's own urlencoded() parser after it still reads the form", async () => {
+      const gate = enrollmentGate({ policies: "policies", cwd: dir, verify: "enforce", trustAnchors: [ca.pem], logger: false, env: {} });
+      await gate.ready;
+      const app = flavour.make();
+      app.use("/mdm", gate);
+      app.use(flavour.urlencoded(false));
+      app.use("/mdm/web", (req: { body: unknown }, res: Res) => res.json({ body: req.body, source: res.locals.enrollgate.source, reason: res.locals.enrollgate.decision.reason }));
+      const url = await serve(app);
+      const blocked = await fetch(`${url}/mdm/web`, form({ user: "alice", deviceinfo: base64(await der("26.5")) }));
+      expect(blocked.status).toBe(403);
+      expect(await blocked.json()).toMatchObject({ code: "com.apple.softwareupdate.required" });
+      const compliant = base64(await der("26.6.1"));
+      const passed = await fetch(`${url}/mdm/web`, form({ user: "alice", deviceinfo: compliant }));
+      expect(await passed.json()).toEqual({ body: { user: "alice", deviceinfo: compliant }, source: "form", reason: "compliant" });
+      const plain = await fetch(`${url}/mdm/web`, form({ user: "alice", password: "s=cr&t" }));
+      expect(await plain.json()).toEqual({ body: { user: "alice", password: "s=cr&t" }, source: null, reason: "no-machine-info" });
+    });
+
+    it("passes a multipart body byte for byte to an app that reads the stream itself", async () => {
+      const gate = enrollmentGate({ policies: "policies", cwd: dir, verify: "enforce", trustAnchors: [ca.pem], logger: false, env: {} });
+      await gate.ready;
+      const app = flavour.make();
+      app.use("/mdm", gate, (req: NodeJS.ReadableStream, res: Res) => {
+        const chunks: Buffer[] = [];
+        req.on("data", (c: Buffer) => chunks.push(c));
+        req.on("end", () => res.json({ body: Buffer.concat(chunks).toString("base64"), source: res.locals.enrollgate.source, reason: res.locals.enrollgate.decision.reason }));
+      });
+      const url = await serve(app);
+      const body = (machineInfo: Buffer) =>
+        Buffer.concat([Buffer.from(`--${B}\r\nContent-Disposition: form-data; name="note"\r\n\r\nhi\r\n--${B}\r\nContent-Disposition: form-data; name="deviceinfo"; filename="mi.der"\r\n\r\n`), machineInfo, Buffer.from(`\r\n--${B}--\r\n`)]);
+      const post = (bytes: Buffer) => fetch(`${url}/mdm/web`, { method: "POST", body: bytes, headers: { "content-type": `multipart/form-data; boundary=${B}` } });
+      expect((await post(body(await der("26.5")))).status).toBe(403);
+      const sent = body(await der("26.6.1"));
+      expect(await (await post(sent)).json()).toEqual({ body: sent.toString("base64"), source: "form", reason: "compliant" });
+      const other = Buffer.from(`--${B}\r\nContent-Disposition: form-data; name="note"\r\n\r\n${"x".repeat(3000)}\r\n--${B}--\r\n`);
+      expect(await (await post(other)).json()).toEqual({ body: other.toString("base64"), source: null, reason: "no-machine-info" });
+    });
+
+    it("decides on a deviceinfo member of a JSON body, before or after the app's json() parser", async () => {
+      for (const before of [false, true]) {
+        const gate = enrollmentGate({ policies: "policies", cwd: dir, verify: "enforce", trustAnchors: [ca.pem], logger: false, env: {} });
+        await gate.ready;
+        const app = flavour.make();
+        if (before) app.use(flavour.json());
+        app.use("/mdm", gate);
+        if (!before) app.use(flavour.json());
+        app.use("/mdm/api", (req: { body: unknown }, res: Res) => res.json({ body: req.body, source: res.locals.enrollgate.source }));
+        const url = await serve(app);
+        const post = (value: unknown) => fetch(`${url}/mdm/api`, { method: "POST", body: JSON.stringify(value), headers: { "content-type": "application/json" } });
+        expect((await post({ deviceinfo: base64(await der("26.5")) })).status, `json() ${before ? "before" : "after"}`).toBe(403);
+        const compliant = base64(await der("26.6.1"));
+        expect(await (await post({ deviceinfo: compliant, n: 1 })).json()).toEqual({ body: { deviceinfo: compliant, n: 1 }, source: "json" });
+      }
+    });
+
+    it("reads the fields a parser mounted before it has already parsed", async () => {
+      const gate = enrollmentGate({ policies: "policies", cwd: dir, verify: "enforce", trustAnchors: [ca.pem], logger: false, env: {} });
+      await gate.ready;
+      const app = flavour.make();
+      app.use(flavour.urlencoded(true)); // qs: [deviceinfo] and deviceinfo[] become deviceinfo
+      app.use("/mdm", gate, (req: { body: Record<string, unknown> }, res: Res) => res.json({ user: req.body.user, source: res.locals.enrollgate.source }));
+      const url = await serve(app);
+      const blocked = encodeURIComponent(base64(await der("26.5")));
+      const compliant = encodeURIComponent(base64(await der("26.6.1")));
+      const post = (text: string) => fetch(`${url}/mdm/web`, { method: "POST", body: text, headers: { "content-type": "application/x-www-form-urlencoded" } });
+      const refused = await post(`user=alice&%5Bdeviceinfo%5D=${blocked}`);
+      expect(refused.status).toBe(403);
+      const twice = await post(`deviceinfo[]=${compliant}&deviceinfo[]=${blocked}`);
+      expect(twice.status).toBe(400);
+      expect(await twice.json()).toMatchObject({ error: "ambiguous-machine-info", message: "the request carries MachineInfo 2 times (2 in the form); send exactly one" });
+      expect(await (await post(`user=alice&deviceinfo=${compliant}`)).json()).toEqual({ user: "alice", source: "form" });
+    });
   });
 
   it("answers malformed input itself and keeps the app alive", async () => {

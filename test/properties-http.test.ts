@@ -1,4 +1,4 @@
-// Any bytes where MachineInfo travels (the header, the POST body, the query)
+// Any bytes where MachineInfo travels (the header, the POST body, the query, a form field)
 // get 400, 403 or 413 from the gate, or reach the handler after it (200):
 // never a 5xx, never a crash. Sent over raw TCP so that nothing an HTTP
 // client would refuse to send is off limits.
@@ -72,7 +72,8 @@ const oneLine = (b: Buffer) => Buffer.from(b.map((x) => (x === 0x0d || x === 0x0
 
 const percentEncoded = (b: Buffer) => [...b].map((x) => `%${x.toString(16).padStart(2, "0")}`).join("");
 
-type Transport = "header" | "body" | "body under another type" | "query" | "raw query";
+type Transport = "header" | "body" | "body under another type" | "query" | "raw query" | "urlencoded form field" | "multipart part";
+const FORM_BOUNDARY = "propertyBoundary";
 const request = (transport: Transport, payload: Buffer): Buffer => {
   const head = (line: string, extra = "") => Buffer.from(`${line}\r\nHost: gate\r\nConnection: close\r\n${extra}`, "latin1");
   switch (transport) {
@@ -87,6 +88,14 @@ const request = (transport: Transport, payload: Buffer): Buffer => {
       return Buffer.concat([head(`GET /mdm/web?deviceinfo=${percentEncoded(payload)} HTTP/1.1`), Buffer.from("\r\n")]);
     case "raw query":
       return Buffer.concat([Buffer.from("GET /mdm/web?deviceinfo="), oneLine(payload), head(" HTTP/1.1"), Buffer.from("\r\n")]);
+    case "urlencoded form field": {
+      const body = Buffer.concat([Buffer.from("user=a&deviceinfo="), payload]);
+      return Buffer.concat([head("POST /mdm/web HTTP/1.1", `Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n`), body]);
+    }
+    case "multipart part": {
+      const body = Buffer.concat([Buffer.from(`--${FORM_BOUNDARY}\r\nContent-Disposition: form-data; name="deviceinfo"\r\n\r\n`), payload, Buffer.from(`\r\n--${FORM_BOUNDARY}--\r\n`)]);
+      return Buffer.concat([head("POST /mdm/web HTTP/1.1", `Content-Type: multipart/form-data; boundary=${FORM_BOUNDARY}\r\nContent-Length: ${body.length}\r\n\r\n`), body]);
+    }
   }
 };
 
@@ -96,9 +105,14 @@ const payloadFor = (transport: Transport) =>
         machineInfoBytes.map((b) => Buffer.from(b)),
         fc.integer({ min: BODY_LIMIT + 1, max: 4 * BODY_LIMIT }).map((n) => Buffer.alloc(n, 0x30)),
       )
-    : textBytes;
+    : transport === "multipart part"
+      ? fc.oneof(
+          machineInfoBytes.map((b) => Buffer.from(b)),
+          textBytes,
+        )
+      : textBytes;
 
-describe.each(["header", "body", "body under another type", "query", "raw query"] as const)("any bytes in the %s", (transport) => {
+describe.each(["header", "body", "body under another type", "query", "raw query", "urlencoded form field", "multipart part"] as const)("any bytes in the %s", (transport) => {
   it("get 400, 403, 413 or the next handler, never a 5xx", async () => {
     const seen = new Map<number | null, number>();
     await fc.assert(
