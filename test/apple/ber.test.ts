@@ -3,11 +3,7 @@
 // allows them (a streaming CMS encoder's output still verifies).
 import * as asn1js from "asn1js";
 import { beforeAll, describe, expect, it } from "vitest";
-import { encodingProblem } from "../../src/apple/ber.js";
-import { parsePemCertificates, TrustStore } from "../../src/apple/cms-verify.js";
-import { readMachineInfo } from "../../src/apple/machine-info.js";
-import { BandedSchema } from "../../src/apple/schema/banded.js";
-import { bundledAppleSchema } from "../../src/apple/bundled.js";
+import { BandedSchema, bundledAppleSchema, encodingProblem, parsePemCertificates, readMachineInfo, TrustStore } from "enrollgate/apple";
 import { createCA, createIdentity, machineInfoPlist, signCms } from "../../support/signing.js";
 
 const bytes = (...b: number[]) => new Uint8Array(b);

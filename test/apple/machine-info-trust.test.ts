@@ -6,16 +6,8 @@
 import { createHash, X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { validateChain } from "../../src/apple/chain.js";
-import { CmsError, parseSignedData } from "../../src/apple/cms.js";
-import { APPLE_ISSUER_PINS } from "../../src/apple/apple-device-chain.js";
-import { parsePemCertificates, TrustStore, verifySignedData, type VerifierCaches } from "../../src/apple/cms-verify.js";
-import { readMachineInfo } from "../../src/apple/machine-info.js";
-import { ingestMachineInfo } from "../../src/gate/ingest.js";
-import { BandedSchema } from "../../src/apple/schema/banded.js";
-import { Certificate } from "../../src/apple/x509.js";
-import { appleTrustAnchors, bundledAppleSchema } from "../../src/apple/bundled.js";
-import { CertificateCache } from "../../src/gate/verification-cache.js";
+import { APPLE_ISSUER_PINS, appleTrustAnchors, BandedSchema, bundledAppleSchema, Certificate, CmsError, parsePemCertificates, parseSignedData, readMachineInfo, TrustStore, validateChain, type VerifierCaches, verifySignedData } from "enrollgate/apple";
+import { CertificateCache, ingestMachineInfo } from "enrollgate/gate";
 import { machineInfoPlist } from "../../support/signing.js";
 import { certificatesIndex, editSignedData, editSignerInfo, readValue, withCertificates, type Value } from "../helpers/cms-edit.js";
 import { tlv, type PkiCert } from "../helpers/openssl-pki.js";

@@ -1,12 +1,8 @@
 // MachineInfo: CMS verification with a throwaway CA, the strict plist reader,
 // schema validation and the facts it yields.
 import { beforeAll, describe, expect, it } from "vitest";
-import { CmsError, parseSignedData } from "../../src/apple/cms.js";
-import { parsePemCertificates, TrustStore, verifySignedData } from "../../src/apple/cms-verify.js";
-import { ingestMachineInfo, type MachineInfoResult } from "../../src/gate/ingest.js";
-import { parsePlistBytes, parsePlistText, PlistError } from "../../src/apple/plist.js";
-import { BandedSchema } from "../../src/apple/schema/banded.js";
-import { bundledAppleSchema } from "../../src/apple/bundled.js";
+import { BandedSchema, bundledAppleSchema, CmsError, parsePemCertificates, parsePlistBytes, parsePlistText, parseSignedData, PlistError, TrustStore, verifySignedData } from "enrollgate/apple";
+import { ingestMachineInfo, type MachineInfoResult } from "enrollgate/gate";
 import { createCA, createIdentity, machineInfoPlist, signCms, type Identity } from "../../support/signing.js";
 
 let ca: Identity;

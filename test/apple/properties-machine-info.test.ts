@@ -11,11 +11,8 @@
 import * as asn1js from "asn1js";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { decodeBer, type BerNode } from "../../src/apple/ber.js";
-import { parsePemCertificates, TrustStore } from "../../src/apple/cms-verify.js";
-import { ingestMachineInfo } from "../../src/gate/ingest.js";
-import { BandedSchema } from "../../src/apple/schema/banded.js";
-import { bundledAppleSchema } from "../../src/apple/bundled.js";
+import { BandedSchema, type BerNode, bundledAppleSchema, decodeBer, parsePemCertificates, TrustStore } from "enrollgate/apple";
+import { ingestMachineInfo } from "enrollgate/gate";
 import { createCA, createIdentity, machineInfoPlist, signCms, type Identity, type SignOptions } from "../../support/signing.js";
 import { readValue, writeValue, type Value } from "../helpers/cms-edit.js";
 import { buildOpensslPki, tlv } from "../helpers/openssl-pki.js";

@@ -5,8 +5,7 @@
 import fc from "fast-check";
 import semver from "semver";
 import { describe, expect, it } from "vitest";
-import { compareBuilds, formatBuild, parseBuild, tryParseBuild, type Build } from "../../src/apple/build.js";
-import { compareOsVersions, formatOsVersion, parseOsVersion, tryParseOsVersion } from "../../src/apple/version.js";
+import { type Build, compareBuilds, compareOsVersions, formatBuild, formatOsVersion, parseBuild, parseOsVersion, tryParseBuild, tryParseOsVersion } from "enrollgate/apple";
 
 const component = fc.oneof(fc.integer({ min: 0, max: 30 }), fc.integer({ min: 0, max: 9999 }));
 const extra = fc.option(fc.constantFrom("a", "b", "c", "z"), { nil: undefined });

@@ -2,9 +2,7 @@
 // do not exercise, and malformed or hostile schema files.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { AppleSchemaError, parseAppleSchema } from "../../src/apple/schema/document.js";
-import { toJsonSchema, type SchemaTarget } from "../../src/apple/schema/json-schema.js";
-import { compileAppleSchema, formatViolations } from "../../src/apple/schema/validator.js";
+import { AppleSchemaError, compileAppleSchema, formatViolations, parseAppleSchema, type SchemaTarget, toJsonSchema } from "enrollgate/apple";
 
 function fixture(name: string) {
   return parseAppleSchema(readFileSync(new URL(`../fixtures/apple/${name}`, import.meta.url), "utf8"), name);

@@ -3,9 +3,7 @@
 // platform the file supports.
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
-import { parseAppleSchema } from "../../src/apple/schema/document.js";
-import { createAjv, compileAppleSchema } from "../../src/apple/schema/validator.js";
-import { SCHEMA_PLATFORMS } from "../../src/apple/platform.js";
+import { compileAppleSchema, createAjv, parseAppleSchema, SCHEMA_PLATFORMS } from "enrollgate/apple";
 import { readShared, sharedYamlFiles } from "../helpers/shared.js";
 
 const files = sharedYamlFiles("apple-corpus").filter((f) => {

@@ -1,9 +1,7 @@
 // Every schema the product depends on (../shared/apple) converts, compiles,
 // accepts realistic documents and rejects broken ones with a readable reason.
 import { describe, expect, it } from "vitest";
-import { parseAppleSchema } from "../../src/apple/schema/document.js";
-import { compileAppleSchema, formatViolations, type ValidationResult } from "../../src/apple/schema/validator.js";
-import type { SchemaTarget } from "../../src/apple/schema/json-schema.js";
+import { compileAppleSchema, formatViolations, parseAppleSchema, type SchemaTarget, type ValidationResult } from "enrollgate/apple";
 import { readShared, sharedYamlFiles } from "../helpers/shared.js";
 
 function validator(file: string, target: SchemaTarget): (doc: unknown) => ValidationResult {

@@ -3,7 +3,7 @@
 // the bytes are split, and nothing else.
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { SIGNED_DATA_PREFIX_MAX, signedDataPrefix } from "../../src/apple/signed-data-prefix.js";
+import { SIGNED_DATA_PREFIX_MAX, signedDataPrefix } from "enrollgate/apple";
 import { createCA, createIdentity, machineInfoPlist, signCms } from "../../support/signing.js";
 
 const OID = [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02];

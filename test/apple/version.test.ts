@@ -1,13 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-  compareOsVersionStrings,
-  formatOsVersion,
-  parseOsVersion,
-  VersionError,
-  withSupplementalExtra,
-  compareOsVersions,
-} from "../../src/apple/version.js";
-import { compareBuildStrings, parseBuild } from "../../src/apple/build.js";
+import { compareBuildStrings, compareOsVersions, compareOsVersionStrings, formatOsVersion, parseBuild, parseOsVersion, VersionError, withSupplementalExtra } from "enrollgate/apple";
 import semver from "semver";
 
 describe("OS versions", () => {

@@ -1,9 +1,7 @@
 // The ADU client against a fake ADU server on loopback: both APIs, ETags,
 // throttling, failures, paging, timeouts and credentials.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { AduClient, AduError, retryAfterMs, staticToken, type AduApi, type TokenCredential } from "../../src/feeds/adu-client.js";
-import { aduAvailability, parseAduCatalog, pullAduCatalog, serializeAduCatalog } from "../../src/feeds/adu-catalog.js";
-import { aduCredential } from "../../src/feeds/provider.js";
+import { type AduApi, aduAvailability, AduClient, aduCredential, AduError, parseAduCatalog, pullAduCatalog, retryAfterMs, serializeAduCatalog, staticToken, type TokenCredential } from "enrollgate/feeds";
 import { startFakeAdu, type FakeAdu } from "../helpers/fake-adu.js";
 
 let adu: FakeAdu;

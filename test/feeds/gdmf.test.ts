@@ -1,10 +1,8 @@
 // Apple's GDMF feed, read from the real snapshots in ../shared/feeds/.
 import { describe, expect, it } from "vitest";
-import { parseOsVersion } from "../../src/apple/version.js";
-import { feedAvailability } from "../../src/feeds/availability.js";
-import { FeedError, gdmfAvailability, gdmfLatest, parseGdmf, type GdmfDevice } from "../../src/feeds/gdmf.js";
-import { fetchGdmf } from "../../src/feeds/gdmf-fetch.js";
-import { decide } from "../../src/policy/decide.js";
+import { decide } from "enrollgate";
+import { parseOsVersion } from "enrollgate/apple";
+import { feedAvailability, FeedError, fetchGdmf, gdmfAvailability, type GdmfDevice, gdmfLatest, parseGdmf } from "enrollgate/feeds";
 import { startUpstream } from "../helpers/http.js";
 import { compileFiles, mustCompile, ruleFile } from "../helpers/policies.js";
 import { readShared } from "../helpers/shared.js";

@@ -4,7 +4,7 @@
 import { chmod, mkdir, rename, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { startServer, type RunningServer } from "../../src/gate/server.js";
+import { type RunningServer, startServer } from "enrollgate";
 import { base64, createCA, createIdentity, machineInfoPlist, signCms, type Identity } from "../../support/signing.js";
 import { BIN } from "../helpers/cli.js";
 import { captureLog, eventually, startUpstream, type CapturedLog } from "../helpers/http.js";

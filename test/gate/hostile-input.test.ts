@@ -8,7 +8,7 @@ import { symlinkSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MAX_CERTIFICATES } from "../../src/apple/cms.js";
+import { MAX_CERTIFICATES } from "enrollgate/apple";
 import { generatePolicySet } from "../../support/policy-sets.js";
 import { base64, createCA, createIdentity, machineInfoPlist, signCms, type Identity } from "../../support/signing.js";
 import { BIN, enrollgate } from "../helpers/cli.js";

@@ -7,8 +7,7 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PolicyStore } from "../../src/gate/policy-store.js";
-import { GateMetrics } from "../../src/gate/metrics.js";
+import { GateMetrics, PolicyStore } from "enrollgate/gate";
 import { generatePolicySet } from "../../support/policy-sets.js";
 import { base64, createCA, createIdentity, machineInfoPlist, signCms, type Identity } from "../../support/signing.js";
 import { BIN } from "../helpers/cli.js";

@@ -4,7 +4,7 @@
 // client would refuse to send is off limits.
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startServer, type RunningServer } from "../../src/gate/server.js";
+import { type RunningServer, startServer } from "enrollgate";
 import { base64, createCA, createIdentity, machineInfoPlist, signCms } from "../../support/signing.js";
 import { rawRequest } from "../helpers/http.js";
 import { tempDir } from "../helpers/tmp.js";
@@ -29,7 +29,7 @@ beforeAll(async () => {
       host: "127.0.0.1",
       port: 0,
       overrides: { verify: mode, trustAnchors: ["ca.pem"] },
-      logger: (await import("../../src/gate/log.js")).silentLogger(),
+      logger: (await import("enrollgate/gate")).silentLogger(),
       env: {},
       cwd: dir,
       watch: false,

@@ -3,11 +3,8 @@
 // the gate's source sends is in it.
 import { readdirSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { bundledAppleSchema } from "../../src/apple/bundled.js";
-import { parsePemCertificates, TrustStore } from "../../src/apple/cms-verify.js";
-import { BandedSchema } from "../../src/apple/schema/banded.js";
-import { ingestMachineInfo } from "../../src/gate/ingest.js";
-import { REJECTIONS } from "../../src/gate/rejections.js";
+import { BandedSchema, bundledAppleSchema, parsePemCertificates, TrustStore } from "enrollgate/apple";
+import { ingestMachineInfo, REJECTIONS } from "enrollgate/gate";
 import { createCA, createIdentity, machineInfoPlist, signCms } from "../../support/signing.js";
 import { projectPath, readProject } from "../helpers/project.js";
 

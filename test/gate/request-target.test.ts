@@ -3,7 +3,7 @@
 // decode (once, or twice) into a different path.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseRequestTarget, upstreamPath } from "../../src/gate/request-target.js";
+import { parseRequestTarget, upstreamPath } from "enrollgate/gate";
 
 const decodeOnce = (s: string) => s.replace(/%([0-9A-Fa-f]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16)));
 

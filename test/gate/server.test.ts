@@ -5,7 +5,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parse as parsePlist } from "plist";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startServer, type RunningServer } from "../../src/gate/server.js";
+import { type RunningServer, startServer } from "enrollgate";
 import { base64, base64url, createCA, createIdentity, machineInfoPlist, signCms, type Identity } from "../../support/signing.js";
 import { captureLog, eventually, startUpstream, type CapturedLog, type Upstream } from "../helpers/http.js";
 import { tempDir } from "../helpers/tmp.js";

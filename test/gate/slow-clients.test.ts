@@ -4,7 +4,7 @@
 // a byte at a time over raw sockets.
 import { connect, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startServer } from "../../src/gate/server.js";
+import { startServer } from "enrollgate";
 import { createCA, createIdentity, machineInfoPlist, signCms } from "../../support/signing.js";
 import { spawnGate, type GateProcess } from "../helpers/gate-process.js";
 import { captureLog, eventually } from "../helpers/http.js";

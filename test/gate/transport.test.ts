@@ -1,7 +1,7 @@
 // MachineInfo as text: base64 in a header or a query parameter, in either
 // alphabet, padded or not, possibly folded with whitespace.
 import { describe, expect, it } from "vitest";
-import { decodeBase64 } from "../../src/gate/transport.js";
+import { decodeBase64 } from "enrollgate/gate";
 
 const bytes = Buffer.from([0xfb, 0xff, 0xbf, 0x00, 0x10, 0x83, 0x10, 0x51, 0x87]);
 

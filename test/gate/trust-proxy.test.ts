@@ -1,7 +1,7 @@
 // trustProxy: which peers may say who the client is, and who the client then is.
 import type { IncomingMessage } from "node:http";
 import { describe, expect, it } from "vitest";
-import { clientAddress, plainAddress, ProxyTrust } from "../../src/gate/trust-proxy.js";
+import { clientAddress, plainAddress, ProxyTrust } from "enrollgate/gate";
 import { compileFiles } from "../helpers/policies.js";
 
 /** The two fields clientAddress() reads, as Node fills them for a real request. */

@@ -2,8 +2,7 @@
 // trust anchors, are read once; anything else is read afresh; it never grows
 // past its capacity.
 import { describe, expect, it } from "vitest";
-import type { MachineInfoResult } from "../../src/gate/ingest.js";
-import { CertificateCache, LruCache, VerificationCache } from "../../src/gate/verification-cache.js";
+import { CertificateCache, LruCache, type MachineInfoResult, VerificationCache } from "enrollgate/gate";
 
 const result = (serial: string): MachineInfoResult => ({ ok: false, status: 400, code: "bad-cms", message: serial });
 

@@ -2,16 +2,10 @@
 // worker to the serving thread): the rebuilt set decides exactly as the one
 // the compiler made, for the example policies with Apple's feed.
 import { describe, expect, it } from "vitest";
-import { feedAvailability } from "../../src/feeds/availability.js";
-import { parseGdmf } from "../../src/feeds/gdmf.js";
-import { compile, type CompiledPolicySet } from "../../src/policy/compile.js";
-import { compiledSetData, hydrateCompiledSet, HydrationError } from "../../src/policy/compiled-data.js";
-import { decide } from "../../src/policy/decide.js";
-import { loadPolicySet } from "../../src/policy/load.js";
-import type { DeviceFacts } from "../../src/policy/model.js";
-import { runTests } from "../../src/policy/testing.js";
-import { errorSchema } from "../../src/apple/software-update-required.js";
-import { bundledAppleSchema } from "../../src/apple/bundled.js";
+import { compile, type CompiledPolicySet, decide, type DeviceFacts, loadPolicySet, runTests } from "enrollgate";
+import { compiledSetData, hydrateCompiledSet, HydrationError } from "enrollgate/policy";
+import { bundledAppleSchema, errorSchema } from "enrollgate/apple";
+import { feedAvailability, parseGdmf } from "enrollgate/feeds";
 import { generatePolicySet } from "../../support/policy-sets.js";
 import { mustCompile } from "../helpers/policies.js";
 import { projectPath } from "../helpers/project.js";

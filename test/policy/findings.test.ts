@@ -1,7 +1,8 @@
 // Every finding the validator reports, at its exact line and column, on a
 // small broken file.
 import { describe, expect, it } from "vitest";
-import { FINDING_CODES, type Finding } from "../../src/policy/findings.js";
+import type { Finding } from "enrollgate";
+import { FINDING_CODES } from "enrollgate/policy";
 import { parseSchemaFreeAppleDoc } from "../helpers/apple.js";
 import { compileFiles } from "../helpers/policies.js";
 

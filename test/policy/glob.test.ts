@@ -3,7 +3,7 @@
 // MachineInfo made one request cost minutes of the gate's only thread.
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compileGlob } from "../../src/policy/glob.js";
+import { compileGlob } from "enrollgate/policy";
 import { createCA, createIdentity, machineInfoPlist, signCms } from "../../support/signing.js";
 import { BIN } from "../helpers/cli.js";
 import { freePort, listening, run, type Running } from "../helpers/processes.js";

@@ -1,8 +1,7 @@
 // Reading a policy directory from disk.
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { compile } from "../../src/policy/compile.js";
-import { loadPolicySet, PolicyLoadError } from "../../src/policy/load.js";
+import { compile, loadPolicySet, PolicyLoadError } from "enrollgate";
 import { tempDir } from "../helpers/tmp.js";
 
 const rule = 'rules:\n  - id: a\n    platform: iOS\n    minimum: "17.0"\n';

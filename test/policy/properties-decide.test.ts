@@ -3,10 +3,9 @@
 // and a block always carries a 403 body that names a version above the device's.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { compareOsVersions, tryParseOsVersion } from "../../src/apple/version.js";
-import type { AvailabilitySource } from "../../src/policy/availability.js";
-import { decide } from "../../src/policy/decide.js";
-import { REASONS, type DeviceFacts } from "../../src/policy/model.js";
+import { decide, type DeviceFacts } from "enrollgate";
+import { type AvailabilitySource, REASONS } from "enrollgate/policy";
+import { compareOsVersions, tryParseOsVersion } from "enrollgate/apple";
 import { compileFiles } from "../helpers/policies.js";
 
 const PRODUCTS = ["iPhone17,3", "iPhone11,8", "iPad16,3", "Mac16,1", "MacBookPro18,3", "RealityDevice14,1", "AppleTV14,1", "Watch7,1", "VirtualMac2,1", "iPhone999,1"];

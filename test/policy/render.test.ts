@@ -1,8 +1,8 @@
 // 403 bodies as JSON and as XML property lists.
 import { parse as parsePlist } from "plist";
 import { describe, expect, it } from "vitest";
-import type { SoftwareUpdateRequiredBody } from "../../src/apple/software-update-required.js";
-import { negotiateFormat, renderBody } from "../../src/policy/render.js";
+import type { SoftwareUpdateRequiredBody } from "enrollgate";
+import { negotiateFormat, renderBody } from "enrollgate/policy";
 
 const body: SoftwareUpdateRequiredBody = {
   code: "com.apple.softwareupdate.required",

@@ -3,8 +3,7 @@
 import { readdirSync } from "node:fs";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
-import { parseSource } from "../../src/policy/source.js";
-import { firstTooDeep } from "../../src/policy/yaml-depth.js";
+import { firstTooDeep, parseSource } from "enrollgate/policy";
 import { generatePolicySet } from "../../support/policy-sets.js";
 import { mustCompile } from "../helpers/policies.js";
 import { projectPath, readProject } from "../helpers/project.js";

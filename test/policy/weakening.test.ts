@@ -4,7 +4,7 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { weakenings, describeWeakening, type PolicySnapshot } from "../../src/policy/weakening.js";
+import { describeWeakening, type PolicySnapshot, weakenings } from "enrollgate/policy";
 import { base64, createCA, createIdentity, machineInfoPlist, signCms, type Identity } from "../../support/signing.js";
 import { BIN, enrollgate } from "../helpers/cli.js";
 import { eventually } from "../helpers/http.js";

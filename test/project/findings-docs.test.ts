@@ -3,9 +3,9 @@
 // agree with it; SARIF links each rule to its entry.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { FINDING_CODES, type FindingCode } from "../../src/policy/findings.js";
-import { findingsDocsUrl, type PackageManifest } from "../../src/report/docs-url.js";
-import { formatReport } from "../../src/report/index.js";
+import { type FindingCode, formatReport } from "enrollgate";
+import { FINDING_CODES } from "enrollgate/policy";
+import { findingsDocsUrl, type PackageManifest } from "enrollgate/report";
 import { enrollgate } from "../helpers/cli.js";
 import { run } from "../helpers/processes.js";
 import { projectPath, readProject } from "../helpers/project.js";

@@ -8,13 +8,7 @@ import { readdirSync } from "node:fs";
 import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
-import { bundledAppleSchema } from "../../src/apple/bundled.js";
-import { versionBoundaries } from "../../src/apple/schema/bands.js";
-import { toJsonSchema } from "../../src/apple/schema/json-schema.js";
-import { precompiledKey } from "../../src/apple/schema/precompiled.js";
-import { createAjv } from "../../src/apple/schema/validator.js";
-import { formatOsVersion } from "../../src/apple/version.js";
-import { PLATFORMS } from "../../src/apple/platform.js";
+import { bundledAppleSchema, createAjv, formatOsVersion, PLATFORMS, precompiledKey, toJsonSchema, versionBoundaries } from "enrollgate/apple";
 import { projectPath, readProject } from "../helpers/project.js";
 
 const requireDist = createRequire(projectPath("dist", "index.js"));

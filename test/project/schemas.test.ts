@@ -1,8 +1,7 @@
 // The schemas enrollgate ships agree with Apple's published files: same keys,
 // types, presence and availability. The seed's error schema is Apple's file.
 import { describe, expect, it } from "vitest";
-import { parseAppleSchema, type AppleKey, type AppleSchemaDocument } from "../../src/apple/schema/document.js";
-import { compileAppleSchema, formatViolations } from "../../src/apple/schema/validator.js";
+import { type AppleKey, type AppleSchemaDocument, compileAppleSchema, formatViolations, parseAppleSchema } from "enrollgate/apple";
 import { readShared } from "../helpers/shared.js";
 import { readProject } from "../helpers/project.js";
 

@@ -2,9 +2,9 @@
 import { DOMParser } from "@xmldom/xmldom";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { describe, expect, it } from "vitest";
-import { FINDING_CODES, type Finding } from "../../src/policy/findings.js";
-import { formatReport } from "../../src/report/index.js";
-import { escapeData, escapeProperty } from "../../src/report/github.js";
+import { type Finding, formatReport } from "enrollgate";
+import { FINDING_CODES } from "enrollgate/policy";
+import { escapeData, escapeProperty } from "enrollgate/report";
 
 const findings: Finding[] = [
   { file: "policies/a.yaml", line: 5, column: 14, endLine: 5, endColumn: 19, severity: "error", code: "version-not-string", message: '"minimum" is the YAML number 17.10; write it as a quoted string: "17.10"', rule: "iphone-floor" },
