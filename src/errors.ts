@@ -11,6 +11,20 @@
  */
 export type ErrorCategory = "input" | "internal";
 
+/**
+ * Every error enrollgate throws: a stable `code` and a `category` to decide
+ * by; the message is for people.
+ *
+ * @example
+ * import { hasErrorCode, isInputError } from "enrollgate";
+ *
+ * try {
+ *   await gate.ready;
+ * } catch (e) {
+ *   if (hasErrorCode(e, "policy-set-invalid")) console.error(e.message); // names each error as file:line:col
+ *   else if (!isInputError(e)) throw e; // a bug: keep the stack
+ * }
+ */
 export abstract class EnrollgateError<Code extends string = string> extends Error {
   constructor(
     readonly code: Code,

@@ -3,6 +3,7 @@
 // form compilers print and editors, terminals and CI logs turn into a link,
 // so it is written in one place only.
 
+/** A place in a file, 1-based. */
 export interface FileLocation {
   readonly file: string;
   /** 1-based */

@@ -4,12 +4,8 @@
 import { readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
-import { run } from "../src/cli/program.js";
-import { enrollmentGate } from "../src/gate/middleware.js";
-import { startServer } from "../src/gate/server.js";
-import { compile } from "../src/policy/compile.js";
-import { loadPolicySet } from "../src/policy/load.js";
-import { assertCompiled, PolicySetError } from "../src/policy/policy-set-error.js";
+import { assertCompiled, compile, enrollmentGate, loadPolicySet, PolicySetError, startServer } from "enrollgate";
+import { run } from "enrollgate/cli";
 import { captureLog } from "./helpers/http.js";
 import { compileFiles } from "./helpers/policies.js";
 import { projectPath, readProject } from "./helpers/project.js";

@@ -4,7 +4,7 @@ import { execFileSync } from "node:child_process";
 import { symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { FileRefusedError, readRegularFile, readRegularFileSync, type ReadOptions } from "../src/safe-file.js";
+import { FileRefusedError, type ReadOptions, readRegularFile, readRegularFileSync } from "enrollgate/policy";
 import { tempDir } from "./helpers/tmp.js";
 
 type Reader = (path: string, options: ReadOptions) => Promise<Buffer>;

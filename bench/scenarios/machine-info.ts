@@ -8,7 +8,8 @@
 //  - hostile messages next to that genuine one, timed in turn with it, their
 //    cost as a ratio of its cost (target: at most 2).
 import { createHash, randomBytes } from "node:crypto";
-import { BandedSchema, bundledAppleSchema, CertificateCache, ingestMachineInfo, parsePemCertificates, TrustStore, type VerifierCaches } from "enrollgate";
+import { BandedSchema, bundledAppleSchema, parsePemCertificates, TrustStore, type VerifierCaches } from "enrollgate/apple";
+import { CertificateCache, ingestMachineInfo } from "enrollgate/gate";
 import { rsaSpki, withCertificates, withPublicKey } from "../../support/der.js";
 import { createCA, createIdentity, machineInfoPlist, signCms, type Identity, type KeyKind } from "../../support/signing.js";
 import type { BenchRow, Scenario } from "../support/result.js";

@@ -10,6 +10,7 @@ import { formatOsVersion } from "./version.js";
 
 export const SOFTWARE_UPDATE_REQUIRED = "com.apple.softwareupdate.required";
 
+/** The body of Apple's 403 `com.apple.softwareupdate.required` error, as the device reads it. */
 export interface SoftwareUpdateRequiredBody {
   readonly code: typeof SOFTWARE_UPDATE_REQUIRED;
   readonly message?: string;

@@ -18,6 +18,7 @@ import { packageFile } from "../paths.js";
 
 export const COMPILE_WORKER = packageFile("dist", "gate", "compile-worker.js");
 
+/** How much the worker thread that compiles a policy directory may use; past either, it is stopped and the compile fails. */
 export interface CompileLimits {
   /** The worker's V8 old-generation heap, in MB (default 256). */
   readonly memoryMb: number;

@@ -3,10 +3,12 @@
 // fields only, never a body or a MachineInfo object (tests read the log to
 // hold that). pino's wildcard redaction is not used: it walks every object
 // logged, on every request.
-import { pino, stdTimeFunctions, type DestinationStream, type Logger } from "pino";
+import { pino, stdTimeFunctions, type DestinationStream, type Logger as PinoLogger } from "pino";
 
-export type { Logger } from "pino";
+/** The gate's logger: any pino logger (the gate writes one JSON line per decision). */
+export type Logger = PinoLogger;
 
+/** A logger as `enrollgate serve` makes one: pino JSON lines on stdout (or `destination`), at `level` (default info). */
 export function createLogger(options: { level?: string; destination?: DestinationStream } = {}): Logger {
   const config = {
     name: "enrollgate",

@@ -24,6 +24,11 @@ import { locateMachineInfo, settleUnreadBody, type GateRequest, type MachineInfo
 import { clientAddress, type ClientAddress } from "./trust-proxy.js";
 import { CertificateCache, VerificationCache } from "./verification-cache.js";
 
+/**
+ * Options of enrollmentGate(). The settings it extends (format, verify,
+ * trustAnchors, bodyLimit, bodyTimeout, noMachineInfo, trustProxy) win over
+ * the policy directory's enrollgate.yaml.
+ */
 export interface EnrollmentGateOptions extends SettingsOverrides {
   /** A policy directory (compiled, and recompiled on reload()) or a compiled set. */
   readonly policies: string | CompiledPolicySet;
@@ -65,6 +70,7 @@ type Next = (error?: unknown) => void;
 
 type GateResponse = ServerResponse & { locals?: Record<string, unknown> };
 
+/** The middleware enrollmentGate() returns, with its policy set's lifecycle. */
 export interface EnrollmentGate {
   (req: GateRequest, res: GateResponse, next: Next): void;
   /**
@@ -73,6 +79,7 @@ export interface EnrollmentGate {
    * compile. Until then, and after such a failure, the gate answers 503.
    */
   readonly ready: Promise<ReloadSuccess>;
+  /** Recompiles the policy directory; never throws. A set that fails keeps the last good one answering. */
   reload(reason?: string): Promise<ReloadResult>;
   readonly store: PolicyStore;
   readonly metrics: GateMetrics;
@@ -84,6 +91,29 @@ function formatFor(state: ActiveState, req: GateRequest): ResponseFormat {
   return f === "negotiate" ? negotiateFormat(req.headers.accept) : f;
 }
 
+/**
+ * The gate as Express middleware (Express 4 and 5, or plain Node http). It
+ * finds the request's MachineInfo (body, `x-apple-aspen-deviceinfo` header or
+ * `deviceinfo` query parameter), verifies it, and decides: a device below its
+ * minimum gets Apple's 403 `com.apple.softwareupdate.required`; a request it
+ * cannot read one way only gets a JSON error; every other request goes to
+ * `next()` with the decision at `res.locals.enrollgate` (a GateOutcome). It
+ * reads a MachineInfo body itself and leaves the bytes at `req.body`, so it
+ * works with or without body parsers.
+ *
+ * @example
+ * import express from "express";
+ * import { enrollmentGate } from "enrollgate";
+ *
+ * const app = express();
+ * const gate = enrollmentGate({ policies: "policies", format: "negotiate", secretsDirs: ["/run/secrets"] });
+ * app.use("/mdm/enroll", gate, (req, res) => {
+ *   const { decision, facts } = res.locals.enrollgate; // allowed: build the profile
+ *   res.type("application/x-apple-aspen-config").send(buildProfileFor(facts));
+ * });
+ * await gate.ready; // rejects with a PolicySetError when the policies do not compile
+ * app.listen(8443);
+ */
 export function enrollmentGate(options: EnrollmentGateOptions): EnrollmentGate {
   const logger = options.logger === false ? silentLogger() : (options.logger ?? createLogger());
   const metrics = options.metrics ?? new GateMetrics();

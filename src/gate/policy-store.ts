@@ -39,6 +39,7 @@ export interface ActiveState {
   readonly proxyTrust: ProxyTrust;
 }
 
+/** What a reload did: the set now active (and how it weakens the last one), or why the last good set stays. */
 export type ReloadResult =
   | {
       readonly ok: true;
@@ -49,6 +50,7 @@ export type ReloadResult =
     }
   | { readonly ok: false; readonly error: string; readonly findings: ReadonlyArray<Finding> };
 
+/** A reload that made its set active. */
 export type ReloadSuccess = Extract<ReloadResult, { readonly ok: true }>;
 
 /** A trust anchor file that cannot be used; a reload with it fails. */

@@ -31,19 +31,28 @@ export const DEFAULT_HEADERS_TIMEOUT_MS = 20_000;
 /** How long a client may take to send a whole request, body included (Node answers 408). */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 
+/** Options of startServer(): what `enrollgate serve` sets from its flags. */
 export interface ServerOptions {
+  /** The policy directory, relative to `cwd`. */
   readonly policies: string;
   readonly host: string;
+  /** 0 for any free port (the `url` of the running server names it). */
   readonly port: number;
+  /** The MDM server allowed requests are proxied to; without one, they get 200 with the decision as JSON. */
   readonly upstream?: URL;
+  /** How long the upstream may take to answer before a 504 (default 30 s). */
   readonly upstreamTimeoutMs?: number;
+  /** Settings that win over the policy directory's enrollgate.yaml (the flags). */
   readonly overrides: SettingsOverrides;
   readonly logger: Logger;
+  /** Where beta tokens come from. */
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string;
   /** Watch the policy directory and reload on changes (default true). */
   readonly watch?: boolean;
+  /** Quiet time after a change in the policy directory before it is reloaded (default 250 ms). */
   readonly debounceMs?: number;
+  /** The clock decisions use; default Date.now. */
   readonly clock?: () => number;
   /** Feed flags (they win over enrollgate.yaml's feeds). */
   readonly feeds?: FeedFlags;
@@ -64,10 +73,13 @@ export interface ServerOptions {
   readonly compileLimits?: Partial<CompileLimits>;
 }
 
+/** A gate startServer() started: its address, its policy set's lifecycle, and how to stop it. */
 export interface RunningServer {
+  /** `http://host:port`, with the port it listens on. */
   readonly url: string;
   readonly store: PolicyStore;
   readonly metrics: GateMetrics;
+  /** Recompiles the policy directory (as SIGHUP does for `serve`); never throws. A set that fails keeps the last good one answering. */
   reload(reason?: string): Promise<ReloadResult>;
   /** Stops accepting connections, lets requests in flight finish (up to `graceMs`), then resolves. */
   close(graceMs?: number): Promise<void>;
@@ -117,6 +129,24 @@ function watchPolicies(dir: string, onChange: () => void, logger: Logger): () =>
   };
 }
 
+/**
+ * The standalone gate, as `enrollgate serve` runs it: the gate on plain
+ * `node:http`, with /healthz, /readyz and /metrics, a reverse proxy to
+ * `upstream` for allowed requests, hot reload of the policy directory, and
+ * caps on connections and slow clients. Resolves once it listens with its
+ * first policy set; rejects with a StartupError (`policy-set-invalid`, with
+ * the findings, or `listen-failed`) when it cannot.
+ *
+ * @example
+ * import { createLogger } from "enrollgate/gate";
+ * import { startServer } from "enrollgate";
+ *
+ * const server = await startServer({
+ *   policies: "policies", host: "0.0.0.0", port: 8443, upstream: new URL("http://127.0.0.1:9000"),
+ *   overrides: {}, logger: createLogger(), env: process.env, cwd: process.cwd(),
+ * });
+ * process.once("SIGTERM", () => void server.close());
+ */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { logger } = options;
   const metrics = new GateMetrics({ processMetrics: true });

@@ -71,6 +71,7 @@ export class ProxyTrust {
   }
 }
 
+/** Who sent a request, as the decision log and `res.locals.enrollgate.client` name it. */
 export interface ClientAddress {
   /** The client: the peer, or from X-Forwarded-For when the peer is a trusted proxy. */
   readonly address: string;

@@ -26,6 +26,7 @@ import { CompiledPolicyRule, type RuleFields } from "./rule-object.js";
 import { checkRules, checkSettingsFiles, checkTests, resolveToken, type SecretSources } from "./semantic.js";
 import { finding, parseSource, type ParsedSource } from "./source.js";
 
+/** One file of a policy set, as loadPolicySet() read it. */
 export interface PolicyFile {
   /** The path findings show (relative to the working directory). */
   readonly path: string;
@@ -35,6 +36,7 @@ export interface PolicyFile {
   readonly text: string;
 }
 
+/** A policy directory's files, read and not yet parsed: what compile() takes. */
 export interface PolicySetSource {
   /** The policy directory, absolute; token files resolve against it. */
   readonly dir: string;
@@ -45,11 +47,13 @@ export interface PolicySetSource {
   readonly label?: string;
 }
 
+/** What compile() is given besides the files: beta token sources, the clock, the feeds. */
 export interface CompileOptions extends Partial<SecretSources> {
   /** Epoch ms for time-based checks (expired exemptions, feed expiry); omitted: those are skipped. */
   readonly now?: number;
   /** `serve` makes a missing beta token an error. Default `validate`. */
   readonly purpose?: "validate" | "serve";
+  /** Whether a target is available to a device (enrollgate/feeds' feedAvailability); default: always. */
   readonly availability?: AvailabilitySource;
   /** Apple's schema for the error; default schemas/softwareupdate.required.yaml. */
   readonly errorSchema?: AppleSchemaDocument;
@@ -62,6 +66,7 @@ export interface BandBodies {
   readonly sameVersion: SoftwareUpdateRequiredBody;
 }
 
+/** A rule as a compiled set holds it: its globs, its resolved beta token, its 403 bodies rendered per OS band. */
 export interface CompiledRule extends Rule {
   readonly globs: ReadonlyArray<ModelGlob> | null;
   /** The resolved beta token; null without a beta program (or, outside `serve`, when unset). */
@@ -70,6 +75,7 @@ export interface CompiledRule extends Rule {
   readonly bodies: ReadonlyArray<BandBodies> | null;
 }
 
+/** A policy set ready to decide with: immutable, its rules indexed by platform and model. */
 export interface CompiledPolicySet {
   /** Content hash of the policy files and feeds: names the set in logs and metrics. */
   readonly revision: string;
@@ -82,6 +88,7 @@ export interface CompiledPolicySet {
   readonly findings: ReadonlyArray<Finding>;
 }
 
+/** What compile() found: the set (or null), and every finding. */
 export interface CompileResult {
   /** No errors anywhere, test files included. */
   readonly ok: boolean;
@@ -144,6 +151,19 @@ function revisionOf(source: PolicySetSource, availability: AvailabilitySource): 
   return hash.digest("hex").slice(0, 12);
 }
 
+/**
+ * Compiles a policy set: schema and semantic checks, feed cross-checks, and
+ * every rule's 403 bodies validated against Apple's schema. Pure: files,
+ * environment, clock and feeds come in through `source` and `options`. Never
+ * throws: `set` is null when a rule or settings file has an error, and
+ * `findings` lists every finding with its file, line and column.
+ *
+ * @example
+ * import { compile, formatReport, loadPolicySet } from "enrollgate";
+ *
+ * const result = compile(await loadPolicySet("policies"), { env: process.env, now: Date.now() });
+ * if (result.set === null) console.error(formatReport("text", { findings: result.findings, files: [], version: "1" }));
+ */
 export function compile(source: PolicySetSource, options: CompileOptions = {}): CompileResult {
   const availability = options.availability ?? ALWAYS_AVAILABLE;
   const errors = errorSchema(options.errorSchema ?? bundledAppleSchema("softwareupdate.required"));

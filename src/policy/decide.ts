@@ -137,6 +137,7 @@ function resolveTarget(
   return { ok: true, body, target: named };
 }
 
+/** What decide() decides for. */
 export interface DecideOptions {
   /**
    * `enrollment` (default): a device in Setup Assistant, DESIGN's six steps.
@@ -146,6 +147,19 @@ export interface DecideOptions {
   readonly purpose?: "enrollment" | "compliance";
 }
 
+/**
+ * Decides for one device at one instant (epoch ms or a Date), by DESIGN.md's
+ * six steps: allow (with the reason), or block with the 403 body to send.
+ * Pure and total: every input gives a Decision, never an exception.
+ *
+ * @example
+ * import { assertCompiled, compile, decide, loadPolicySet } from "enrollgate";
+ *
+ * const set = assertCompiled(compile(await loadPolicySet("policies"), { env: process.env }), "policies");
+ * const d = decide(set, { product: "iPhone17,3", osVersion: "26.5", build: "23F77", canRequestUpdate: true }, new Date());
+ * // d.decision "block", d.reason "below-minimum", d.rule "iphone-floor",
+ * // d.body { code: "com.apple.softwareupdate.required", details: { OSVersion: "26.6.1" }, ... }
+ */
 export function decide(set: CompiledPolicySet, facts: DeviceFacts, now: number | Date, options: DecideOptions = {}): Decision {
   const enrollment = options.purpose !== "compliance";
   const at = typeof now === "number" ? now : now.getTime();

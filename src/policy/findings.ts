@@ -5,6 +5,7 @@
 // the catalogue, the page and the code in step.
 import { formatLocation } from "../location.js";
 
+/** An error stops a set (or fails `validate`); a warning does not, unless `--strict`. */
 export type Severity = "error" | "warning";
 
 export interface Position {
@@ -27,6 +28,7 @@ export interface RelatedLocation extends SourceRange {
   readonly message: string;
 }
 
+/** A problem in a policy set, at its place in a file: what `validate` reports. */
 export interface Finding extends SourceRange {
   readonly severity: Severity;
   readonly code: FindingCode;
@@ -291,6 +293,7 @@ export const FINDING_CODES = {
   },
 } as const satisfies Record<string, CodeInfo>;
 
+/** A finding's stable code: one of FINDING_CODES, each with an entry in docs/findings.md. */
 export type FindingCode = keyof typeof FINDING_CODES;
 
 /**

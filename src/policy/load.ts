@@ -56,7 +56,20 @@ function describe(e: FileRefusedError): string {
   }
 }
 
-/** Reads every policy file under `dir`. Paths shown in findings are relative to `cwd`. */
+/**
+ * Reads every policy file under `dir` (rule files, `*.test.yaml`,
+ * enrollgate.yaml), the way the gate does: regular files only, inside the
+ * directory, size-capped; a file it cannot read becomes a finding when
+ * compiled. Paths shown in findings are relative to `cwd`. Throws a
+ * PolicyLoadError (`policy-dir-unreadable`) when the directory itself cannot
+ * be read.
+ *
+ * @example
+ * import { compile, loadPolicySet, policyFileReader } from "enrollgate";
+ *
+ * const source = await loadPolicySet("policies");
+ * const result = compile(source, { env: process.env, readFile: policyFileReader(source.dir, ["/run/secrets"]) });
+ */
 export async function loadPolicySet(dir: string, options: { cwd?: string } = {}): Promise<PolicySetSource> {
   const cwd = options.cwd ?? process.cwd();
   const root = resolve(cwd, dir);

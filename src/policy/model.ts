@@ -25,6 +25,7 @@ export interface AduReference {
   readonly manufacturer: string;
 }
 
+/** A rule as written in a policy file, parsed: versions and builds as Apple orders them, dates as epoch ms. */
 export interface Rule {
   readonly id: string;
   readonly platform: PolicyPlatform;
@@ -58,6 +59,7 @@ export interface FeedSettings {
   readonly adu?: { readonly catalog?: string; readonly url?: string; readonly instance?: string; readonly api?: "v2" | "2022-10-01" };
 }
 
+/** A policy set's settings (enrollgate.yaml), with the defaults filled in (DEFAULT_SETTINGS). */
 export interface Settings {
   readonly format: ResponseFormatSetting;
   readonly verify: VerifyMode;
@@ -114,6 +116,7 @@ export const REASONS = [
   "audit-only",
   "below-minimum",
 ] as const;
+/** Why a device was allowed or blocked: one of REASONS. */
 export type Reason = (typeof REASONS)[number];
 
 /** Why a rule did or did not decide, for one device. */
@@ -124,6 +127,7 @@ export type RuleOutcome =
   | "below" // the device is below, but a stricter rule decided
   | "decided"; // this rule decided
 
+/** One rule the index found for a device, and what became of it. */
 export interface RuleConsideration {
   readonly rule: string;
   readonly mode: Mode;
@@ -131,6 +135,7 @@ export interface RuleConsideration {
   readonly detail: string;
 }
 
+/** What decide() answers for one device. */
 export interface Decision {
   readonly decision: "allow" | "block";
   readonly reason: Reason;
@@ -155,6 +160,7 @@ export interface TestExpectation {
   readonly betaProgram?: boolean;
 }
 
+/** A case of a `*.test.yaml` file, parsed: a device, an optional instant, and what must be decided. */
 export interface TestCase {
   readonly name: string;
   readonly source: SourceRange;

@@ -5,6 +5,7 @@ import type { CompiledPolicySet, CompiledRule } from "./compile.js";
 import { decide } from "./decide.js";
 import type { Decision, TestCase } from "./model.js";
 
+/** One test case, what was decided for it, and how that differs from what it expects. */
 export interface CaseResult {
   readonly test: TestCase;
   readonly decision: Decision;
@@ -12,6 +13,7 @@ export interface CaseResult {
   readonly problems: ReadonlyArray<string>;
 }
 
+/** What runTests() found: every case's result, the counts, and (with requireTests) the rules no case expects. */
 export interface TestReport {
   readonly results: ReadonlyArray<CaseResult>;
   /** With requireTests: rules no case expects. */
@@ -50,7 +52,19 @@ function check(test: TestCase, d: Decision): string[] {
   return problems;
 }
 
-/** Runs every case at its own `now`, else at `now`. */
+/**
+ * Runs a policy set's test cases (its `*.test.yaml` files, as compile()
+ * returns them in `tests`), each at its own `now`, else at `options.now`.
+ * With `requireTests`, a rule no case expects is reported in `untested`.
+ *
+ * @example
+ * import { assertCompiled, compile, loadPolicySet, runTests } from "enrollgate";
+ *
+ * const result = compile(await loadPolicySet("policies"), { env: process.env });
+ * const report = runTests(assertCompiled(result, "policies"), result.tests, { now: Date.now(), requireTests: true });
+ * for (const r of report.results) if (r.problems.length > 0) console.error(r.test.name, r.problems.join("; "));
+ * process.exitCode = report.failed > 0 || report.untested.length > 0 ? 1 : 0;
+ */
 export function runTests(
   set: CompiledPolicySet,
   cases: ReadonlyArray<TestCase>,

@@ -1,21 +1,12 @@
-// Findings formatters by name.
-import { formatGithub } from "./github.js";
-import { formatJson } from "./json.js";
-import { formatJunit } from "./junit.js";
-import type { ReportFormat, ValidationReport } from "./report.js";
-import { formatSarif } from "./sarif.js";
-import { formatText } from "./text.js";
+// `enrollgate/report`: each findings formatter on its own, and what they are
+// built from, beside formatReport(format, report) in the package root. The
+// escaping GitHub workflow commands need, and the link to docs/findings.md
+// that SARIF gives each code.
 
-export { REPORT_FORMATS, type ReportFormat, type ValidationReport } from "./report.js";
-
-const FORMATTERS: Record<ReportFormat, (report: ValidationReport) => string> = {
-  text: formatText,
-  json: formatJson,
-  github: formatGithub,
-  sarif: formatSarif,
-  junit: formatJunit,
-};
-
-export function formatReport(format: ReportFormat, report: ValidationReport): string {
-  return FORMATTERS[format](report);
-}
+export { formatText } from "./text.js";
+export { formatJson } from "./json.js";
+export { formatGithub, escapeData, escapeProperty } from "./github.js";
+export { formatSarif } from "./sarif.js";
+export { formatJunit } from "./junit.js";
+export { findingsDocsUrl } from "./docs-url.js";
+export type { PackageManifest } from "./docs-url.js";

@@ -1,6 +1,7 @@
 // What every findings formatter receives.
 import type { Finding } from "../policy/findings.js";
 
+/** What every findings formatter receives. */
 export interface ValidationReport {
   readonly findings: ReadonlyArray<Finding>;
   /** Every file that was checked, as shown in findings. */
@@ -11,5 +12,7 @@ export interface ValidationReport {
   readonly findingsDocsUrl?: string;
 }
 
+/** The formats formatReport() writes. */
 export type ReportFormat = "text" | "json" | "github" | "sarif" | "junit";
+/** Every ReportFormat, in the order `--format` lists them. */
 export const REPORT_FORMATS: ReadonlyArray<ReportFormat> = ["text", "json", "github", "sarif", "junit"];

@@ -1,5 +1,5 @@
 // Apple-format schema documents written inline in tests.
-import { parseAppleSchema, type AppleSchemaDocument } from "../../src/apple/schema/document.js";
+import { type AppleSchemaDocument, parseAppleSchema } from "enrollgate/apple";
 
 export function parseSchemaFreeAppleDoc(text: string): AppleSchemaDocument {
   return parseAppleSchema(text, "inline.yaml");

@@ -2,7 +2,7 @@
 // set, the revocation lists, unsigned attributes, the digest algorithm set.
 // The message is read into a tree of values, changed, and written back with
 // every enclosing length fixed (indefinite lengths stay indefinite).
-import { decodeBer, type BerNode } from "../../src/apple/ber.js";
+import { type BerNode, decodeBer } from "enrollgate/apple";
 import { tlv } from "./openssl-pki.js";
 
 export interface Value {

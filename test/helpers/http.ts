@@ -2,7 +2,8 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import { connect, type AddressInfo } from "node:net";
 import { Writable } from "node:stream";
-import { createLogger, type Logger } from "../../src/gate/log.js";
+import type { Logger } from "enrollgate";
+import { createLogger } from "enrollgate/gate";
 
 export interface Recorded {
   method: string;

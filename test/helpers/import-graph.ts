@@ -102,7 +102,7 @@ export function layerViolations(imports: ReadonlyArray<Import>, layering: Layeri
     const target = to.startsWith("../") ? null : partOf(to);
     const toFile = to.startsWith("../") ? to.replace(/^\.\.\//, "") : `src/${to}`;
     if (allowed === undefined) {
-      out.push({ from, to, message: `${fromFile} imports ${toFile}, but ${partPath(source)} has no rule: add it to the layering table (test/import-graph.test.ts and README.md)` });
+      out.push({ from, to, message: `${fromFile} imports ${toFile}, but ${partPath(source)} has no rule: add it to the layering table (test/project/import-graph.test.ts and README.md)` });
     } else if (target === null) {
       out.push({ from, to, message: `${fromFile} imports ${toFile}, outside src/` });
     } else if (!allowed.includes(target)) {

@@ -10,7 +10,7 @@ import { execFileSync } from "node:child_process";
 import { generateKeyPairSync, X509Certificate } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { decodeBer, type BerNode } from "../../src/apple/ber.js";
+import { type BerNode, decodeBer } from "enrollgate/apple";
 import { tlv } from "../../support/der.js";
 export { rsaSpki, tlv, unsignedInteger } from "../../support/der.js";
 import { tempDir } from "./tmp.js";

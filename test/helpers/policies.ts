@@ -1,8 +1,7 @@
 // Policy sets from in-memory files, compiled with the real compiler.
-import { compile, type CompileOptions, type CompileResult, type CompiledPolicySet, type PolicySetSource } from "../../src/policy/compile.js";
-import type { FileKind } from "../../src/policy/policy-schema.js";
+import { compile, type CompiledPolicySet, type CompileOptions, type CompileResult, formatReport, type PolicySetSource } from "enrollgate";
+import type { FileKind } from "enrollgate/policy";
 import { stringify } from "yaml";
-import { formatReport } from "../../src/report/index.js";
 
 function kindOf(name: string): FileKind {
   if (name === "enrollgate.yaml") return "settings";

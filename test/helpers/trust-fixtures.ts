@@ -5,8 +5,7 @@
 // inserted where no signature reaches.
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { decodeBer, type BerNode } from "../../src/apple/ber.js";
-import { Certificate } from "../../src/apple/x509.js";
+import { type BerNode, Certificate, decodeBer } from "enrollgate/apple";
 import { machineInfoPlist } from "../../support/signing.js";
 import { editSignerInfo, readValue, withCertificates } from "./cms-edit.js";
 import { buildOpensslPki, rsaSpki, tlv, type OpensslPki, type PkiCert } from "./openssl-pki.js";

@@ -1,6 +1,6 @@
 // `enrollgate check`: one decision for one device, explained.
 import type { Command } from "commander";
-import { formatReport } from "../../report/index.js";
+import { formatReport } from "../../report/format-report.js";
 import type { ResponseFormat } from "../../policy/render.js";
 import { resolveNow } from "../clock.js";
 import { addFactOptions, factsFrom, type FactFlags } from "../facts.js";

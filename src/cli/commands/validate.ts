@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import type { Finding } from "../../policy/findings.js";
 import { countBySeverity } from "../../policy/findings.js";
-import { formatReport, REPORT_FORMATS, type ReportFormat } from "../../report/index.js";
+import { formatReport, REPORT_FORMATS, type ReportFormat } from "../../report/format-report.js";
 import { resolveNow } from "../clock.js";
 import { EXIT, type CliIO, type ExitCode } from "../io.js";
 import { addSecretsDirOption, choice } from "../options.js";
