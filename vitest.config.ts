@@ -35,13 +35,21 @@ interface Manifest {
   readonly exports: Record<string, string | { readonly types: string; readonly import: string }>;
 }
 
-/** Each package entry ("enrollgate", "enrollgate/apple", ...) mapped to its source (src/index.ts, src/apple/index.ts, ...). */
+/**
+ * Each package entry ("enrollgate", "enrollgate/apple", ...) mapped to its source (src/index.ts, src/apple/index.ts,
+ * ...).
+ */
 function sourceEntries(): Array<{ find: RegExp; replacement: string }> {
   const manifest = JSON.parse(readFileSync(new URL("package.json", import.meta.url), "utf8")) as Manifest;
   return Object.entries(manifest.exports).flatMap(([subpath, target]) => {
     if (typeof target === "string") return [];
     const source = target.import.replace(/^\.\/dist\//, "./src/").replace(/\.js$/, ".ts");
-    return [{ find: new RegExp(`^enrollgate${subpath.slice(1).replace(/[/.]/g, "\\$&")}$`), replacement: fileURLToPath(new URL(source, import.meta.url)) }];
+    return [
+      {
+        find: new RegExp(`^enrollgate${subpath.slice(1).replace(/[/.]/g, "\\$&")}$`),
+        replacement: fileURLToPath(new URL(source, import.meta.url)),
+      },
+    ];
   });
 }
 

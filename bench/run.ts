@@ -11,7 +11,14 @@ import { httpBlockedScenario } from "./scenarios/http-blocked.js";
 import { machineInfoScenario } from "./scenarios/machine-info.js";
 import type { BenchRow, Scenario } from "./support/result.js";
 
-const SCENARIOS: Scenario[] = [decideScenario, compileScenario, machineInfoScenario, httpBlockedScenario, httpAllowedScenario, cliScenario];
+const SCENARIOS: Scenario[] = [
+  decideScenario,
+  compileScenario,
+  machineInfoScenario,
+  httpBlockedScenario,
+  httpAllowedScenario,
+  cliScenario,
+];
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
@@ -40,7 +47,9 @@ const lines = [
   "",
   "| what | result | same-run baseline | ratio | target | met |",
   "| --- | --- | --- | --- | --- | --- |",
-  ...rows.map((r) => `| ${r.what} | ${r.result} | ${r.baseline ?? ""} | ${r.ratio ?? ""} | ${r.target} | ${mark(r.met)} |`),
+  ...rows.map(
+    (r) => `| ${r.what} | ${r.result} | ${r.baseline ?? ""} | ${r.ratio ?? ""} | ${r.target} | ${mark(r.met)} |`,
+  ),
 ];
 process.stdout.write(`${lines.join("\n")}\n`);
 process.stderr.write(`bench: done in ${Math.round((Date.now() - started) / 1000)} s\n`);

@@ -28,7 +28,15 @@ const report = await runSoak({
 const machine = `${cpus()[0]?.model ?? "unknown"}, ${cpus().length} cores, ${Math.round(totalmem() / 1024 ** 3)} GiB, Node ${process.version}`;
 process.stdout.write(`Machine: ${machine}\n\n${formatSoakReport(report)}\n`);
 if (report.samples.length > 0) process.stdout.write(`\n${report.samples.join("\n")}\n`);
-writeFileSync(fileURLToPath(new URL("../../bench/soak-results.json", import.meta.url)), `${JSON.stringify({ date: new Date().toISOString(), machine, report }, null, 2)}\n`);
+writeFileSync(
+  fileURLToPath(new URL("../../bench/soak-results.json", import.meta.url)),
+  `${JSON.stringify({ date: new Date().toISOString(), machine, report }, null, 2)}\n`,
+);
 
-const failed = report.unexpected > 0 || report.mismatched > 0 || report.connectionErrors + report.timeouts > 0 || report.exitCode !== 0 || (report.rssGrowth ?? 0) >= 0.1;
+const failed =
+  report.unexpected > 0 ||
+  report.mismatched > 0 ||
+  report.connectionErrors + report.timeouts > 0 ||
+  report.exitCode !== 0 ||
+  (report.rssGrowth ?? 0) >= 0.1;
 process.exitCode = failed ? 1 : 0;

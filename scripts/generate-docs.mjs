@@ -29,7 +29,8 @@ async function output(code, example) {
     let stderr = "";
     await run(args, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: example.env ?? {}, cwd: dir });
     if (stderr !== "") throw new Error(`the example for ${code} wrote to stderr:\n${stderr}`);
-    if (!stdout.split("\n").some((line) => line.includes(` ${code} `))) throw new Error(`the example for ${code} does not report ${code}:\n${stdout}`);
+    if (!stdout.split("\n").some((line) => line.includes(` ${code} `)))
+      throw new Error(`the example for ${code} does not report ${code}:\n${stdout}`);
     return `$ enrollgate ${args.join(" ")}\n${stdout}`;
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -41,11 +42,20 @@ function article(severity) {
 }
 
 async function entry(code, info, example) {
-  const parts = [`## \`${code}\``, `**${info.title}**, ${article(info.severity)}.`, info.meaning, `**Fix:** ${info.fix}`];
+  const parts = [
+    `## \`${code}\``,
+    `**${info.title}**, ${article(info.severity)}.`,
+    info.meaning,
+    `**Fix:** ${info.fix}`,
+  ];
   if (example !== undefined) {
     if (example.note !== undefined) parts.push(example.note);
     for (const [name, text] of Object.entries(example.files)) {
-      parts.push(name.endsWith(".json") ? `${name}:\n\n\`\`\`json\n${text.trimEnd()}\n\`\`\`` : `\`\`\`yaml\n# ${name}\n${text.trimEnd()}\n\`\`\``);
+      parts.push(
+        name.endsWith(".json")
+          ? `${name}:\n\n\`\`\`json\n${text.trimEnd()}\n\`\`\``
+          : `\`\`\`yaml\n# ${name}\n${text.trimEnd()}\n\`\`\``,
+      );
     }
     parts.push(`\`\`\`console\n${(await output(code, example)).trimEnd()}\n\`\`\``);
   }
@@ -55,7 +65,8 @@ async function entry(code, info, example) {
 async function findingsPage() {
   const examples = parse(await readFile(join(ROOT, "scripts", "finding-examples.yaml"), "utf8")) ?? {};
   for (const code of Object.keys(examples)) {
-    if (!(code in FINDING_CODES)) throw new Error(`scripts/finding-examples.yaml has an example for ${code}, which is not a finding code`);
+    if (!(code in FINDING_CODES))
+      throw new Error(`scripts/finding-examples.yaml has an example for ${code}, which is not a finding code`);
   }
   const codes = Object.entries(FINDING_CODES);
   const entries = [];
@@ -70,9 +81,15 @@ async function findingsPage() {
       "errors. `--format sarif` declares every code below as a rule and links it to its entry here;",
       "`--format json` and `github` carry the code too.",
     ].join("\n"),
-    ["| code | severity | title |", "| --- | --- | --- |", ...codes.map(([code, info]) => `| [\`${code}\`](#${code}) | ${info.severity} | ${info.title} |`)].join("\n"),
+    [
+      "| code | severity | title |",
+      "| --- | --- | --- |",
+      ...codes.map(([code, info]) => `| [\`${code}\`](#${code}) | ${info.severity} | ${info.title} |`),
+    ].join("\n"),
     ...entries,
-  ].join("\n\n").concat("\n");
+  ]
+    .join("\n\n")
+    .concat("\n");
 }
 
 const page = await findingsPage();

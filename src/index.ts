@@ -22,11 +22,29 @@ export type { VerificationOutcome } from "./apple/machine-info.js";
 // Policies: load (files, at the edge), compile (pure), decide (pure), test.
 export { loadPolicySet, policyFileReader, PolicyLoadError } from "./policy/load.js";
 export { compile } from "./policy/compile.js";
-export type { CompileOptions, CompileResult, CompiledPolicySet, CompiledRule, PolicySetSource, PolicyFile } from "./policy/compile.js";
+export type {
+  CompileOptions,
+  CompileResult,
+  CompiledPolicySet,
+  CompiledRule,
+  PolicySetSource,
+  PolicyFile,
+} from "./policy/compile.js";
 export { assertCompiled, PolicySetError } from "./policy/policy-set-error.js";
 export { decide } from "./policy/decide.js";
 export type { DecideOptions } from "./policy/decide.js";
-export type { Decision, DeviceFacts, Reason, Rule, RuleConsideration, RuleOutcome, Settings, SoftwareUpdateRequiredBody, TestCase, PolicyPlatform } from "./policy/model.js";
+export type {
+  Decision,
+  DeviceFacts,
+  Reason,
+  Rule,
+  RuleConsideration,
+  RuleOutcome,
+  Settings,
+  SoftwareUpdateRequiredBody,
+  TestCase,
+  PolicyPlatform,
+} from "./policy/model.js";
 export { runTests } from "./policy/testing.js";
 export type { TestReport, CaseResult } from "./policy/testing.js";
 

@@ -81,7 +81,10 @@ function notRegular(info: Stats): FileRefusedError {
 
 function tooLarge(size: number | null, max: number): FileRefusedError {
   const limit = max >= 1024 * 1024 ? `${max / 1024 / 1024} MiB` : `${max / 1024} KiB`;
-  return new FileRefusedError("too-large", `${size === null ? "the file is" : `the file is ${size} bytes,`} more than the ${limit} it may have`);
+  return new FileRefusedError(
+    "too-large",
+    `${size === null ? "the file is" : `the file is ${size} bytes,`} more than the ${limit} it may have`,
+  );
 }
 
 function fromErrno(e: unknown): FileRefusedError {
@@ -107,7 +110,8 @@ function confine(path: string, roots: ReadonlyArray<string>, real: (p: string) =
   const realRoots = roots.map((r) => real(r) ?? resolve(r));
   const resolved = real(path);
   if (resolved === null) {
-    if (!realRoots.some((r) => isInside(resolve(path), r)) && !roots.some((r) => isInside(resolve(path), resolve(r)))) throw outside(path, null, roots);
+    if (!realRoots.some((r) => isInside(resolve(path), r)) && !roots.some((r) => isInside(resolve(path), resolve(r))))
+      throw outside(path, null, roots);
     throw new FileRefusedError("missing", "it does not exist", "ENOENT");
   }
   if (!realRoots.some((r) => isInside(resolved, r))) throw outside(path, resolved, roots);
@@ -154,7 +158,10 @@ function realOrNull(p: string): string | null {
   }
 }
 
-/** Reads a regular file, synchronously: for code already off the serving thread (the compile worker, one-shot CLI commands). */
+/**
+ * Reads a regular file, synchronously: for code already off the serving thread (the compile worker, one-shot CLI
+ * commands).
+ */
 export function readRegularFileSync(path: string, options: ReadOptions): Buffer {
   try {
     const target = options.within !== undefined ? confine(path, options.within, realOrNull) : path;
@@ -199,7 +206,10 @@ export async function readRegularFile(path: string, options: ReadOptions): Promi
     }
     const named = await stat(target);
     if (!named.isFile()) throw notRegular(named);
-    const handle = await open(target, constants.O_RDONLY | O_NONBLOCK | (options.within !== undefined ? O_NOFOLLOW : 0));
+    const handle = await open(
+      target,
+      constants.O_RDONLY | O_NONBLOCK | (options.within !== undefined ? O_NOFOLLOW : 0),
+    );
     try {
       const info = await handle.stat();
       if (!info.isFile()) throw notRegular(info);

@@ -14,7 +14,11 @@ function lengthBytes(n: number): number[] {
 /** One DER value: identifier byte(s), definite length, contents. */
 export function tlv(identifier: number | ReadonlyArray<number>, ...contents: Uint8Array[]): Uint8Array {
   const body = Buffer.concat(contents);
-  return Buffer.concat([Buffer.from(typeof identifier === "number" ? [identifier] : identifier), Buffer.from(lengthBytes(body.length)), body]);
+  return Buffer.concat([
+    Buffer.from(typeof identifier === "number" ? [identifier] : identifier),
+    Buffer.from(lengthBytes(body.length)),
+    body,
+  ]);
 }
 
 /** An INTEGER from an unsigned big-endian magnitude. */
@@ -25,7 +29,11 @@ export function unsignedInteger(magnitude: Uint8Array): Uint8Array {
 /** A SubjectPublicKeyInfo for an RSA key with any modulus and exponent. */
 export function rsaSpki(modulus: Uint8Array, exponent: Uint8Array): Uint8Array {
   const rsaEncryption = Buffer.from([0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00]);
-  return tlv(0x30, tlv(0x30, rsaEncryption), tlv(0x03, Buffer.from([0]), tlv(0x30, unsignedInteger(modulus), unsignedInteger(exponent))));
+  return tlv(
+    0x30,
+    tlv(0x30, rsaEncryption),
+    tlv(0x03, Buffer.from([0]), tlv(0x30, unsignedInteger(modulus), unsignedInteger(exponent))),
+  );
 }
 
 interface Span {
@@ -49,7 +57,7 @@ function span(bytes: Uint8Array, start: number): Span {
 
 function children(bytes: Uint8Array, parent: Span): Span[] {
   const out: Span[] = [];
-  for (let pos = parent.contentStart; pos < parent.end; ) {
+  for (let pos = parent.contentStart; pos < parent.end;) {
     const child = span(bytes, pos);
     out.push(child);
     pos = child.end;
@@ -63,7 +71,8 @@ const slice = (bytes: Uint8Array, s: Span) => bytes.subarray(s.start, s.end);
 export function withPublicKey(certificate: Uint8Array, spki: Uint8Array): Uint8Array {
   const [tbs, alg, signature] = children(certificate, span(certificate, 0)) as [Span, Span, Span];
   const fields = children(certificate, tbs).map((f) => slice(certificate, f));
-  fields[(certificate[tbs.contentStart] === 0xa0 ? 1 : 0) + 5] = spki; // version?, serial, signature, issuer, validity, subject, key
+  // version?, serial, signature, issuer, validity, subject, key
+  fields[(certificate[tbs.contentStart] === 0xa0 ? 1 : 0) + 5] = spki;
   return tlv(0x30, tlv(0x30, ...fields), slice(certificate, alg), slice(certificate, signature));
 }
 

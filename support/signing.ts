@@ -8,7 +8,13 @@ import * as asn1js from "asn1js";
 import * as pkijs from "pkijs";
 import { build as buildPlist } from "plist";
 
-pkijs.setEngine("node", new pkijs.CryptoEngine({ crypto: webcrypto as unknown as ConstructorParameters<typeof pkijs.CryptoEngine>[0]["crypto"], name: "node" }));
+pkijs.setEngine(
+  "node",
+  new pkijs.CryptoEngine({
+    crypto: webcrypto,
+    name: "node",
+  }),
+);
 const subtle = webcrypto.subtle;
 
 export type KeyKind = "rsa" | "ecdsa";
@@ -29,7 +35,10 @@ const ALGORITHMS: Record<KeyKind, webcrypto.RsaHashedKeyGenParams | webcrypto.Ec
 function name(cn: string): pkijs.RelativeDistinguishedNames {
   return new pkijs.RelativeDistinguishedNames({
     typesAndValues: [
-      new pkijs.AttributeTypeAndValue({ type: "2.5.4.10", value: new asn1js.Utf8String({ value: "enrollgate tests" }) }),
+      new pkijs.AttributeTypeAndValue({
+        type: "2.5.4.10",
+        value: new asn1js.Utf8String({ value: "enrollgate tests" }),
+      }),
       new pkijs.AttributeTypeAndValue({ type: "2.5.4.3", value: new asn1js.Utf8String({ value: cn }) }),
     ],
   });
@@ -39,7 +48,10 @@ let serial = 1000;
 
 /** PEM armour: 64-character lines, never an empty one. */
 function pem(label: string, der: Uint8Array): string {
-  const lines = Buffer.from(der).toString("base64").match(/.{1,64}/g) ?? [];
+  const lines =
+    Buffer.from(der)
+      .toString("base64")
+      .match(/.{1,64}/g) ?? [];
   return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
 }
 
@@ -57,10 +69,19 @@ export interface IssueOptions {
 function altName(value: string): pkijs.GeneralName {
   const ip = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(value);
   if (ip === null) return new pkijs.GeneralName({ type: 2, value });
-  return new pkijs.GeneralName({ type: 7, value: new asn1js.OctetString({ valueHex: new Uint8Array(ip.slice(1).map(Number)) }) });
+  return new pkijs.GeneralName({
+    type: 7,
+    value: new asn1js.OctetString({ valueHex: new Uint8Array(ip.slice(1).map(Number)) }),
+  });
 }
 
-async function issue(subject: string, keys: CryptoKeyPair, issuer: { name: string; keys: CryptoKeyPair }, ca: boolean, options: IssueOptions = {}): Promise<Identity> {
+async function issue(
+  subject: string,
+  keys: CryptoKeyPair,
+  issuer: { name: string; keys: CryptoKeyPair },
+  ca: boolean,
+  options: IssueOptions = {},
+): Promise<Identity> {
   const cert = new pkijs.Certificate();
   cert.version = 2;
   cert.serialNumber = new asn1js.Integer({ value: serial++ });
@@ -69,18 +90,39 @@ async function issue(subject: string, keys: CryptoKeyPair, issuer: { name: strin
   cert.notBefore.value = options.valid?.from ?? new Date("2010-01-01T00:00:00Z");
   cert.notAfter.value = options.valid?.to ?? new Date("2014-01-01T00:00:00Z");
   const constraints = new pkijs.BasicConstraints({ cA: ca });
-  cert.extensions = [new pkijs.Extension({ extnID: "2.5.29.19", critical: true, extnValue: constraints.toSchema().toBER(false), parsedValue: constraints })];
+  cert.extensions = [
+    new pkijs.Extension({
+      extnID: "2.5.29.19",
+      critical: true,
+      extnValue: constraints.toSchema().toBER(false),
+      parsedValue: constraints,
+    }),
+  ];
   if (options.altNames !== undefined) {
     const names = new pkijs.AltName({ altNames: options.altNames.map(altName) });
-    cert.extensions.push(new pkijs.Extension({ extnID: "2.5.29.17", critical: false, extnValue: names.toSchema().toBER(false), parsedValue: names }));
+    cert.extensions.push(
+      new pkijs.Extension({
+        extnID: "2.5.29.17",
+        critical: false,
+        extnValue: names.toSchema().toBER(false),
+        parsedValue: names,
+      }),
+    );
   }
   await cert.subjectPublicKeyInfo.importKey(keys.publicKey);
   // Key identifiers as Apple's certificates have them (RFC 5280 method 1).
   const ski = new asn1js.OctetString({ valueHex: await keyIdentifier(keys.publicKey) });
-  const aki = new pkijs.AuthorityKeyIdentifier({ keyIdentifier: new asn1js.OctetString({ valueHex: await keyIdentifier(issuer.keys.publicKey) }) });
+  const aki = new pkijs.AuthorityKeyIdentifier({
+    keyIdentifier: new asn1js.OctetString({ valueHex: await keyIdentifier(issuer.keys.publicKey) }),
+  });
   cert.extensions.push(
     new pkijs.Extension({ extnID: "2.5.29.14", critical: false, extnValue: ski.toBER(false), parsedValue: ski }),
-    new pkijs.Extension({ extnID: "2.5.29.35", critical: false, extnValue: aki.toSchema().toBER(false), parsedValue: aki }),
+    new pkijs.Extension({
+      extnID: "2.5.29.35",
+      critical: false,
+      extnValue: aki.toSchema().toBER(false),
+      parsedValue: aki,
+    }),
   );
   const hash = options.hash ?? "SHA-256";
   await cert.sign(await signingKey(issuer.keys.privateKey, hash), hash);
@@ -95,21 +137,36 @@ async function keyIdentifier(publicKey: webcrypto.CryptoKey): Promise<ArrayBuffe
 }
 
 async function keyPair(kind: KeyKind, bits?: number): Promise<CryptoKeyPair> {
-  const algorithm = kind === "rsa" && bits !== undefined ? { ...ALGORITHMS.rsa, modulusLength: bits } : ALGORITHMS[kind];
-  return (await subtle.generateKey(algorithm, true, ["sign", "verify"])) as CryptoKeyPair;
+  const algorithm =
+    kind === "rsa" && bits !== undefined ? { ...ALGORITHMS.rsa, modulusLength: bits } : ALGORITHMS[kind];
+  return subtle.generateKey(algorithm, true, ["sign", "verify"]);
 }
 
 /** A self-signed CA. */
-export async function createCA(commonName = "Test Device CA", kind: KeyKind = "rsa", options: IssueOptions = {}): Promise<Identity> {
+export async function createCA(
+  commonName = "Test Device CA",
+  kind: KeyKind = "rsa",
+  options: IssueOptions = {},
+): Promise<Identity> {
   const keys = await keyPair(kind, options.bits);
   return issue(commonName, keys, { name: commonName, keys }, true, options);
 }
 
 /** A certificate issued by `issuer`: a device identity, or an intermediate CA with `ca: true`. */
-export async function createIdentity(issuer: Identity, options: { kind?: KeyKind; commonName?: string; ca?: boolean } & IssueOptions = {}): Promise<Identity> {
+export async function createIdentity(
+  issuer: Identity,
+  options: { kind?: KeyKind; commonName?: string; ca?: boolean } & IssueOptions = {},
+): Promise<Identity> {
   const keys = await keyPair(options.kind ?? "rsa", options.bits);
-  const issuerName = (issuer.cert.subject.typesAndValues.find((t) => t.type === "2.5.4.3")?.value.valueBlock.value as string | undefined) ?? "issuer";
-  return issue(options.commonName ?? "Apple iPhone Device", keys, { name: issuerName, keys: issuer.keys }, options.ca ?? false, options);
+  const issuerName =
+    issuer.cert.subject.typesAndValues.find((t) => t.type === "2.5.4.3")?.value.valueBlock.value ?? "issuer";
+  return issue(
+    options.commonName ?? "Apple iPhone Device",
+    keys,
+    { name: issuerName, keys: issuer.keys },
+    options.ca ?? false,
+    options,
+  );
 }
 
 /** The identity's private key as PKCS#8 PEM, for a TLS server. */
@@ -138,7 +195,10 @@ function signerInfo(identity: Identity, digest: ArrayBuffer | null): pkijs.Signe
     info.signedAttrs = new pkijs.SignedAndUnsignedAttributes({
       type: 0,
       attributes: [
-        new pkijs.Attribute({ type: "1.2.840.113549.1.9.3", values: [new asn1js.ObjectIdentifier({ value: "1.2.840.113549.1.7.1" })] }),
+        new pkijs.Attribute({
+          type: "1.2.840.113549.1.9.3",
+          values: [new asn1js.ObjectIdentifier({ value: "1.2.840.113549.1.7.1" })],
+        }),
         new pkijs.Attribute({ type: "1.2.840.113549.1.9.4", values: [new asn1js.OctetString({ valueHex: digest })] }),
       ],
     });
@@ -154,20 +214,32 @@ async function signingKey(key: webcrypto.CryptoKey, hash: HashName): Promise<web
 }
 
 /** CMS SignedData DER around `content`, signed by `signer`. */
-export async function signCms(content: Uint8Array | string, signer: Identity, options: SignOptions = {}): Promise<Uint8Array> {
+export async function signCms(
+  content: Uint8Array | string,
+  signer: Identity,
+  options: SignOptions = {},
+): Promise<Uint8Array> {
   const data = typeof content === "string" ? new TextEncoder().encode(content) : content;
   const hash = options.hash ?? "SHA-256";
   const withAttributes = options.signedAttributes ?? true;
   const digest = withAttributes ? await subtle.digest(hash, data) : null;
   const signers = [signer, ...(options.coSigners ?? [])];
-  const certificates = [...(options.includeCertificate === false ? [] : [signer]), ...(options.coSigners ?? []), ...(options.certificates ?? [])];
+  const certificates = [
+    ...(options.includeCertificate === false ? [] : [signer]),
+    ...(options.coSigners ?? []),
+    ...(options.certificates ?? []),
+  ];
   const signed = new pkijs.SignedData({
     version: 1,
-    encapContentInfo: new pkijs.EncapsulatedContentInfo({ eContentType: "1.2.840.113549.1.7.1", eContent: new asn1js.OctetString({ valueHex: data }) }),
+    encapContentInfo: new pkijs.EncapsulatedContentInfo({
+      eContentType: "1.2.840.113549.1.7.1",
+      eContent: new asn1js.OctetString({ valueHex: data }),
+    }),
     signerInfos: signers.map((s) => signerInfo(s, digest)),
     certificates: certificates.map((c) => c.cert),
   });
-  for (let i = 0; i < signers.length; i++) await signed.sign(await signingKey((signers[i] as Identity).keys.privateKey, hash), i, hash);
+  for (let i = 0; i < signers.length; i++)
+    await signed.sign(await signingKey((signers[i] as Identity).keys.privateKey, hash), i, hash);
   const info = new pkijs.ContentInfo({ contentType: "1.2.840.113549.1.7.2", content: signed.toSchema(true) });
   return new Uint8Array(info.toSchema().toBER(false));
 }

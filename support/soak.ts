@@ -40,7 +40,10 @@ export interface SoakReport {
   readonly byKind: Record<Kind, Record<string, number>>;
   /** Answers whose status the set they name does not give that request. */
   readonly unexpected: number;
-  /** Answers whose body (the OSVersion asked for, the set's marker) differs from the set they name, or that name no valid set. */
+  /**
+   * Answers whose body (the OSVersion asked for, the set's marker) differs from the set they name, or that name no
+   * valid set.
+   */
   readonly mismatched: number;
   readonly samples: ReadonlyArray<string>;
   readonly connectionErrors: number;
@@ -48,7 +51,12 @@ export interface SoakReport {
   readonly answersBySet: Record<SetName, number>;
   readonly rewrites: { readonly valid: number; readonly broken: number };
   readonly reloads: { readonly applied: number; readonly failed: number };
-  readonly rssMb: { readonly start: number; readonly afterWarmup: number; readonly end: number; readonly max: number } | null;
+  readonly rssMb: {
+    readonly start: number;
+    readonly afterWarmup: number;
+    readonly end: number;
+    readonly max: number;
+  } | null;
   /** end / afterWarmup - 1 */
   readonly rssGrowth: number | null;
   readonly exitCode: number | null;
@@ -59,7 +67,8 @@ function projectRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const pkg = join(dir, "package.json");
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, "utf8")) as { name?: string }).name === "enrollgate") return dir;
+    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, "utf8")) as { name?: string }).name === "enrollgate")
+      return dir;
     const up = dirname(dir);
     if (up === dir) throw new Error("cannot find the enrollgate project root");
     dir = up;
@@ -72,7 +81,7 @@ const rulesFor = (set: SetName) => {
 };
 const BROKEN = [
   "rules:\n  - id: floor\n    platform: iOS\n    minimum: [unclosed\n", // YAML syntax
-  'rules:\n  - { id: floor, platform: iOS, minimum: 26.7 }\n', // a version as a YAML number
+  "rules:\n  - { id: floor, platform: iOS, minimum: 26.7 }\n", // a version as a YAML number
   'rules:\n  - { id: floor, platform: iOS, minimum: "26.7", minimun: "26.8" }\n', // an unknown key
 ];
 
@@ -120,7 +129,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   await writeFile(join(dir, "ca.pem"), ca.pem);
   await writeFile(join(dir, "p", "rules.yaml"), rulesFor("A"));
 
-  const header = async (os: string) => ({ "x-apple-aspen-deviceinfo": base64(await signCms(machineInfoPlist({ OS_VERSION: os }), device)) });
+  const header = async (os: string) => ({
+    "x-apple-aspen-deviceinfo": base64(await signCms(machineInfoPlist({ OS_VERSION: os }), device)),
+  });
   const headersOf: Record<Kind, Record<string, string>> = {
     "d1-26.5.1": await header("26.5.1"),
     "d2-26.0": await header("26.0"),
@@ -133,7 +144,23 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const port = await freePort();
   const child = spawn(
     process.execPath,
-    [...(options.nodeArgs ?? []), join(root, "dist", "cli", "main.js"), "serve", "--policies", "p", "--host", "127.0.0.1", "--port", String(port), "--verify", "enforce", "--trust-anchor", "ca.pem", "--log-level", "warn"],
+    [
+      ...(options.nodeArgs ?? []),
+      join(root, "dist", "cli", "main.js"),
+      "serve",
+      "--policies",
+      "p",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--verify",
+      "enforce",
+      "--trust-anchor",
+      "ca.pem",
+      "--log-level",
+      "warn",
+    ],
     { cwd: dir, stdio: ["ignore", "ignore", "pipe"], env: { PATH: process.env.PATH ?? "" } },
   );
   let stderr = "";
@@ -142,7 +169,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const url = `http://127.0.0.1:${port}`;
   for (let waited = 0; ; waited += 50) {
     if (child.exitCode !== null) throw new Error(`the gate did not start: ${stderr}`);
-    const ok = await fetch(`${url}/readyz`).then((r) => r.status === 200, () => false);
+    const ok = await fetch(`${url}/readyz`).then(
+      (r) => r.status === 200,
+      () => false,
+    );
     if (ok) break;
     if (waited > 20_000) throw new Error(`the gate did not become ready: ${stderr}`);
     await new Promise((r) => setTimeout(r, 50));
@@ -159,33 +189,38 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     if (i % 2 === 1) rewrites.broken++;
     else rewrites.valid++;
     const tmp = join(dir, "p", `.rules-${i}.tmp`);
-    void writeFile(tmp, text).then(() => rename(tmp, join(dir, "p", "rules.yaml")), () => undefined);
+    void writeFile(tmp, text).then(
+      () => rename(tmp, join(dir, "p", "rules.yaml")),
+      () => undefined,
+    );
   }, options.rewriteEveryMs);
 
   // Answers aggregated by what identifies them; checked once the sets are known.
   const answers = new Map<string, number>();
   const revisionSet = new Map<string, SetName>();
-  const byKind = Object.fromEntries(KINDS.map((k) => [k, {} as Record<string, number>])) as Record<Kind, Record<string, number>>;
-  const onResponse = (kind: Kind) => (status: number, body: string, _context: unknown, headers: Record<string, string | string[]>) => {
-    let revision = "";
-    for (const [name, value] of Object.entries(headers)) if (name.toLowerCase() === "x-enrollgate-revision") revision = String(value);
-    let os = "";
-    let marker = "";
-    if (status === 200 || status === 403) {
-      try {
-        const json = JSON.parse(body) as { revision?: string; message?: string; details?: { OSVersion?: string } };
-        if (revision === "") revision = json.revision ?? "";
-        os = json.details?.OSVersion ?? "";
-        marker = /\(set ([AB])\)/.exec(json.message ?? "")?.[1] ?? "";
-        if (marker !== "" && revision !== "") revisionSet.set(revision, marker as SetName);
-      } catch {
-        os = "<not JSON>";
+  const byKind = Object.fromEntries(KINDS.map((k) => [k, {}])) as Record<Kind, Record<string, number>>;
+  const onResponse =
+    (kind: Kind) => (status: number, body: string, _context: unknown, headers: Record<string, string | string[]>) => {
+      let revision = "";
+      for (const [name, value] of Object.entries(headers))
+        if (name.toLowerCase() === "x-enrollgate-revision") revision = String(value);
+      let os = "";
+      let marker = "";
+      if (status === 200 || status === 403) {
+        try {
+          const json = JSON.parse(body) as { revision?: string; message?: string; details?: { OSVersion?: string } };
+          if (revision === "") revision = json.revision ?? "";
+          os = json.details?.OSVersion ?? "";
+          marker = /\(set ([AB])\)/.exec(json.message ?? "")?.[1] ?? "";
+          if (marker !== "" && revision !== "") revisionSet.set(revision, marker as SetName);
+        } catch {
+          os = "<not JSON>";
+        }
       }
-    }
-    byKind[kind][String(status)] = (byKind[kind][String(status)] ?? 0) + 1;
-    const key = [kind, status, revision, os, marker].join("|");
-    answers.set(key, (answers.get(key) ?? 0) + 1);
-  };
+      byKind[kind][String(status)] = (byKind[kind][String(status)] ?? 0) + 1;
+      const key = [kind, status, revision, os, marker].join("|");
+      answers.set(key, (answers.get(key) ?? 0) + 1);
+    };
 
   const rss: Array<{ at: number; mb: number }> = [];
   const started = Date.now();
@@ -195,7 +230,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   };
   sampleRss();
   const sampler = setInterval(sampleRss, 500);
-  say(`soak: ${options.seconds} s, ${options.connections} connections, policy rewrite every ${options.rewriteEveryMs} ms`);
+  say(
+    `soak: ${options.seconds} s, ${options.connections} connections, policy rewrite every ${options.rewriteEveryMs} ms`,
+  );
   const result = await autocannon({
     url: `${url}/mdm/enroll`,
     connections: options.connections,
@@ -231,7 +268,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const set = revisionSet.get(revision);
     if (set === undefined) {
       mismatched += count;
-      if (samples.length < 10) samples.push(`${count} × ${kind}: ${status} from revision "${revision}", which names no valid set`);
+      if (samples.length < 10)
+        samples.push(`${count} × ${kind}: ${status} from revision "${revision}", which names no valid set`);
       continue;
     }
     answersBySet[set] += count;
@@ -241,7 +279,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       if (samples.length < 10) samples.push(`${count} × ${kind}: ${status} from set ${set}, expected ${want.status}`);
     } else if ((want.os ?? "") !== os || (status === 403 && marker !== set)) {
       mismatched += count;
-      if (samples.length < 10) samples.push(`${count} × ${kind}: 403 asking for ${os} (${marker}) from set ${set}, expected ${want.os ?? ""}`);
+      if (samples.length < 10)
+        samples.push(`${count} × ${kind}: 403 asking for ${os} (${marker}) from set ${set}, expected ${want.os ?? ""}`);
     }
   }
 
@@ -265,7 +304,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     timeouts: result.timeouts,
     answersBySet,
     rewrites,
-    reloads: { applied: counter("enrollgate_policy_reloads_total"), failed: counter("enrollgate_policy_reload_failures_total") },
+    reloads: {
+      applied: counter("enrollgate_policy_reloads_total"),
+      failed: counter("enrollgate_policy_reload_failures_total"),
+    },
     rssMb: rssReport,
     rssGrowth: rssReport === null ? null : rssReport.end / rssReport.afterWarmup - 1,
     exitCode,
@@ -278,14 +320,28 @@ export function formatSoakReport(r: SoakReport): string {
   const rows: Array<[string, string]> = [
     ["duration, connections", `${r.seconds} s, ${r.connections}`],
     ["requests", `${r.requests.toLocaleString("en")} (${Math.round(r.requestsPerSecond).toLocaleString("en")}/s)`],
-    ["responses by status", Object.entries(r.byStatus).sort().map(([s, n]) => `${s}: ${n.toLocaleString("en")}`).join(", ")],
-    ["answered by set A / set B", `${r.answersBySet.A.toLocaleString("en")} / ${r.answersBySet.B.toLocaleString("en")}`],
+    [
+      "responses by status",
+      Object.entries(r.byStatus)
+        .sort()
+        .map(([s, n]) => `${s}: ${n.toLocaleString("en")}`)
+        .join(", "),
+    ],
+    [
+      "answered by set A / set B",
+      `${r.answersBySet.A.toLocaleString("en")} / ${r.answersBySet.B.toLocaleString("en")}`,
+    ],
     ["policy rewrites (valid / broken)", `${r.rewrites.valid} / ${r.rewrites.broken}`],
     ["reloads that changed the set / refused (last good set kept)", `${r.reloads.applied} / ${r.reloads.failed}`],
     ["unexpected statuses", String(r.unexpected)],
     ["answers not matching their policy set", String(r.mismatched)],
     ["connection errors, timeouts", `${r.connectionErrors}, ${r.timeouts}`],
-    ["resident memory: start, after warm-up, end (max)", r.rssMb === null ? "n/a" : `${mb(r.rssMb.start)}, ${mb(r.rssMb.afterWarmup)}, ${mb(r.rssMb.end)} (${mb(r.rssMb.max)})`],
+    [
+      "resident memory: start, after warm-up, end (max)",
+      r.rssMb === null
+        ? "n/a"
+        : `${mb(r.rssMb.start)}, ${mb(r.rssMb.afterWarmup)}, ${mb(r.rssMb.end)} (${mb(r.rssMb.max)})`,
+    ],
     ["growth after warm-up", r.rssGrowth === null ? "n/a" : `${(r.rssGrowth * 100).toFixed(1)}%`],
     ["exit on SIGTERM", String(r.exitCode)],
   ];

@@ -3,9 +3,28 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { EnrollgateError, type ErrorCategory, hasErrorCode, InternalError, isInputError, PolicyLoadError, PolicySetError, StartupError } from "enrollgate";
+import {
+  EnrollgateError,
+  type ErrorCategory,
+  hasErrorCode,
+  InternalError,
+  isInputError,
+  PolicyLoadError,
+  PolicySetError,
+  StartupError,
+} from "enrollgate";
 import { FileRefusedError, HydrationError } from "enrollgate/policy";
-import { AppleSchemaError, CertificateError, CmsError, CommandError, DeviceInformationError, EncodingError, PlistError, SchemaTargetError, VersionError } from "enrollgate/apple";
+import {
+  AppleSchemaError,
+  CertificateError,
+  CmsError,
+  CommandError,
+  DeviceInformationError,
+  EncodingError,
+  PlistError,
+  SchemaTargetError,
+  VersionError,
+} from "enrollgate/apple";
 import { AduError, FeedError } from "enrollgate/feeds";
 import { TrustAnchorError, TrustProxyError } from "enrollgate/gate";
 import { UsageError } from "enrollgate/cli";
@@ -42,12 +61,18 @@ describe("errors enrollgate throws", () => {
   const sources = Object.entries(readSources(projectPath("src"))).filter(([file]) => file !== "errors.ts");
 
   it("are all EnrollgateErrors: src/ defines no other error class and throws no plain Error", () => {
-    const plain = sources.flatMap(([file, text]) => [...text.matchAll(/\bextends (?:Type|Range|Syntax)?Error\b|\bnew (?:Type|Range|Syntax)?Error\(/g)].map((m) => `src/${file}: ${m[0]}`));
+    const plain = sources.flatMap(([file, text]) =>
+      [...text.matchAll(/\bextends (?:Type|Range|Syntax)?Error\b|\bnew (?:Type|Range|Syntax)?Error\(/g)].map(
+        (m) => `src/${file}: ${m[0]}`,
+      ),
+    );
     expect(plain).toEqual([]);
   });
 
   it("each carry a stable code and say whether the input or enrollgate is at fault", () => {
-    const defined = sources.flatMap(([, text]) => [...text.matchAll(/\bclass (\w+) extends EnrollgateError\b/g)].map((m) => m[1]));
+    const defined = sources.flatMap(([, text]) =>
+      [...text.matchAll(/\bclass (\w+) extends EnrollgateError\b/g)].map((m) => m[1]),
+    );
     expect(ERRORS.map(([e]) => e.constructor.name).sort()).toEqual([...defined, "InternalError"].sort());
     for (const [e, code, category] of ERRORS) {
       expect(e).toBeInstanceOf(EnrollgateError);
@@ -75,7 +100,11 @@ describe("errors enrollgate throws", () => {
 
 describe("the CLI and an input error", () => {
   it.each([
-    ["a CommandUUID that cannot be one (CommandError)", async () => ["os-update-status", "command", "--uuid", ""], 'enrollgate: "" cannot be a CommandUUID (1-128 printable characters)\n'],
+    [
+      "a CommandUUID that cannot be one (CommandError)",
+      async () => ["os-update-status", "command", "--uuid", ""],
+      'enrollgate: "" cannot be a CommandUUID (1-128 printable characters)\n',
+    ],
     [
       "an Apple schema file that is not one (AppleSchemaError)",
       async () => {
@@ -85,8 +114,16 @@ describe("the CLI and an input error", () => {
       },
       /^enrollgate: \/.*\/bad\.yaml: not an Apple device-management schema: "title" must be a string; payloadkeys must be a sequence of keys\n$/,
     ],
-    ["an OS version that is not one (VersionError)", async () => ["schema", projectPath("schemas", "machineinfo.yaml"), "--platform", "iOS", "--os", "1.2.3.4"], /^enrollgate: "1\.2\.3\.4" is not an Apple OS version \(expected /],
-    ["a policy directory that does not exist (PolicyLoadError)", async () => ["validate", "/nonexistent/policies"], "enrollgate: policy directory /nonexistent/policies does not exist\n"],
+    [
+      "an OS version that is not one (VersionError)",
+      async () => ["schema", projectPath("schemas", "machineinfo.yaml"), "--platform", "iOS", "--os", "1.2.3.4"],
+      /^enrollgate: "1\.2\.3\.4" is not an Apple OS version \(expected /,
+    ],
+    [
+      "a policy directory that does not exist (PolicyLoadError)",
+      async () => ["validate", "/nonexistent/policies"],
+      "enrollgate: policy directory /nonexistent/policies does not exist\n",
+    ],
   ] as const)("prints %s as its message alone, and exits 2", async (_what, args, message) => {
     const r = await enrollgate([...(await args())]);
     expect(r.code).toBe(2);

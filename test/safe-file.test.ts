@@ -31,9 +31,24 @@ describe.each(readers)("%s", (_name, read) => {
   });
 
   it.each([
-    ["a FIFO", (dir: string) => execFileSync("mkfifo", [join(dir, "p/x")]), "not-regular", "a FIFO, not a regular file"],
-    ["a directory", (dir: string) => execFileSync("mkdir", [join(dir, "p/x")]), "not-regular", "a directory, not a regular file"],
-    ["a symlink to a device", (dir: string) => execFileSync("ln", ["-s", "/dev/zero", join(dir, "p/x")]), "not-regular", "a device, not a regular file"],
+    [
+      "a FIFO",
+      (dir: string) => execFileSync("mkfifo", [join(dir, "p/x")]),
+      "not-regular",
+      "a FIFO, not a regular file",
+    ],
+    [
+      "a directory",
+      (dir: string) => execFileSync("mkdir", [join(dir, "p/x")]),
+      "not-regular",
+      "a directory, not a regular file",
+    ],
+    [
+      "a symlink to a device",
+      (dir: string) => execFileSync("ln", ["-s", "/dev/zero", join(dir, "p/x")]),
+      "not-regular",
+      "a device, not a regular file",
+    ],
   ])("refuses %s without blocking", async (_what, make, problem, message) => {
     const dir = await tempDir({ "p/keep": "" });
     make(dir);
@@ -42,13 +57,13 @@ describe.each(readers)("%s", (_name, read) => {
   });
 
   it("refuses a file over the cap before reading it", async () => {
-    const dir = await tempDir({ "big": "x".repeat(2048) });
+    const dir = await tempDir({ big: "x".repeat(2048) });
     const e = await refusal(read, join(dir, "big"), { maxBytes: 1024 });
     expect([e.problem, e.message]).toEqual(["too-large", "the file is 2048 bytes, more than the 1 KiB it may have"]);
   });
 
   it("refuses what leaves the allowed directories: by .., by a symlink, or by an absolute path", async () => {
-    const dir = await tempDir({ "p/in": "ok", "secret": "no" });
+    const dir = await tempDir({ "p/in": "ok", secret: "no" });
     await symlink(join(dir, "secret"), join(dir, "p/out"));
     const within = [join(dir, "p")];
     for (const path of [join(dir, "p/../secret"), join(dir, "p/out"), "/etc/hostname"]) {

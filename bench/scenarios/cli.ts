@@ -7,7 +7,11 @@ import { round, summarize } from "../support/stats.js";
 
 function wall(args: string[]): number {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, args, { cwd: ROOT, env: { ...process.env, IOS27_BETA_TOKEN: "bench-token" }, stdio: ["ignore", "pipe", "pipe"] });
+  const r = spawnSync(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...process.env, IOS27_BETA_TOKEN: "bench-token" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   if (r.status !== 0) throw new Error(`${args.join(" ")} exited ${r.status}: ${r.stderr.toString()}`);
   return Number(process.hrtime.bigint() - t0) / 1e6;
 }

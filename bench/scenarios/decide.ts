@@ -26,9 +26,12 @@ export const decideScenario: Scenario = {
       }
       const now = Date.parse("2026-11-22T12:00:00Z");
       let blocked = 0;
-      const samples = timeEach((i) => {
-        if (decide(set, devices[i % devices.length] as DeviceFacts, now).decision === "block") blocked++;
-      }, quick ? 50_000 : 300_000);
+      const samples = timeEach(
+        (i) => {
+          if (decide(set, devices[i % devices.length] as DeviceFacts, now).decision === "block") blocked++;
+        },
+        quick ? 50_000 : 300_000,
+      );
       const s = summarize(samples);
       medians.set(size, s.median);
       rows.push({
@@ -37,7 +40,14 @@ export const decideScenario: Scenario = {
         result: `median ${round(s.median)} ns, p99 ${round(s.p99)} ns`,
         target: size === 10_000 ? "median < 1 µs" : "",
         met: size === 10_000 ? s.median < 1000 : null,
-        data: { rules: size, medianNs: s.median, p99Ns: s.p99, meanNs: s.mean, decisions: s.n, blockedShare: round(blocked / s.n, 2) },
+        data: {
+          rules: size,
+          medianNs: s.median,
+          p99Ns: s.p99,
+          meanNs: s.mean,
+          decisions: s.n,
+          blockedShare: round(blocked / s.n, 2),
+        },
       });
       await new Promise((r) => setImmediate(r)); // let the previous set go
     }

@@ -35,7 +35,11 @@ const clean = (f: LoadFigures) => f.unexpected === 0 && f.errors === 0;
 const figure = (f: LoadFigures) => `${round(f.medianRps)} req/s, p50 ${f.p50LatencyMs} ms`;
 
 /** The gate against the upstream it fronts, measured in the same rounds. */
-function gateRow(what: string, r: { upstream: LoadFigures; gate: LoadFigures }, extra: Record<string, unknown> = {}): BenchRow {
+function gateRow(
+  what: string,
+  r: { upstream: LoadFigures; gate: LoadFigures },
+  extra: Record<string, unknown> = {},
+): BenchRow {
   const ratio = r.gate.medianRps / r.upstream.medianRps;
   return {
     scenario: "http-allowed",
@@ -71,7 +75,11 @@ export const httpAllowedScenario: Scenario = {
         load,
       );
       const ceiling = r.proxy.medianRps / r.upstream.medianRps;
-      rows.push(gateRow("HTTP allowed (serve --upstream), trivial upstream", r, { gateVsProxy: r.gate.medianRps / r.proxy.medianRps }));
+      rows.push(
+        gateRow("HTTP allowed (serve --upstream), trivial upstream", r, {
+          gateVsProxy: r.gate.medianRps / r.proxy.medianRps,
+        }),
+      );
       rows.push({
         scenario: "http-allowed",
         what: "↳ reference: a minimal Node proxy (no gate), same upstream",

@@ -22,11 +22,18 @@ export const httpBlockedScenario: Scenario = {
     if (first.status !== 403) throw new Error(`the gate answered ${first.status}, not 403: ${body.toString()}`);
     await writeFile(join(fixture.dir, "body.json"), body);
     const port = await freePort();
-    const bare = await startNode([BARE, String(port), first.headers.get("content-type") ?? "", join(fixture.dir, "body.json")], port);
+    const bare = await startNode(
+      [BARE, String(port), first.headers.get("content-type") ?? "", join(fixture.dir, "body.json")],
+      port,
+    );
     const load = { rounds: quick ? 2 : 3, seconds: quick ? 2 : 5, connections: 10 };
     const rows: BenchRow[] = [];
     try {
-      const same = await interleaved({ url: `${bare.url}/mdm/enroll`, headers, status: 403 }, { url: `${gate.url}/mdm/enroll`, headers, status: 403 }, load);
+      const same = await interleaved(
+        { url: `${bare.url}/mdm/enroll`, headers, status: 403 },
+        { url: `${gate.url}/mdm/enroll`, headers, status: 403 },
+        load,
+      );
       const ratio = same.subject.medianRps / same.baseline.medianRps;
       rows.push({
         scenario: "http-blocked",
@@ -46,7 +53,11 @@ export const httpBlockedScenario: Scenario = {
       const distinct = quick ? 300 : 5000;
       const sets: Array<Record<string, string>> = [];
       for (let i = 0; i < distinct; i++) sets.push(await fixture.header("26.5", `BENCH${String(i).padStart(7, "0")}`));
-      const cold = await interleaved({ url: `${bare.url}/mdm/enroll`, headers, status: 403 }, { url: `${gate.url}/mdm/enroll`, headerSets: sets, status: 403 }, load);
+      const cold = await interleaved(
+        { url: `${bare.url}/mdm/enroll`, headers, status: 403 },
+        { url: `${gate.url}/mdm/enroll`, headerSets: sets, status: 403 },
+        load,
+      );
       const coldRatio = cold.subject.medianRps / cold.baseline.medianRps;
       rows.push({
         scenario: "http-blocked",
@@ -59,8 +70,13 @@ export const httpBlockedScenario: Scenario = {
         data: { ...cold, ratio: coldRatio },
       });
       const devices: Array<Record<string, string>> = [];
-      for (let i = 0; i < distinct; i++) devices.push(await fixture.headerFromNewDevice("26.5", `DEVICE${String(i).padStart(6, "0")}`));
-      const fleet = await interleaved({ url: `${bare.url}/mdm/enroll`, headers, status: 403 }, { url: `${gate.url}/mdm/enroll`, headerSets: devices, status: 403 }, load);
+      for (let i = 0; i < distinct; i++)
+        devices.push(await fixture.headerFromNewDevice("26.5", `DEVICE${String(i).padStart(6, "0")}`));
+      const fleet = await interleaved(
+        { url: `${bare.url}/mdm/enroll`, headers, status: 403 },
+        { url: `${gate.url}/mdm/enroll`, headerSets: devices, status: 403 },
+        load,
+      );
       const fleetRatio = fleet.subject.medianRps / fleet.baseline.medianRps;
       rows.push({
         scenario: "http-blocked",

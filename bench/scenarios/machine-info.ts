@@ -8,10 +8,23 @@
 //  - hostile messages next to that genuine one, timed in turn with it, their
 //    cost as a ratio of its cost (target: at most 2).
 import { createHash, randomBytes } from "node:crypto";
-import { BandedSchema, bundledAppleSchema, parsePemCertificates, TrustStore, type VerifierCaches } from "enrollgate/apple";
+import {
+  BandedSchema,
+  bundledAppleSchema,
+  parsePemCertificates,
+  TrustStore,
+  type VerifierCaches,
+} from "enrollgate/apple";
 import { CertificateCache, ingestMachineInfo } from "enrollgate/gate";
 import { rsaSpki, withCertificates, withPublicKey } from "../../support/der.js";
-import { createCA, createIdentity, machineInfoPlist, signCms, type Identity, type KeyKind } from "../../support/signing.js";
+import {
+  createCA,
+  createIdentity,
+  machineInfoPlist,
+  signCms,
+  type Identity,
+  type KeyKind,
+} from "../../support/signing.js";
 import type { BenchRow, Scenario } from "../support/result.js";
 import { round, summarize, timeEach, timeInterleaved } from "../support/stats.js";
 
@@ -28,7 +41,10 @@ function caOnly(caHashes: ReadonlySet<string>): VerifierCaches {
   const warm = new CertificateCache();
   const kept = (key: string) => caHashes.has(key.split(">")[0] ?? "");
   return {
-    certificates: { get: (h) => (caHashes.has(h) ? warm.certificates.get(h) : undefined), set: (h, c) => (caHashes.has(h) ? warm.certificates.set(h, c) : undefined) },
+    certificates: {
+      get: (h) => (caHashes.has(h) ? warm.certificates.get(h) : undefined),
+      set: (h, c) => (caHashes.has(h) ? warm.certificates.set(h, c) : undefined),
+    },
     links: { has: (k) => kept(k) && warm.links.has(k), add: (k) => (kept(k) ? warm.links.add(k) : undefined) },
   };
 }
@@ -40,11 +56,17 @@ export const machineInfoScenario: Scenario = {
     const rows: BenchRow[] = [];
     const ca = await createCA();
     const trust = new TrustStore(parsePemCertificates(ca.pem, "ca"));
-    for (const [kind, label] of [["rsa", "RSA-2048"], ["ecdsa", "ECDSA P-256"]] as Array<[KeyKind, string]>) {
+    for (const [kind, label] of [
+      ["rsa", "RSA-2048"],
+      ["ecdsa", "ECDSA P-256"],
+    ] as Array<[KeyKind, string]>) {
       const device = await createIdentity(ca, { kind });
       const der = await signCms(machineInfoPlist(), device, { hash: "SHA-256" });
-      if (!ingestMachineInfo(der, { mode: "enforce", trust, schema }).ok) throw new Error("the benchmark MachineInfo does not verify");
-      const s = summarize(timeEach(() => ingestMachineInfo(der, { mode: "enforce", trust, schema }), quick ? 500 : 3000, 300));
+      if (!ingestMachineInfo(der, { mode: "enforce", trust, schema }).ok)
+        throw new Error("the benchmark MachineInfo does not verify");
+      const s = summarize(
+        timeEach(() => ingestMachineInfo(der, { mode: "enforce", trust, schema }), quick ? 500 : 3000, 300),
+      );
       rows.push({
         scenario: "machine-info",
         what: `MachineInfo, ${label}, ${der.length} bytes`,
@@ -57,35 +79,79 @@ export const machineInfoScenario: Scenario = {
 
     // Apple's shape.
     const root = await createCA("Bench Root CA", "rsa", { hash: "SHA-1" });
-    const iphoneCa = await createIdentity(root, { commonName: "Bench iPhone Certification Authority", ca: true, hash: "SHA-1" });
-    const deviceCa = await createIdentity(iphoneCa, { commonName: "Bench iPhone Device CA", ca: true, bits: 1024, hash: "SHA-1" });
+    const iphoneCa = await createIdentity(root, {
+      commonName: "Bench iPhone Certification Authority",
+      ca: true,
+      hash: "SHA-1",
+    });
+    const deviceCa = await createIdentity(iphoneCa, {
+      commonName: "Bench iPhone Device CA",
+      ca: true,
+      bits: 1024,
+      hash: "SHA-1",
+    });
     const device: Identity = await createIdentity(deviceCa, { bits: 1024, hash: "SHA-1" });
     const apple = new TrustStore([root, iphoneCa, deviceCa].flatMap((c) => parsePemCertificates(c.pem, "anchor")));
-    const caches = caOnly(new Set([root, iphoneCa, deviceCa].map((c) => createHash("sha256").update(c.der).digest("hex"))));
+    const caches = caOnly(
+      new Set([root, iphoneCa, deviceCa].map((c) => createHash("sha256").update(c.der).digest("hex"))),
+    );
     const genuine = await signCms(machineInfoPlist(), device, { hash: "SHA-1", certificates: [deviceCa, iphoneCa] });
     const read = (der: Uint8Array) => ingestMachineInfo(der, { mode: "enforce", trust: apple, schema, caches });
     if (!read(genuine).ok) throw new Error("the Apple-shaped MachineInfo does not verify");
 
     const huge = Uint8Array.of(1, ...new Array<number>(1023).fill(0), 1); // 2^8192 + 1
     const decoy = (bits: number, exponent: Uint8Array) => withPublicKey(deviceCa.der, rsaSpki(modulus(bits), exponent));
-    const named = (name: Identity, bits: number, exponent: Uint8Array) => withPublicKey(name.der, rsaSpki(modulus(bits), exponent));
+    const named = (name: Identity, bits: number, exponent: Uint8Array) =>
+      withPublicKey(name.der, rsaSpki(modulus(bits), exponent));
     const e32 = Uint8Array.of(0xff, 0xff, 0xff, 0xff);
     // Fresh decoys for every call: nothing about them can be cached.
     const hostile: Array<[string, () => Uint8Array, string]> = [
-      ["8 decoy issuers named like the signer's, RSA-16,384 with e = 2^8192 + 1 (10 certificates)", () => withCertificates(genuine, [device.der, deviceCa.der, ...Array.from({ length: 8 }, () => decoy(16384, huge))]), "key-too-large"],
-      ["8 decoy issuers named like the signer's, RSA-4096 with e = 2^32 - 1, within every limit (10 certificates)", () => withCertificates(genuine, [device.der, deviceCa.der, ...Array.from({ length: 8 }, () => decoy(4096, e32))]), "ambiguous-issuer"],
-      ["a decoy iPhone CA above the anchor, RSA-4096 with e = 2^32 - 1", () => withCertificates(genuine, [device.der, deviceCa.der, iphoneCa.der, named(iphoneCa, 4096, e32)]), "ambiguous-issuer"],
-      ["11 certificates", () => withCertificates(genuine, [device.der, deviceCa.der, iphoneCa.der, root.der, ...Array.from({ length: 7 }, () => decoy(4096, e32))]), "too-many-certificates"],
+      [
+        "8 decoy issuers named like the signer's, RSA-16,384 with e = 2^8192 + 1 (10 certificates)",
+        () =>
+          withCertificates(genuine, [device.der, deviceCa.der, ...Array.from({ length: 8 }, () => decoy(16384, huge))]),
+        "key-too-large",
+      ],
+      [
+        "8 decoy issuers named like the signer's, RSA-4096 with e = 2^32 - 1, within every limit (10 certificates)",
+        () =>
+          withCertificates(genuine, [device.der, deviceCa.der, ...Array.from({ length: 8 }, () => decoy(4096, e32))]),
+        "ambiguous-issuer",
+      ],
+      [
+        "a decoy iPhone CA above the anchor, RSA-4096 with e = 2^32 - 1",
+        () => withCertificates(genuine, [device.der, deviceCa.der, iphoneCa.der, named(iphoneCa, 4096, e32)]),
+        "ambiguous-issuer",
+      ],
+      [
+        "11 certificates",
+        () =>
+          withCertificates(genuine, [
+            device.der,
+            deviceCa.der,
+            iphoneCa.der,
+            root.der,
+            ...Array.from({ length: 7 }, () => decoy(4096, e32)),
+          ]),
+        "too-many-certificates",
+      ],
     ];
     const iterations = quick ? 200 : 1500;
     // Pre-built messages (building them is not what is measured), a new one per call.
     const pools = hostile.map(([, make]) => Array.from({ length: 64 }, make));
     for (const [i, [, , failure]] of hostile.entries()) {
       const r = read((pools[i] as Uint8Array[])[0] as Uint8Array);
-      if (r.ok || r.failure !== failure) throw new Error(`hostile message ${i} was not refused as ${failure}: ${JSON.stringify(r)}`);
+      if (r.ok || r.failure !== failure)
+        throw new Error(`hostile message ${i} was not refused as ${failure}: ${JSON.stringify(r)}`);
     }
     const [genuineSamples, ...hostileSamples] = timeInterleaved(
-      [() => read(genuine), ...pools.map((pool) => { let n = 0; return () => read(pool[n++ % pool.length] as Uint8Array); })],
+      [
+        () => read(genuine),
+        ...pools.map((pool) => {
+          let n = 0;
+          return () => read(pool[n++ % pool.length] as Uint8Array);
+        }),
+      ],
       iterations,
     );
     const g = summarize(genuineSamples as number[]);

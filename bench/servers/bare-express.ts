@@ -9,7 +9,11 @@ const app = express();
 app.disable("x-powered-by");
 app.disable("etag");
 app.use((_req, res) => {
-  res.status(403).set("Content-Type", contentType as string).set("Cache-Control", "no-store").end(body);
+  res
+    .status(403)
+    .set("Content-Type", contentType as string)
+    .set("Cache-Control", "no-store")
+    .end(body);
 });
 app.listen(Number(port), "127.0.0.1");
 

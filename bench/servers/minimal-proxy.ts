@@ -8,10 +8,13 @@ const upstream = new URL(process.argv[3] ?? "http://127.0.0.1:1");
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
 createServer((req, res) => {
-  const out = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers, agent }, (up) => {
-    res.writeHead(up.statusCode ?? 502, up.headers);
-    up.pipe(res);
-  });
+  const out = request(
+    { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers, agent },
+    (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      up.pipe(res);
+    },
+  );
   out.on("error", () => {
     res.writeHead(502).end();
   });

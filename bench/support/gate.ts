@@ -31,17 +31,39 @@ export async function gateFixture(): Promise<GateFixture> {
     device,
     dir,
     async header(os, serial) {
-      const der = await signCms(machineInfoPlist({ OS_VERSION: os, ...(serial !== undefined ? { SERIAL: serial } : {}) }), device);
+      const der = await signCms(
+        machineInfoPlist({ OS_VERSION: os, ...(serial !== undefined ? { SERIAL: serial } : {}) }),
+        device,
+      );
       return { "x-apple-aspen-deviceinfo": base64(der) };
     },
     async headerFromNewDevice(os, serial) {
       const own = await createIdentity(ca, { kind: "ecdsa" });
-      return { "x-apple-aspen-deviceinfo": base64(await signCms(machineInfoPlist({ OS_VERSION: os, SERIAL: serial }), own)) };
+      return {
+        "x-apple-aspen-deviceinfo": base64(await signCms(machineInfoPlist({ OS_VERSION: os, SERIAL: serial }), own)),
+      };
     },
     async start(extra = []) {
       const port = await freePort();
       return startNode(
-        [BIN, "serve", "--policies", join(ROOT, "policies"), "--host", "127.0.0.1", "--port", String(port), "--verify", "enforce", "--trust-anchor", join(dir, "ca.pem"), "--format", "json", "--no-watch", ...extra],
+        [
+          BIN,
+          "serve",
+          "--policies",
+          join(ROOT, "policies"),
+          "--host",
+          "127.0.0.1",
+          "--port",
+          String(port),
+          "--verify",
+          "enforce",
+          "--trust-anchor",
+          join(dir, "ca.pem"),
+          "--format",
+          "json",
+          "--no-watch",
+          ...extra,
+        ],
         port,
         { env: { IOS27_BETA_TOKEN: "bench-token" }, readyPath: "/readyz" },
       );

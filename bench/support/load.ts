@@ -20,7 +20,11 @@ export interface LoadFigures {
   readonly errors: number;
 }
 
-async function once(target: LoadTarget, seconds: number, connections: number): Promise<{ rps: number; p50: number; unexpected: number; errors: number }> {
+async function once(
+  target: LoadTarget,
+  seconds: number,
+  connections: number,
+): Promise<{ rps: number; p50: number; unexpected: number; errors: number }> {
   let i = 0;
   const sets = target.headerSets;
   const result = await autocannon({
@@ -32,7 +36,10 @@ async function once(target: LoadTarget, seconds: number, connections: number): P
       ? {
           requests: [
             {
-              setupRequest: (req: Record<string, unknown>) => ({ ...req, headers: { ...(req.headers as Record<string, string>), ...sets[i++ % sets.length] } }),
+              setupRequest: (req: Record<string, unknown>) => ({
+                ...req,
+                headers: { ...(req.headers as Record<string, string>), ...sets[i++ % sets.length] },
+              }),
             },
           ],
         }
@@ -41,14 +48,22 @@ async function once(target: LoadTarget, seconds: number, connections: number): P
   const codes = result.statusCodeStats as unknown as Record<string, { count: number }> | undefined;
   const total = Object.values(codes ?? {}).reduce((s, c) => s + c.count, 0);
   const expected = codes?.[String(target.status)]?.count ?? 0;
-  return { rps: result.requests.average, p50: result.latency.p50, unexpected: total - expected, errors: result.errors + result.timeouts };
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    unexpected: total - expected,
+    errors: result.errors + result.timeouts,
+  };
 }
 
 /**
  * Runs every target in turn, round after round, so that all of them see the
  * same noisy neighbours; returns each one's figures under its name.
  */
-export async function interleavedAll<K extends string>(targets: Record<K, LoadTarget>, options: { rounds: number; seconds: number; connections: number }): Promise<Record<K, LoadFigures>> {
+export async function interleavedAll<K extends string>(
+  targets: Record<K, LoadTarget>,
+  options: { rounds: number; seconds: number; connections: number },
+): Promise<Record<K, LoadFigures>> {
   const names = Object.keys(targets) as K[];
   const runs = new Map<K, Array<Awaited<ReturnType<typeof once>>>>(names.map((n) => [n, []]));
   // A short warm-up of each first: JIT and keep-alive connections.
@@ -67,6 +82,10 @@ export async function interleavedAll<K extends string>(targets: Record<K, LoadTa
 }
 
 /** Runs baseline and subject alternately; returns both sets of figures. */
-export function interleaved(baseline: LoadTarget, subject: LoadTarget, options: { rounds: number; seconds: number; connections: number }): Promise<{ baseline: LoadFigures; subject: LoadFigures }> {
+export function interleaved(
+  baseline: LoadTarget,
+  subject: LoadTarget,
+  options: { rounds: number; seconds: number; connections: number },
+): Promise<{ baseline: LoadFigures; subject: LoadFigures }> {
   return interleavedAll({ baseline, subject }, options);
 }

@@ -17,8 +17,16 @@ export interface Child {
 }
 
 /** Starts `node args...` and waits until GET `readyPath` answers. */
-export async function startNode(args: string[], port: number, options: { env?: Record<string, string>; readyPath?: string; cwd?: string } = {}): Promise<Child> {
-  const child: ChildProcess = spawn(process.execPath, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ["ignore", "ignore", "pipe"] });
+export async function startNode(
+  args: string[],
+  port: number,
+  options: { env?: Record<string, string>; readyPath?: string; cwd?: string } = {},
+): Promise<Child> {
+  const child: ChildProcess = spawn(process.execPath, args, {
+    cwd: options.cwd,
+    env: { ...process.env, ...options.env },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   let stderr = "";
   child.stderr?.setEncoding("utf8").on("data", (d: string) => (stderr += d));
   const url = `http://127.0.0.1:${port}`;

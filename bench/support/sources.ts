@@ -2,10 +2,21 @@
 import type { PolicySetSource } from "enrollgate";
 import { generatePolicySet, type GeneratedPolicySet } from "../../support/policy-sets.js";
 
-export function generatedSource(rules: number, files: number): { source: PolicySetSource; generated: GeneratedPolicySet } {
+export function generatedSource(
+  rules: number,
+  files: number,
+): { source: PolicySetSource; generated: GeneratedPolicySet } {
   const generated = generatePolicySet({ rules, files });
   return {
     generated,
-    source: { dir: "/bench", files: Object.entries(generated.files).map(([name, text]) => ({ path: name, relative: name, kind: "rules" as const, text })) },
+    source: {
+      dir: "/bench",
+      files: Object.entries(generated.files).map(([name, text]) => ({
+        path: name,
+        relative: name,
+        kind: "rules" as const,
+        text,
+      })),
+    },
   };
 }

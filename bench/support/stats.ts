@@ -13,7 +13,11 @@ export function summarize(samples: ReadonlyArray<number>): { median: number; p99
 }
 
 /** Times each call of `fn` in nanoseconds, minus the cost of timing itself. */
-export function timeEach(fn: (i: number) => unknown, iterations: number, warmup = Math.min(iterations, 10_000)): number[] {
+export function timeEach(
+  fn: (i: number) => unknown,
+  iterations: number,
+  warmup = Math.min(iterations, 10_000),
+): number[] {
   for (let i = 0; i < warmup; i++) fn(i);
   const empty: number[] = [];
   for (let i = 0; i < 10_000; i++) {

@@ -18,7 +18,9 @@ export const APPLE_IPHONE_DEVICE_CA_KEY = "13686ec675f9fd26a123adb17b5533f593cf4
 
 const DEVICE_CA = "Apple iPhone Device CA";
 
-/** Apple Root CA and Apple iPhone Certification Authority anchor device identities only through Apple iPhone Device CA. */
+/**
+ * Apple Root CA and Apple iPhone Certification Authority anchor device identities only through Apple iPhone Device CA.
+ */
 export const APPLE_ISSUER_PINS: ReadonlyArray<IssuerPin> = [
   { anchorKey: APPLE_ROOT_CA_KEY, issuerKey: APPLE_IPHONE_DEVICE_CA_KEY, issuerName: DEVICE_CA },
   { anchorKey: APPLE_IPHONE_CA_KEY, issuerKey: APPLE_IPHONE_DEVICE_CA_KEY, issuerName: DEVICE_CA },

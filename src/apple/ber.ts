@@ -11,7 +11,8 @@ const MAX_DEPTH = 64;
 const MAX_NODES = 20_000;
 
 // Universal types that are always primitive, and those always constructed.
-const PRIMITIVE = new Set([1, 2, 5, 6, 10, 13, 23, 24]); // BOOLEAN INTEGER NULL OID ENUMERATED RELATIVE-OID UTCTime GeneralizedTime
+// BOOLEAN INTEGER NULL OID ENUMERATED RELATIVE-OID UTCTime GeneralizedTime
+const PRIMITIVE = new Set([1, 2, 5, 6, 10, 13, 23, 24]);
 const CONSTRUCTED = new Set([16, 17]); // SEQUENCE SET
 
 export const UNIVERSAL = 0;
@@ -95,7 +96,17 @@ export function decodeBer(bytes: Uint8Array): BerNode {
         if (child === null) break;
         children.push(child);
       }
-      return { tagClass, constructed, tag, start, contentStart, contentEnd: pos - 2, end: pos, indefinite: true, children };
+      return {
+        tagClass,
+        constructed,
+        tag,
+        start,
+        contentStart,
+        contentEnd: pos - 2,
+        end: pos,
+        indefinite: true,
+        children,
+      };
     }
     let length = first;
     let at = contentStart;
@@ -117,7 +128,17 @@ export function decodeBer(bytes: Uint8Array): BerNode {
     } else {
       pos = contentEnd;
     }
-    return { tagClass, constructed, tag, start, contentStart: at, contentEnd, end: contentEnd, indefinite: false, children };
+    return {
+      tagClass,
+      constructed,
+      tag,
+      start,
+      contentStart: at,
+      contentEnd,
+      end: contentEnd,
+      indefinite: false,
+      children,
+    };
   };
 
   const root = value(bytes.length, 0, false) as BerNode;

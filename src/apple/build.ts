@@ -32,7 +32,9 @@ export function parseBuild(text: unknown): Build {
     const shown = typeof text === "number" ? `the number ${text}` : `a ${text === null ? "null" : typeof text}`;
     throw new VersionError(`a build number must be a string, got ${shown}`);
   }
-  throw new VersionError(`${JSON.stringify(text)} is not an Apple build number (expected e.g. "21G93", "20A242a" or "21E5212f")`);
+  throw new VersionError(
+    `${JSON.stringify(text)} is not an Apple build number (expected e.g. "21G93", "20A242a" or "21E5212f")`,
+  );
 }
 
 /** Parses without throwing: exceptions cost more than a decision. */

@@ -20,7 +20,7 @@ export function bundledAppleSchema(name: BundledAppleSchema): AppleSchemaDocumen
     const text = readFileSync(packageFile(file), "utf8");
     // The shipped schemas use no aliases: js-yaml reads them in a fraction of
     // yaml's time. Anything it cannot read goes through the full parser.
-    let value: unknown = null;
+    let value: unknown;
     try {
       value = jsyaml.load(text, { schema: jsyaml.CORE_SCHEMA });
     } catch {

@@ -124,7 +124,10 @@ class Validation {
     if (!ok) {
       const scheme = CERTIFICATE_SIGNATURES[child.signatureAlgorithm];
       try {
-        ok = scheme !== undefined && scheme.key === issuer.key.type && verify(scheme.hash, child.tbs, issuer.publicKey(), child.signature);
+        ok =
+          scheme !== undefined &&
+          scheme.key === issuer.key.type &&
+          verify(scheme.hash, child.tbs, issuer.publicKey(), child.signature);
       } catch {
         ok = false; // a signature OpenSSL cannot even decode
       }
@@ -145,31 +148,50 @@ class Validation {
       const issuer = chain[j] as Certificate;
       const child = chain[j - 1] as Certificate;
       if (CERTIFICATE_SIGNATURES[child.signatureAlgorithm] === undefined) {
-        return fail("algorithm-unsupported", `"${child.subjectName}" is signed with algorithm ${child.signatureAlgorithm}, which the gate does not verify`);
+        return fail(
+          "algorithm-unsupported",
+          `"${child.subjectName}" is signed with algorithm ${child.signatureAlgorithm}, which the gate does not verify`,
+        );
       }
       const anchor = this.trust.has(issuer);
       if (issuer.extensions === null) {
         if (anchor) continue;
-        return fail("ca-constraint", `"${issuer.subjectName}" is a version ${issuer.version} certificate without extensions and not a trust anchor, so it cannot issue "${child.subjectName}"`);
+        return fail(
+          "ca-constraint",
+          `"${issuer.subjectName}" is a version ${issuer.version} certificate without extensions and not a trust anchor, so it cannot issue "${child.subjectName}"`,
+        );
       }
       const bc = issuer.basicConstraints;
       if (bc === null || !bc.ca) {
-        return fail("ca-constraint", `"${issuer.subjectName}" is not a CA (basicConstraints ${bc === null ? "absent" : "CA:FALSE"}), so it cannot issue "${child.subjectName}"`);
+        return fail(
+          "ca-constraint",
+          `"${issuer.subjectName}" is not a CA (basicConstraints ${bc === null ? "absent" : "CA:FALSE"}), so it cannot issue "${child.subjectName}"`,
+        );
       }
       const usage = issuer.keyUsage;
       if (usage !== null && !usage.has(KEY_USAGE.keyCertSign)) {
-        return fail("ca-constraint", `"${issuer.subjectName}" may not sign certificates (its keyUsage lacks keyCertSign), so it cannot issue "${child.subjectName}"`);
+        return fail(
+          "ca-constraint",
+          `"${issuer.subjectName}" may not sign certificates (its keyUsage lacks keyCertSign), so it cannot issue "${child.subjectName}"`,
+        );
       }
       if (bc.pathLength !== null) {
         // Intermediate CA certificates between this one and the signer, self-issued ones aside.
         const below = chain.slice(1, j).filter((c) => !c.selfIssued).length;
         if (below > bc.pathLength) {
-          return fail("path-length", `"${issuer.subjectName}" allows ${bc.pathLength} CA certificate${bc.pathLength === 1 ? "" : "s"} below it (pathLenConstraint); this chain has ${below}`);
+          return fail(
+            "path-length",
+            `"${issuer.subjectName}" allows ${bc.pathLength} CA certificate${bc.pathLength === 1 ? "" : "s"} below it (pathLenConstraint); this chain has ${below}`,
+          );
         }
       }
       if (!anchor) {
         const unknown = issuer.extensions.find((e) => e.critical && !UNDERSTOOD_CRITICAL.has(e.id));
-        if (unknown !== undefined) return fail("ca-constraint", `"${issuer.subjectName}" has a critical extension ${unknown.id} the gate does not process`);
+        if (unknown !== undefined)
+          return fail(
+            "ca-constraint",
+            `"${issuer.subjectName}" has a critical extension ${unknown.id} the gate does not process`,
+          );
       }
     }
     return null;
@@ -181,13 +203,22 @@ class Validation {
  * `carried` (the other certificates in the message), and accounts for every
  * carried certificate: each must be on that path or above its anchor.
  */
-export function validateChain(signer: Certificate, carried: ReadonlyArray<Certificate>, trust: TrustStore, links?: LinkCache): ChainOutcome {
+export function validateChain(
+  signer: Certificate,
+  carried: ReadonlyArray<Certificate>,
+  trust: TrustStore,
+  links?: LinkCache,
+): ChainOutcome {
   const v = new Validation(trust, links);
 
   // 1. The path below the anchor, by names and key identifiers alone.
   const path: Certificate[] = [signer];
   const used = new Set<Certificate>([signer]);
-  const endings: Array<{ readonly level: number; readonly anchors: ReadonlyArray<Certificate>; readonly itself: boolean }> = [];
+  const endings: Array<{
+    readonly level: number;
+    readonly anchors: ReadonlyArray<Certificate>;
+    readonly itself: boolean;
+  }> = [];
   for (;;) {
     const current = path[path.length - 1] as Certificate;
     const self = trust.anchor(current.sha256);
@@ -197,9 +228,14 @@ export function validateChain(signer: Certificate, carried: ReadonlyArray<Certif
     }
     const anchors = trust.named(current.issuer).filter((a) => namesIssuer(current, a, false));
     if (anchors.length > 0) endings.push({ level: path.length - 1, anchors, itself: false });
-    const named = carried.filter((c) => !used.has(c) && trust.anchor(c.sha256) === undefined && sameName(c.subject, current.issuer));
+    const named = carried.filter(
+      (c) => !used.has(c) && trust.anchor(c.sha256) === undefined && sameName(c.subject, current.issuer),
+    );
     if (named.length > 1) {
-      return fail("ambiguous-issuer", `the message carries ${named.length} certificates named "${current.issuerName}", the issuer of "${current.subjectName}"; a device sends one`);
+      return fail(
+        "ambiguous-issuer",
+        `the message carries ${named.length} certificates named "${current.issuerName}", the issuer of "${current.subjectName}"; a device sends one`,
+      );
     }
     const next = named[0];
     if (next === undefined || !namesIssuer(current, next, false)) break;
@@ -229,21 +265,28 @@ export function validateChain(signer: Certificate, carried: ReadonlyArray<Certif
         continue;
       }
       let broken = -1;
-      for (let i = chain.length - 2; i >= 0 && broken === -1; i--) if (!v.signedBy(chain[i] as Certificate, chain[i + 1] as Certificate)) broken = i;
+      for (let i = chain.length - 2; i >= 0 && broken === -1; i--)
+        if (!v.signedBy(chain[i] as Certificate, chain[i + 1] as Certificate)) broken = i;
       if (broken === -1) {
         found = { chain, anchor };
         break search;
       }
       const child = chain[broken] as Certificate;
       const issuer = chain[broken + 1] as Certificate;
-      failure = fail("issuer-signature-mismatch", `the signature of "${child.subjectName}" does not verify with the key of ${issuer === anchor && !ending.itself ? "the trust anchor " : ""}"${issuer.subjectName}"`);
+      failure = fail(
+        "issuer-signature-mismatch",
+        `the signature of "${child.subjectName}" does not verify with the key of ${issuer === anchor && !ending.itself ? "the trust anchor " : ""}"${issuer.subjectName}"`,
+      );
       // A carried certificate's signature failed: every longer chain holds it too.
       if (issuer !== anchor || ending.itself) return failure;
     }
   }
   if (found === null) {
     const top = path[path.length - 1] as Certificate;
-    return failure ?? fail("chain-unanchored", `no chain from the signer to a trust anchor (stuck at issuer "${top.issuerName}")`);
+    return (
+      failure ??
+      fail("chain-unanchored", `no chain from the signer to a trust anchor (stuck at issuer "${top.issuerName}")`)
+    );
   }
   const { chain, anchor } = found;
 
@@ -254,9 +297,14 @@ export function validateChain(signer: Certificate, carried: ReadonlyArray<Certif
   const onChain = new Set<Certificate>(chain);
   while (!top.selfIssued) {
     const current = top;
-    const named = carried.filter((c) => !onChain.has(c) && c.sha256 !== anchor.sha256 && sameName(c.subject, current.issuer));
+    const named = carried.filter(
+      (c) => !onChain.has(c) && c.sha256 !== anchor.sha256 && sameName(c.subject, current.issuer),
+    );
     if (named.length > 1) {
-      return fail("ambiguous-issuer", `the message carries ${named.length} certificates named "${current.issuerName}", the issuer of "${current.subjectName}"; a device sends one`);
+      return fail(
+        "ambiguous-issuer",
+        `the message carries ${named.length} certificates named "${current.issuerName}", the issuer of "${current.subjectName}"; a device sends one`,
+      );
     }
     const next = named[0];
     if (next === undefined) {
@@ -268,11 +316,17 @@ export function validateChain(signer: Certificate, carried: ReadonlyArray<Certif
           // that anchor, byte for byte, or an altered copy of it.
           const twin = trust.named(current.subject).find((a) => a.keyHash === current.keyHash);
           if (twin !== undefined && twin.sha256 !== current.sha256) {
-            return fail("uncovered-field", `"${current.subjectName}", carried above the trust anchor, has the name and key of a trust anchor but other bytes, and nothing signs them`);
+            return fail(
+              "uncovered-field",
+              `"${current.subjectName}", carried above the trust anchor, has the name and key of a trust anchor but other bytes, and nothing signs them`,
+            );
           }
           if (twin === undefined) unvouched = current;
         } else if (!anchors.some((a) => v.signedBy(current, a))) {
-          return fail("issuer-signature-mismatch", `"${current.subjectName}", carried above the trust anchor, does not verify with the key of the trust anchor "${current.issuerName}" that issued it`);
+          return fail(
+            "issuer-signature-mismatch",
+            `"${current.subjectName}", carried above the trust anchor, does not verify with the key of the trust anchor "${current.issuerName}" that issued it`,
+          );
         }
       }
       break;
@@ -282,7 +336,10 @@ export function validateChain(signer: Certificate, carried: ReadonlyArray<Certif
     const problem = v.constraintProblem([...chain, ...above, next]);
     if (problem !== null) return problem;
     if (!v.signedBy(current, next)) {
-      return fail("issuer-signature-mismatch", `"${next.subjectName}", carried above the trust anchor, did not sign "${current.subjectName}"`);
+      return fail(
+        "issuer-signature-mismatch",
+        `"${next.subjectName}", carried above the trust anchor, did not sign "${current.subjectName}"`,
+      );
     }
     above.push(next);
     onChain.add(next);
@@ -290,13 +347,19 @@ export function validateChain(signer: Certificate, carried: ReadonlyArray<Certif
   }
   // A root carried above the anchor verifies itself.
   if (top !== anchor && top.selfIssued && !v.signedBy(top, top)) {
-    return fail("issuer-signature-mismatch", `the root "${top.subjectName}", carried above the trust anchor, does not verify its own signature`);
+    return fail(
+      "issuer-signature-mismatch",
+      `the root "${top.subjectName}", carried above the trust anchor, does not verify its own signature`,
+    );
   }
 
   // 4. Every carried certificate is on the chain (or is the anchor itself).
   const stray = carried.find((c) => !onChain.has(c) && c.sha256 !== anchor.sha256);
   if (stray !== undefined) {
-    return fail("uncovered-field", `the message carries a certificate that is not on the signer's chain ("${stray.subjectName}"); no signature covers it`);
+    return fail(
+      "uncovered-field",
+      `the message carries a certificate that is not on the signer's chain ("${stray.subjectName}"); no signature covers it`,
+    );
   }
   return { ok: true, path: chain, anchor, above, unvouched };
 }

@@ -43,7 +43,10 @@ const SIGNATURES: Record<string, readonly ["rsa" | "ec", string | null]> = {
 /** State kept across messages; both are optional and only ever make verification cheaper. */
 export interface VerifierCaches {
   /** Parsed certificates by the SHA-256 of their DER (only certificates of verified chains are stored). */
-  readonly certificates?: { get(sha256: string): Certificate | undefined; set(sha256: string, cert: Certificate): void };
+  readonly certificates?: {
+    get(sha256: string): Certificate | undefined;
+    set(sha256: string, cert: Certificate): void;
+  };
   /** Certificate-to-key signature checks that passed. */
   readonly links?: LinkCache;
 }
@@ -57,7 +60,8 @@ export interface SignerIdentity {
   readonly anchor: string;
 }
 
-export type Verification = { readonly ok: true; readonly signer: SignerIdentity } | ({ readonly ok: false } & VerificationFailure);
+export type Verification =
+  { readonly ok: true; readonly signer: SignerIdentity } | ({ readonly ok: false } & VerificationFailure);
 
 function fail(code: VerificationCode, detail: string): Verification {
   return { ok: false, code, detail };
@@ -70,7 +74,10 @@ export function verifySignedData(message: SignedData, trust: TrustStore, caches:
   } catch (e) {
     // Extensions are read, and keys imported, only when a check needs them: a corrupt one throws here.
     if (e instanceof CmsError) return fail(e.code, e.message);
-    return fail("certificate-unreadable", `a certificate in the message cannot be read (${e instanceof Error ? e.message : String(e)})`);
+    return fail(
+      "certificate-unreadable",
+      `a certificate in the message cannot be read (${e instanceof Error ? e.message : String(e)})`,
+    );
   }
 }
 
@@ -80,21 +87,30 @@ function certificateOf(der: Uint8Array, caches: VerifierCaches): Certificate {
 }
 
 function verify(message: SignedData, trust: TrustStore, caches: VerifierCaches): Verification {
-  if (message.signers.length !== 1) return fail("signer-count", `the message has ${message.signers.length} signers; MachineInfo has exactly one`);
+  if (message.signers.length !== 1)
+    return fail("signer-count", `the message has ${message.signers.length} signers; MachineInfo has exactly one`);
   const signer = message.signers[0] as SignerInfo;
-  if (!message.digestAlgorithms.includes(signer.digestAlgorithm)) return fail("algorithm-mismatch", "the signer's digest algorithm is not among the message's digest algorithms");
-  if (message.digestAlgorithms.length !== 1) return fail("uncovered-field", "the message announces digest algorithms its signer does not use; no signature covers them");
+  if (!message.digestAlgorithms.includes(signer.digestAlgorithm))
+    return fail("algorithm-mismatch", "the signer's digest algorithm is not among the message's digest algorithms");
+  if (message.digestAlgorithms.length !== 1)
+    return fail(
+      "uncovered-field",
+      "the message announces digest algorithms its signer does not use; no signature covers them",
+    );
   const digestName = HASHES[signer.digestAlgorithm];
-  if (digestName === undefined) return fail("algorithm-unsupported", `unsupported digest algorithm ${signer.digestAlgorithm}`);
+  if (digestName === undefined)
+    return fail("algorithm-unsupported", `unsupported digest algorithm ${signer.digestAlgorithm}`);
   const scheme = SIGNATURES[signer.signatureAlgorithm];
-  if (scheme === undefined) return fail("algorithm-unsupported", `unsupported signature algorithm ${signer.signatureAlgorithm}`);
+  if (scheme === undefined)
+    return fail("algorithm-unsupported", `unsupported signature algorithm ${signer.signatureAlgorithm}`);
   const [keyType, schemeHash] = scheme;
 
   let certs: Certificate[];
   try {
     certs = message.certificates.map((der) => certificateOf(der, caches));
   } catch (e) {
-    if (e instanceof CertificateError) return fail("certificate-unreadable", `a certificate in the message cannot be read (${e.message})`);
+    if (e instanceof CertificateError)
+      return fail("certificate-unreadable", `a certificate in the message cannot be read (${e.message})`);
     throw e;
   }
   // Before any key is used: every key the message carries within bounds.
@@ -102,17 +118,30 @@ function verify(message: SignedData, trust: TrustStore, caches: VerifierCaches):
     const problem = keyProblem(cert.key);
     if (problem !== null) return fail(problem.code, `the certificate "${cert.subjectName}" has ${problem.message}`);
   }
-  const matching = certs.filter((c) => ("keyId" in signer.sid ? c.subjectKeyId !== null && sameBytes(c.subjectKeyId, signer.sid.keyId) : sameBytes(c.serial, signer.sid.serial) && sameBytes(c.issuer, signer.sid.issuer)));
-  if (matching.length === 0) return fail("signer-certificate-missing", "the signer's certificate is not in the message");
-  if (matching.length > 1) return fail("ambiguous-issuer", "two certificates in the message match the signer's identifier");
+  const matching = certs.filter((c) =>
+    "keyId" in signer.sid
+      ? c.subjectKeyId !== null && sameBytes(c.subjectKeyId, signer.sid.keyId)
+      : sameBytes(c.serial, signer.sid.serial) && sameBytes(c.issuer, signer.sid.issuer),
+  );
+  if (matching.length === 0)
+    return fail("signer-certificate-missing", "the signer's certificate is not in the message");
+  if (matching.length > 1)
+    return fail("ambiguous-issuer", "two certificates in the message match the signer's identifier");
   const cert = matching[0] as Certificate;
-  if (cert.key.type !== keyType) return fail("algorithm-mismatch", `the signature algorithm needs an ${keyType.toUpperCase()} key, the certificate has ${cert.key.type === "other" ? "another" : cert.key.type}`);
+  if (cert.key.type !== keyType)
+    return fail(
+      "algorithm-mismatch",
+      `the signature algorithm needs an ${keyType.toUpperCase()} key, the certificate has ${cert.key.type === "other" ? "another" : cert.key.type}`,
+    );
 
   let signedBytes: Uint8Array = message.content;
   if (signer.signedAttributes !== null) {
-    if (signer.contentTypeAttribute !== message.contentType) return fail("content-type-mismatch", "the contentType signed attribute is missing or does not match the content");
-    if (signer.messageDigest === null) return fail("signed-attribute-missing", "the messageDigest signed attribute is missing");
-    if (!sameBytes(signer.messageDigest, hash(digestName, message.content, "buffer"))) return fail("digest-mismatch", "the content does not match the signed messageDigest");
+    if (signer.contentTypeAttribute !== message.contentType)
+      return fail("content-type-mismatch", "the contentType signed attribute is missing or does not match the content");
+    if (signer.messageDigest === null)
+      return fail("signed-attribute-missing", "the messageDigest signed attribute is missing");
+    if (!sameBytes(signer.messageDigest, hash(digestName, message.content, "buffer")))
+      return fail("digest-mismatch", "the content does not match the signed messageDigest");
     signedBytes = signer.signedAttributes;
   }
 
@@ -123,8 +152,10 @@ function verify(message: SignedData, trust: TrustStore, caches: VerifierCaches):
     caches.links,
   );
   if (!chain.ok) return fail(chain.code, chain.detail);
-  if (!verifySignature(schemeHash ?? digestName, signedBytes, cert.publicKey(), signer.signature)) return fail("signature-mismatch", "the signature does not match");
-  // The CAs recur in every device's message, and a device's own certificate (with its imported key) in each of its messages.
+  if (!verifySignature(schemeHash ?? digestName, signedBytes, cert.publicKey(), signer.signature))
+    return fail("signature-mismatch", "the signature does not match");
+  // The CAs recur in every device's message, and a device's own certificate (with its imported key) in each of its
+  // messages.
   for (const c of [...chain.path, ...chain.above]) caches.certificates?.set(c.sha256, c);
   return { ok: true, signer: { subject: cert.subjectName, sha256: cert.sha256, anchor: chain.anchor.subjectName } };
 }

@@ -7,7 +7,16 @@
 // that no value in a message can change and nothing can be added without
 // the message being refused. Verification is in cms-verify.ts.
 import { EnrollgateError } from "../errors.js";
-import { contentOf, decodeBer, encodingOf, EncodingError, isContext, isUniversal, oidText, type BerNode } from "./ber.js";
+import {
+  contentOf,
+  decodeBer,
+  encodingOf,
+  EncodingError,
+  isContext,
+  isUniversal,
+  oidText,
+  type BerNode,
+} from "./ber.js";
 import type { VerificationCode } from "./verification-codes.js";
 
 /** A message that is not the CMS SignedData MachineInfo is; its code says why (verification-codes.ts). */
@@ -80,7 +89,8 @@ class Reader {
   integer(node: BerNode | undefined, what: string): number {
     const c = contentOf(this.bytes, this.expect(node, 2, what));
     if (c.length === 0 || c.length > 4) throw new CmsError(`${what} is out of range`);
-    if (c.length > 1 && c[0] === 0 && ((c[1] as number) & 0x80) === 0) throw new CmsError(`${what} is not minimally encoded`);
+    if (c.length > 1 && c[0] === 0 && ((c[1] as number) & 0x80) === 0)
+      throw new CmsError(`${what} is not minimally encoded`);
     if (((c[0] as number) & 0x80) !== 0) throw new CmsError(`${what} is negative`);
     return c.reduce((n, b) => n * 256 + b, 0);
   }
@@ -99,7 +109,10 @@ class Reader {
   algorithm(node: BerNode | undefined, what: string): string {
     const parts = this.children(this.expect(node, SEQUENCE, what), what);
     const params = parts[1];
-    if (parts.length > 2 || (params !== undefined && (!isUniversal(params, 5) || params.contentEnd !== params.contentStart))) {
+    if (
+      parts.length > 2 ||
+      (params !== undefined && (!isUniversal(params, 5) || params.contentEnd !== params.contentStart))
+    ) {
       throw new CmsError(`${what} has parameters; expected none or NULL`);
     }
     return this.oid(parts[0], `${what} identifier`);
@@ -123,7 +136,10 @@ function parseSigner(r: Reader, node: BerNode): SignerInfo {
   if (isUniversal(sidNode, SEQUENCE) && version === 1) {
     const [issuer, serial, ...rest] = sidNode.children;
     if (rest.length > 0) throw new CmsError("IssuerAndSerialNumber has extra fields");
-    sid = { issuer: encodingOf(r.bytes, r.expect(issuer, SEQUENCE, "signer issuer")), serial: encodingOf(r.bytes, r.expect(serial, 2, "signer serial number")) };
+    sid = {
+      issuer: encodingOf(r.bytes, r.expect(issuer, SEQUENCE, "signer issuer")),
+      serial: encodingOf(r.bytes, r.expect(serial, 2, "signer serial number")),
+    };
   } else if (isContext(sidNode, 0) && !sidNode.constructed && version === 3) {
     sid = { keyId: contentOf(r.bytes, sidNode) };
   } else {
@@ -155,7 +171,10 @@ function parseSigner(r: Reader, node: BerNode): SignerInfo {
   const signatureAlgorithm = r.algorithm(parts[i++], "signature algorithm");
   const signature = r.octets(parts[i++], "signature");
   if (isContext(parts[i], 1)) {
-    throw new CmsError("the signer has unsigned attributes; no signature covers them, and MachineInfo carries none", "uncovered-field");
+    throw new CmsError(
+      "the signer has unsigned attributes; no signature covers them, and MachineInfo carries none",
+      "uncovered-field",
+    );
   }
   if (i !== parts.length) throw new CmsError("SignerInfo has extra fields");
   return { sid, digestAlgorithm, signedAttributes, contentTypeAttribute, messageDigest, signatureAlgorithm, signature };
@@ -164,17 +183,27 @@ function parseSigner(r: Reader, node: BerNode): SignerInfo {
 /** The certificates field: X.509 certificates only, each once. */
 function parseCertificates(r: Reader, node: BerNode): Uint8Array[] {
   const list = r.children(node, "certificates");
-  if (list.length > MAX_CERTIFICATES) throw new CmsError(`the message carries ${list.length} certificates; at most ${MAX_CERTIFICATES} are accepted`, "too-many-certificates");
+  if (list.length > MAX_CERTIFICATES)
+    throw new CmsError(
+      `the message carries ${list.length} certificates; at most ${MAX_CERTIFICATES} are accepted`,
+      "too-many-certificates",
+    );
   const certificates: Uint8Array[] = [];
   for (const c of list) {
     // CertificateChoices: [0] extended, [1] [2] attribute certificates, [3] other formats.
     if (!isUniversal(c, SEQUENCE)) {
       const { tag } = c as BerNode;
-      throw new CmsError(`the message carries a certificate that is not X.509 (tag [${tag}]); MachineInfo carries X.509 certificates only`, "uncovered-field");
+      throw new CmsError(
+        `the message carries a certificate that is not X.509 (tag [${tag}]); MachineInfo carries X.509 certificates only`,
+        "uncovered-field",
+      );
     }
     const der = encodingOf(r.bytes, c);
     if (certificates.some((d) => Buffer.from(d.buffer, d.byteOffset, d.byteLength).equals(der))) {
-      throw new CmsError("the message carries the same certificate twice; no signature covers the copy", "uncovered-field");
+      throw new CmsError(
+        "the message carries the same certificate twice; no signature covers the copy",
+        "uncovered-field",
+      );
     }
     certificates.push(der);
   }
@@ -201,7 +230,11 @@ function parseStructure(der: Uint8Array): SignedData {
   } catch (e) {
     if (!(e instanceof EncodingError)) throw e;
     const trailing = /^trailing data: (\d+) bytes$/.exec(e.message);
-    throw new CmsError(trailing !== null ? `the message has ${trailing[1]} bytes of trailing data` : `the message is not valid DER (${e.message})`);
+    throw new CmsError(
+      trailing !== null
+        ? `the message has ${trailing[1]} bytes of trailing data`
+        : `the message is not valid DER (${e.message})`,
+    );
   }
   const r = new Reader(der);
   const contentInfo = r.children(r.expect(root, SEQUENCE, "ContentInfo"), "ContentInfo");
@@ -213,12 +246,15 @@ function parseStructure(der: Uint8Array): SignedData {
   if (wrapped.length !== 1) throw new CmsError("the message's content holds more than SignedData");
   const sd = r.children(r.expect(wrapped[0], SEQUENCE, "SignedData"), "SignedData");
   const version = r.integer(sd[0], "SignedData version");
-  const digestAlgorithms = r.children(r.expect(sd[1], SET, "digest algorithms"), "digest algorithms").map((a) => r.algorithm(a, "digest algorithm"));
+  const digestAlgorithms = r
+    .children(r.expect(sd[1], SET, "digest algorithms"), "digest algorithms")
+    .map((a) => r.algorithm(a, "digest algorithm"));
   const encap = r.children(r.expect(sd[2], SEQUENCE, "encapsulated content"), "encapsulated content");
   const contentType = r.oid(encap[0], "encapsulated content type");
   // Without signed attributes nothing covers the content type (RFC 5652 5.3
   // then requires id-data); MachineInfo is id-data either way.
-  if (contentType !== OID.data) throw new CmsError(`the encapsulated content is ${contentType}; MachineInfo is id-data`);
+  if (contentType !== OID.data)
+    throw new CmsError(`the encapsulated content is ${contentType}; MachineInfo is id-data`);
   if (!isContext(encap[1], 0)) throw new CmsError("the message is detached: it carries no content");
   if (encap.length !== 2) throw new CmsError("the encapsulated content has extra fields");
   const inner = r.children(encap[1], "content");
@@ -228,13 +264,17 @@ function parseStructure(der: Uint8Array): SignedData {
   let certificates: Uint8Array[] = [];
   if (isContext(sd[i], 0)) certificates = parseCertificates(r, sd[i++] as BerNode);
   if (isContext(sd[i], 1)) {
-    throw new CmsError("the message carries revocation lists (crls); no signature covers them, and MachineInfo carries none", "uncovered-field");
+    throw new CmsError(
+      "the message carries revocation lists (crls); no signature covers them, and MachineInfo carries none",
+      "uncovered-field",
+    );
   }
   const signers = r.children(r.expect(sd[i++], SET, "signer infos"), "signer infos").map((s) => parseSigner(r, s));
   if (i !== sd.length) throw new CmsError("SignedData has extra fields");
   // RFC 5652 5.1: with X.509 certificates only, version 3 when any signer is
   // named by key identifier, else version 1.
   const expected = signers.some((s) => "keyId" in s.sid) ? 3 : 1;
-  if (version !== expected) throw new CmsError(`SignedData version is ${version}; this message must be version ${expected}`);
+  if (version !== expected)
+    throw new CmsError(`SignedData version is ${version}; this message must be version ${expected}`);
   return { contentType, content, digestAlgorithms, certificates, signers };
 }

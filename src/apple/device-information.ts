@@ -25,7 +25,15 @@ export interface DeviceInformation {
   readonly UDID?: string;
 }
 
-const STRING_KEYS = ["OSVersion", "BuildVersion", "SerialNumber", "SoftwareUpdateDeviceID", "SupplementalBuildVersion", "SupplementalOSVersionExtra", "UDID"] as const;
+const STRING_KEYS = [
+  "OSVersion",
+  "BuildVersion",
+  "SerialNumber",
+  "SoftwareUpdateDeviceID",
+  "SupplementalBuildVersion",
+  "SupplementalOSVersionExtra",
+  "UDID",
+] as const;
 
 function str(v: PlistValue | undefined): string | undefined {
   return typeof v === "string" && v !== "" ? v : undefined;
@@ -44,10 +52,12 @@ export function readDeviceInformation(bytes: Uint8Array): DeviceInformation {
   const q = value.QueryResponses === undefined ? value : value.QueryResponses;
   if (!isPlistDict(q)) throw new DeviceInformationError("QueryResponses is not a dictionary");
   const product = str(q.ProductName);
-  if (product === undefined) throw new DeviceInformationError("QueryResponses has no ProductName (query it to judge the device)");
+  if (product === undefined)
+    throw new DeviceInformationError("QueryResponses has no ProductName (query it to judge the device)");
   const info: { -readonly [K in keyof DeviceInformation]: DeviceInformation[K] } = { ProductName: product };
   for (const key of STRING_KEYS) {
-    if (q[key] !== undefined && typeof q[key] !== "string") throw new DeviceInformationError(`QueryResponses.${key} must be a string`);
+    if (q[key] !== undefined && typeof q[key] !== "string")
+      throw new DeviceInformationError(`QueryResponses.${key} must be a string`);
     const v = str(q[key]);
     if (v !== undefined) info[key] = v;
   }

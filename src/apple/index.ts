@@ -7,7 +7,15 @@
 // policies, the gate or the command line.
 
 // Versions, builds and platforms.
-export { parseOsVersion, tryParseOsVersion, compareOsVersions, compareOsVersionStrings, formatOsVersion, withSupplementalExtra, VersionError } from "./version.js";
+export {
+  parseOsVersion,
+  tryParseOsVersion,
+  compareOsVersions,
+  compareOsVersionStrings,
+  formatOsVersion,
+  withSupplementalExtra,
+  VersionError,
+} from "./version.js";
 export type { OsVersion } from "./version.js";
 export { parseBuild, tryParseBuild, compareBuilds, compareBuildStrings, formatBuild } from "./build.js";
 export type { Build, BuildKind } from "./build.js";
@@ -33,7 +41,14 @@ export type { SoftwareUpdateRequiredBody, ErrorSchema, ErrorBand } from "./softw
 
 // MachineInfo: a CMS SignedData message around an XML plist.
 export { readMachineInfo, machineInfoFromFile } from "./machine-info.js";
-export type { MachineInfo, MachineInfoRead, MachineInfoProblem, MachineInfoOptions, VerificationOutcome, VerifyMode } from "./machine-info.js";
+export type {
+  MachineInfo,
+  MachineInfoRead,
+  MachineInfoProblem,
+  MachineInfoOptions,
+  VerificationOutcome,
+  VerifyMode,
+} from "./machine-info.js";
 export { signedDataPrefix, SIGNED_DATA_PREFIX_MAX } from "./signed-data-prefix.js";
 export type { PrefixVerdict } from "./signed-data-prefix.js";
 export { parseSignedData, CmsError, MAX_CERTIFICATES } from "./cms.js";
@@ -56,7 +71,20 @@ export { parsePlistBytes, parsePlistText, PlistError } from "./plist.js";
 export type { PlistValue } from "./plist.js";
 
 // After enrollment: OSUpdateStatus and DeviceInformation.
-export { osUpdateStatusCommand, parseOsUpdateStatusResponse, parseProductKey, CommandError, COMMAND_STATUSES, UPDATE_STATUSES } from "./os-update-status.js";
-export type { OsUpdateStatusResponse, OsUpdateStatusItem, ErrorChainEntry, ProductKeyInfo, CommandStatus } from "./os-update-status.js";
+export {
+  osUpdateStatusCommand,
+  parseOsUpdateStatusResponse,
+  parseProductKey,
+  CommandError,
+  COMMAND_STATUSES,
+  UPDATE_STATUSES,
+} from "./os-update-status.js";
+export type {
+  OsUpdateStatusResponse,
+  OsUpdateStatusItem,
+  ErrorChainEntry,
+  ProductKeyInfo,
+  CommandStatus,
+} from "./os-update-status.js";
 export { readDeviceInformation, DeviceInformationError } from "./device-information.js";
 export type { DeviceInformation } from "./device-information.js";

@@ -24,22 +24,41 @@ const CURVES: Record<string, { readonly name: string; readonly coordinate: numbe
 const KNOWN_CURVES: Record<string, string> = { [X509_OID.p521]: "P-521", "1.3.132.0.10": "secp256k1" };
 
 /** Why the gate will not use this key, or null when it will. */
-export function keyProblem(key: PublicKeyDescription): { readonly code: KeyProblemCode; readonly message: string } | null {
+export function keyProblem(
+  key: PublicKeyDescription,
+): { readonly code: KeyProblemCode; readonly message: string } | null {
   if (key.type === "rsa") {
-    if (key.bits < RSA_MIN_BITS) return { code: "key-too-small", message: `an RSA key of ${key.bits} bits; at least ${RSA_MIN_BITS} are accepted` };
-    if (key.bits > RSA_MAX_BITS) return { code: "key-too-large", message: `an RSA key of ${key.bits} bits; at most ${RSA_MAX_BITS} are accepted` };
+    if (key.bits < RSA_MIN_BITS)
+      return {
+        code: "key-too-small",
+        message: `an RSA key of ${key.bits} bits; at least ${RSA_MIN_BITS} are accepted`,
+      };
+    if (key.bits > RSA_MAX_BITS)
+      return { code: "key-too-large", message: `an RSA key of ${key.bits} bits; at most ${RSA_MAX_BITS} are accepted` };
     const e = key.exponent;
     if (e === null || e < 3n || e > RSA_MAX_EXPONENT || e % 2n === 0n) {
-      return { code: "key-exponent", message: `an RSA public exponent ${e === null ? "longer than 64 bits" : e.toString()}; an odd exponent from 3 to 2^32-1 is accepted` };
+      return {
+        code: "key-exponent",
+        message: `an RSA public exponent ${e === null ? "longer than 64 bits" : e.toString()}; an odd exponent from 3 to 2^32-1 is accepted`,
+      };
     }
     return null;
   }
   if (key.type === "ec") {
     const curve = CURVES[key.curve];
-    if (curve === undefined) return { code: "key-unsupported", message: `an EC key on ${KNOWN_CURVES[key.curve] ?? key.curve}; only P-256 and P-384 are accepted` };
+    if (curve === undefined)
+      return {
+        code: "key-unsupported",
+        message: `an EC key on ${KNOWN_CURVES[key.curve] ?? key.curve}; only P-256 and P-384 are accepted`,
+      };
     const p = key.point;
-    const valid = (p.length === 1 + 2 * curve.coordinate && p[0] === 4) || (p.length === 1 + curve.coordinate && (p[0] === 2 || p[0] === 3));
+    const valid =
+      (p.length === 1 + 2 * curve.coordinate && p[0] === 4) ||
+      (p.length === 1 + curve.coordinate && (p[0] === 2 || p[0] === 3));
     return valid ? null : { code: "key-unsupported", message: `an EC point that is not on ${curve.name}'s encoding` };
   }
-  return { code: "key-unsupported", message: `a public key of type ${key.algorithm}; only RSA and EC keys are accepted` };
+  return {
+    code: "key-unsupported",
+    message: `a public key of type ${key.algorithm}; only RSA and EC keys are accepted`,
+  };
 }

@@ -63,14 +63,20 @@ export interface MachineInfoOptions {
  */
 export const MACHINE_INFO_MESSAGE_MAX = 512;
 
-const bounded = (text: string): string => (text.length <= MACHINE_INFO_MESSAGE_MAX ? text : `${text.slice(0, MACHINE_INFO_MESSAGE_MAX - 1)}…`);
+const bounded = (text: string): string =>
+  text.length <= MACHINE_INFO_MESSAGE_MAX ? text : `${text.slice(0, MACHINE_INFO_MESSAGE_MAX - 1)}…`;
 
 function str(v: PlistValue | undefined): string | undefined {
   return typeof v === "string" ? v : undefined;
 }
 
 /** Reads and validates the plist itself (no signature involved). */
-export function readMachineInfoPlist(bytes: Uint8Array, schema: BandedSchema): { ok: true; machineInfo: MachineInfo } | { ok: false; problem: "bad-plist" | "invalid-machine-info"; message: string } {
+export function readMachineInfoPlist(
+  bytes: Uint8Array,
+  schema: BandedSchema,
+):
+  | { ok: true; machineInfo: MachineInfo }
+  | { ok: false; problem: "bad-plist" | "invalid-machine-info"; message: string } {
   let value: PlistValue;
   try {
     value = parsePlistBytes(bytes);
@@ -78,14 +84,20 @@ export function readMachineInfoPlist(bytes: Uint8Array, schema: BandedSchema): {
     if (e instanceof PlistError) return { ok: false, problem: "bad-plist", message: `MachineInfo: ${e.message}` };
     throw e;
   }
-  if (!isPlistDict(value)) return { ok: false, problem: "bad-plist", message: "MachineInfo: the plist is not a dictionary" };
+  if (!isPlistDict(value))
+    return { ok: false, problem: "bad-plist", message: "MachineInfo: the plist is not a dictionary" };
   const product = str(value.PRODUCT);
   const platform = product === undefined ? null : platformOfProduct(product);
   const os = tryParseOsVersion(value.OS_VERSION);
   const compiled = schema.at(platform, platform === null ? null : os);
   if (compiled.applicable) {
     const result = compiled.validate(value);
-    if (!result.ok) return { ok: false, problem: "invalid-machine-info", message: `MachineInfo does not match Apple's schema: ${formatViolations(result.violations)}` };
+    if (!result.ok)
+      return {
+        ok: false,
+        problem: "invalid-machine-info",
+        message: `MachineInfo does not match Apple's schema: ${formatViolations(result.violations)}`,
+      };
   }
   return { ok: true, machineInfo: value };
 }
@@ -96,15 +108,28 @@ export function readMachineInfo(der: Uint8Array, options: MachineInfoOptions): M
   try {
     message = parseSignedData(der);
   } catch (e) {
-    if (e instanceof CmsError) return { ok: false, problem: "bad-cms", message: bounded(`MachineInfo is not a CMS SignedData message: ${e.message}`), failure: e.code };
+    if (e instanceof CmsError)
+      return {
+        ok: false,
+        problem: "bad-cms",
+        message: bounded(`MachineInfo is not a CMS SignedData message: ${e.message}`),
+        failure: e.code,
+      };
     throw e;
   }
   let verification: VerificationOutcome = { status: "skipped" };
   if (options.mode !== "off") {
     const v = verifySignedData(message, options.trust, options.caches);
-    verification = v.ok ? { status: "verified", signer: bounded(v.signer.subject) } : { status: "unverified", code: v.code, problem: bounded(v.detail) };
+    verification = v.ok
+      ? { status: "verified", signer: bounded(v.signer.subject) }
+      : { status: "unverified", code: v.code, problem: bounded(v.detail) };
     if (!v.ok && options.mode === "enforce") {
-      return { ok: false, problem: "unverified", message: bounded(`MachineInfo signature not verified: ${v.detail}`), failure: v.code };
+      return {
+        ok: false,
+        problem: "unverified",
+        message: bounded(`MachineInfo signature not verified: ${v.detail}`),
+        failure: v.code,
+      };
     }
   }
   const read = readMachineInfoPlist(message.content, options.schema);
@@ -117,7 +142,10 @@ export function readMachineInfo(der: Uint8Array, options: MachineInfoOptions): M
  * CMS message around it (read, not verified: a file on disk has no
  * transport to trust).
  */
-export function machineInfoFromFile(bytes: Uint8Array, schema: BandedSchema): { ok: true; machineInfo: MachineInfo } | { ok: false; message: string } {
+export function machineInfoFromFile(
+  bytes: Uint8Array,
+  schema: BandedSchema,
+): { ok: true; machineInfo: MachineInfo } | { ok: false; message: string } {
   let content = bytes;
   const first = Buffer.from(bytes.subarray(0, 64)).toString("latin1").trimStart();
   if (!first.startsWith("<") && !first.startsWith("\ufeff") && !first.startsWith("bplist")) {

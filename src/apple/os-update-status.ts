@@ -26,7 +26,10 @@ export class CommandError extends EnrollgateError<"command-invalid"> {
 }
 
 /** The command plist, ready to queue on any MDM server. */
-export function osUpdateStatusCommand(uuid: string = randomUUID().toUpperCase()): { readonly commandUUID: string; readonly plist: string } {
+export function osUpdateStatusCommand(uuid: string = randomUUID().toUpperCase()): {
+  readonly commandUUID: string;
+  readonly plist: string;
+} {
   if (uuid.trim() === "" || uuid.length > 128 || /[\u0000-\u001f]/.test(uuid)) {
     throw new CommandError(`${JSON.stringify(uuid)} cannot be a CommandUUID (1-128 printable characters)`);
   }
@@ -82,11 +85,13 @@ export function parseOsUpdateStatusResponse(bytes: Uint8Array, schema: BandedSch
   if (!isPlistDict(value)) throw new CommandError("the response is not a dictionary");
   // Apple marks OSUpdateStatus required, but a device that answers Error or
   // NotNow sends none: then only the envelope is checked.
-  const checked = value.Status !== "Acknowledged" && value.OSUpdateStatus === undefined ? { ...value, OSUpdateStatus: [] } : value;
+  const checked =
+    value.Status !== "Acknowledged" && value.OSUpdateStatus === undefined ? { ...value, OSUpdateStatus: [] } : value;
   const compiled = schema.at(null, null);
   if (compiled.applicable) {
     const result = compiled.validate(checked);
-    if (!result.ok) throw new CommandError(`the response does not match Apple's schema: ${formatViolations(result.violations)}`);
+    if (!result.ok)
+      throw new CommandError(`the response does not match Apple's schema: ${formatViolations(result.violations)}`);
   }
   const dict = value as Record<string, PlistValue>;
   const items = Array.isArray(dict.OSUpdateStatus) ? dict.OSUpdateStatus.filter(isPlistDict) : [];
@@ -96,7 +101,9 @@ export function parseOsUpdateStatusResponse(bytes: Uint8Array, schema: BandedSch
     status: dict.Status as CommandStatus,
     udid: typeof dict.UDID === "string" ? dict.UDID : null,
     items: items.map((i) => {
-      const past = Array.isArray(i.PastNotifications) ? i.PastNotifications.map(asDate).filter((d): d is Date => d !== undefined) : undefined;
+      const past = Array.isArray(i.PastNotifications)
+        ? i.PastNotifications.map(asDate).filter((d): d is Date => d !== undefined)
+        : undefined;
       const next = asDate(i.NextScheduledInstall);
       return {
         productKey: String(i.ProductKey),
@@ -137,9 +144,14 @@ const MOBILE = /^(?:iOS|iPadOS|tvOS|watchOS|visionOS|xrOS)Update([0-9A-Za-z]+)$/
 export function parseProductKey(key: string): ProductKeyInfo {
   const msu = MSU.exec(key);
   if (msu !== null) {
-    return { build: tryParseBuild(msu[1]) !== null ? (msu[1] ?? null) : null, version: tryParseOsVersion(msu[2]), securityResponse: msu[3] === "rsr" };
+    return {
+      build: tryParseBuild(msu[1]) !== null ? (msu[1] ?? null) : null,
+      version: tryParseOsVersion(msu[2]),
+      securityResponse: msu[3] === "rsr",
+    };
   }
   const mobile = MOBILE.exec(key);
-  if (mobile !== null && tryParseBuild(mobile[1]) !== null) return { build: mobile[1] ?? null, version: null, securityResponse: false };
+  if (mobile !== null && tryParseBuild(mobile[1]) !== null)
+    return { build: mobile[1] ?? null, version: null, securityResponse: false };
   return { build: null, version: null, securityResponse: false };
 }

@@ -31,12 +31,19 @@ function screen(xml: string): void {
     const kind = (declaration[1] ?? "").toUpperCase();
     if (kind === "DOCTYPE") {
       const rest = withoutAppleDoctype.slice(declaration.index, declaration.index + 4096);
-      throw new PlistError(rest.includes("[") ? "the plist has an internal DTD subset; only Apple's standard DOCTYPE line is accepted" : "the plist has a DOCTYPE other than Apple's standard plist DOCTYPE");
+      throw new PlistError(
+        rest.includes("[")
+          ? "the plist has an internal DTD subset; only Apple's standard DOCTYPE line is accepted"
+          : "the plist has a DOCTYPE other than Apple's standard plist DOCTYPE",
+      );
     }
-    throw new PlistError(`the plist declares an ${kind === "ENTITY" ? "entity" : kind.toLowerCase()} (<!${kind}>); declarations are not accepted`);
+    throw new PlistError(
+      `the plist declares an ${kind === "ENTITY" ? "entity" : kind.toLowerCase()} (<!${kind}>); declarations are not accepted`,
+    );
   }
   for (const m of xml.matchAll(/&([A-Za-z_:][\w.:-]*);/g)) {
-    if (!PREDEFINED_ENTITIES.has(m[1] ?? "")) throw new PlistError(`the plist refers to an undefined entity &${m[1] ?? ""};`);
+    if (!PREDEFINED_ENTITIES.has(m[1] ?? ""))
+      throw new PlistError(`the plist refers to an undefined entity &${m[1] ?? ""};`);
   }
   let depth = 0;
   // [^<>]* (not a lazy [^>]*?): an attempt ends at the next < or >, so the
@@ -53,7 +60,9 @@ function elementChildren(node: XmlNode): Element[] {
   for (let c = node.firstChild; c !== null; c = c.nextSibling) {
     if (c.nodeType === c.ELEMENT_NODE) out.push(c as Element);
     else if (c.nodeType === c.TEXT_NODE && (c.nodeValue ?? "").trim() !== "") {
-      throw new PlistError(`unexpected text ${JSON.stringify((c.nodeValue ?? "").trim().slice(0, 40))} inside <${node.nodeName}>`);
+      throw new PlistError(
+        `unexpected text ${JSON.stringify((c.nodeValue ?? "").trim().slice(0, 40))} inside <${node.nodeName}>`,
+      );
     }
   }
   return out;
@@ -87,7 +96,12 @@ function value(el: Element, depth: number, path: string): PlistValue {
         const v = children[i + 1];
         if (v === undefined) throw new PlistError(`<key>${name}</key> has no value${at}`);
         if (Object.prototype.hasOwnProperty.call(out, name)) throw new PlistError(`key "${name}" appears twice${at}`);
-        Object.defineProperty(out, name, { value: value(v, depth + 1, path === "" ? name : `${path}.${name}`), enumerable: true, writable: true, configurable: true });
+        Object.defineProperty(out, name, {
+          value: value(v, depth + 1, path === "" ? name : `${path}.${name}`),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
       }
       return out;
     }
@@ -98,7 +112,8 @@ function value(el: Element, depth: number, path: string): PlistValue {
     case "integer": {
       const t = text(el).trim();
       const n = Number(t);
-      if (!INTEGER.test(t) || !Number.isSafeInteger(n)) throw new PlistError(`<integer>${t.slice(0, 40)}</integer> is not an integer${at}`);
+      if (!INTEGER.test(t) || !Number.isSafeInteger(n))
+        throw new PlistError(`<integer>${t.slice(0, 40)}</integer> is not an integer${at}`);
       return n;
     }
     case "real": {
@@ -116,7 +131,8 @@ function value(el: Element, depth: number, path: string): PlistValue {
     case "date": {
       const t = text(el).trim();
       const d = new Date(t);
-      if (!DATE.test(t) || Number.isNaN(d.getTime())) throw new PlistError(`<date>${t.slice(0, 40)}</date> is not an ISO 8601 UTC date${at}`);
+      if (!DATE.test(t) || Number.isNaN(d.getTime()))
+        throw new PlistError(`<date>${t.slice(0, 40)}</date> is not an ISO 8601 UTC date${at}`);
       return d;
     }
     case "data": {
@@ -163,7 +179,9 @@ export function parsePlistText(xml: string): PlistValue {
   try {
     doc = parser.parseFromString(xml.replace(/^\uFEFF/, ""), "text/xml");
   } catch (e) {
-    throw new PlistError(`the plist is not well-formed XML: ${problems[0] ?? (e as Error).message.split("\n")[0] ?? ""}`.trim());
+    throw new PlistError(
+      `the plist is not well-formed XML: ${problems[0] ?? (e as Error).message.split("\n")[0] ?? ""}`.trim(),
+    );
   }
   const root = doc.documentElement;
   if (root === null) throw new PlistError("the plist is empty");

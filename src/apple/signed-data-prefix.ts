@@ -22,7 +22,9 @@ const SEQUENCE = 0x10;
 const OBJECT_IDENTIFIER = 0x06;
 const CONSTRUCTED = 0x20;
 
-/** The bytes signedDataPrefix() looks at, at most: two long tags, two 127-octet lengths, the OID, and room for padding. */
+/**
+ * The bytes signedDataPrefix() looks at, at most: two long tags, two 127-octet lengths, the OID, and room for padding.
+ */
 export const SIGNED_DATA_PREFIX_MAX = 512;
 
 export type PrefixVerdict = "signed-data" | "other" | "need-more";
@@ -53,7 +55,8 @@ function lengthAt(bytes: Uint8Array, at: number): { value: number; next: number 
   if (at + 1 + count > bytes.length) return null;
   // Leading zero octets are read past; the value only has to fit for the OID's "9".
   let value = 0;
-  for (let i = 0; i < count; i++) value = Math.min(value * 256 + (bytes[at + 1 + i] as number), Number.MAX_SAFE_INTEGER);
+  for (let i = 0; i < count; i++)
+    value = Math.min(value * 256 + (bytes[at + 1 + i] as number), Number.MAX_SAFE_INTEGER);
   return { value, next: at + 1 + count };
 }
 
@@ -77,7 +80,9 @@ function classify(bytes: Uint8Array): PrefixVerdict {
   return "signed-data";
 }
 
-/** Classifies the first bytes of a body; "need-more" until they decide, and at the end of the body that means "other". */
+/**
+ * Classifies the first bytes of a body; "need-more" until they decide, and at the end of the body that means "other".
+ */
 export function signedDataPrefix(bytes: Uint8Array): PrefixVerdict {
   const head = bytes.length > SIGNED_DATA_PREFIX_MAX ? bytes.subarray(0, SIGNED_DATA_PREFIX_MAX) : bytes;
   const verdict = classify(head);

@@ -72,7 +72,8 @@ export function errorSchema(doc: AppleSchemaDocument): ErrorSchema {
     bands,
     bandAt(platform, os) {
       for (const band of bands(platform)) {
-        if (compareOsVersions(os, band.from) >= 0 && (band.to === null || compareOsVersions(os, band.to) < 0)) return band;
+        if (compareOsVersions(os, band.from) >= 0 && (band.to === null || compareOsVersions(os, band.to) < 0))
+          return band;
       }
       return null;
     },
@@ -94,7 +95,11 @@ export interface UpdateRequest {
  * accepts it: an older device would reject the whole body.
  */
 export function buildBody(request: UpdateRequest, band: ErrorBand): SoftwareUpdateRequiredBody {
-  const details: { OSVersion: string; BuildVersion?: string; RequireBetaProgram?: { Description: string; Token: string } } = {
+  const details: {
+    OSVersion: string;
+    BuildVersion?: string;
+    RequireBetaProgram?: { Description: string; Token: string };
+  } = {
     OSVersion: request.osVersion,
   };
   if (request.buildVersion !== null) details.BuildVersion = request.buildVersion;

@@ -7,7 +7,8 @@ import { CmsError } from "./cms.js";
 import { keyProblem } from "./key-limits.js";
 import { Certificate, CertificateError } from "./x509.js";
 
-const nameKey = (name: Uint8Array): string => Buffer.from(name.buffer, name.byteOffset, name.byteLength).toString("latin1");
+const nameKey = (name: Uint8Array): string =>
+  Buffer.from(name.buffer, name.byteOffset, name.byteLength).toString("latin1");
 
 /**
  * An anchor that vouches for a signer only through one issuing CA: a path
@@ -43,11 +44,16 @@ export class TrustStore {
       try {
         cert = Certificate.parse(anchor.raw);
       } catch (e) {
-        if (e instanceof CertificateError) throw new CmsError(`trust anchor "${anchor.subject.replace(/\n/g, ", ")}" cannot be read: ${e.message}`, "certificate-unreadable");
+        if (e instanceof CertificateError)
+          throw new CmsError(
+            `trust anchor "${anchor.subject.replace(/\n/g, ", ")}" cannot be read: ${e.message}`,
+            "certificate-unreadable",
+          );
         throw e;
       }
       const problem = keyProblem(cert.key);
-      if (problem !== null) throw new CmsError(`trust anchor "${cert.subjectName}" has ${problem.message}`, problem.code);
+      if (problem !== null)
+        throw new CmsError(`trust anchor "${cert.subjectName}" has ${problem.message}`, problem.code);
       return cert;
     });
     for (const cert of this.certificates) {
@@ -65,7 +71,9 @@ export class TrustStore {
 
   /** Whether a certificate is one of the anchors, byte for byte. */
   has(cert: Certificate | X509Certificate): boolean {
-    return this.byHash.has(cert instanceof Certificate ? cert.sha256 : cert.fingerprint256.replace(/:/g, "").toLowerCase());
+    return this.byHash.has(
+      cert instanceof Certificate ? cert.sha256 : cert.fingerprint256.replace(/:/g, "").toLowerCase(),
+    );
   }
 
   /** The issuing CA a path ending at this anchor must go through, if the anchor is pinned. */
@@ -86,10 +94,13 @@ export class TrustStore {
 const PEM_BEGIN = "-----BEGIN CERTIFICATE-----";
 const PEM_END = "-----END CERTIFICATE-----";
 
-/** The BEGIN...END blocks of PEM text, in one pass (a lazy regular expression is quadratic on BEGIN lines without an END). */
+/**
+ * The BEGIN...END blocks of PEM text, in one pass (a lazy regular expression is quadratic on BEGIN lines without an
+ * END).
+ */
 function pemBlocks(pem: string): string[] {
   const blocks: string[] = [];
-  for (let at = 0; ; ) {
+  for (let at = 0; ;) {
     const begin = pem.indexOf(PEM_BEGIN, at);
     if (begin === -1) return blocks;
     const end = pem.indexOf(PEM_END, begin + PEM_BEGIN.length + 1);

@@ -63,7 +63,9 @@ export function withSupplementalExtra(version: string, extra: string | undefined
     throw new VersionError(`${describe(extra)} is not a supplemental OS version extra (expected "(a)", "(b)", ...)`);
   }
   if (base.extra !== null && base.extra !== m[1]) {
-    throw new VersionError(`OS version ${describe(version)} already carries extra "(${base.extra})", not ${describe(extra)}`);
+    throw new VersionError(
+      `OS version ${describe(version)} already carries extra "(${base.extra})", not ${describe(extra)}`,
+    );
   }
   return { ...base, extra: m[1] ?? null };
 }

@@ -7,7 +7,17 @@
 import { createPublicKey, hash, type KeyObject } from "node:crypto";
 import * as asn1js from "asn1js";
 import { EnrollgateError } from "../errors.js";
-import { contentOf, decodeBer, encodingOf, EncodingError, isContext, isDefiniteForm, isUniversal, oidText, type BerNode } from "./ber.js";
+import {
+  contentOf,
+  decodeBer,
+  encodingOf,
+  EncodingError,
+  isContext,
+  isDefiniteForm,
+  isUniversal,
+  oidText,
+  type BerNode,
+} from "./ber.js";
 
 export class CertificateError extends EnrollgateError<"certificate-unreadable"> {
   override readonly name = "CertificateError";
@@ -31,8 +41,17 @@ export const X509_OID = {
 
 /** A public key as its SubjectPublicKeyInfo describes it, before any import. */
 export type PublicKeyDescription =
-  | { readonly type: "rsa"; readonly bits: number; /** null when longer than 8 bytes */ readonly exponent: bigint | null; readonly pkcs1: Uint8Array }
-  | { readonly type: "ec"; /** the namedCurve OID, or "explicit" for curve parameters spelled out */ readonly curve: string; readonly point: Uint8Array }
+  | {
+      readonly type: "rsa";
+      readonly bits: number;
+      /** null when longer than 8 bytes */ readonly exponent: bigint | null;
+      readonly pkcs1: Uint8Array;
+    }
+  | {
+      readonly type: "ec";
+      /** the namedCurve OID, or "explicit" for curve parameters spelled out */ readonly curve: string;
+      readonly point: Uint8Array;
+    }
   | { readonly type: "other"; readonly algorithm: string };
 
 export interface Extension {
@@ -81,7 +100,13 @@ function integerContents(bytes: Uint8Array, node: BerNode | undefined, what: str
   need(isUniversal(node, 2), `${what} is not an INTEGER`);
   const c = contentOf(bytes, node);
   need(c.length > 0, `${what} is empty`);
-  need(!(c.length > 1 && ((c[0] === 0 && ((c[1] as number) & 0x80) === 0) || (c[0] === 0xff && ((c[1] as number) & 0x80) !== 0))), `${what} is not minimally encoded`);
+  need(
+    !(
+      c.length > 1 &&
+      ((c[0] === 0 && ((c[1] as number) & 0x80) === 0) || (c[0] === 0xff && ((c[1] as number) & 0x80) !== 0))
+    ),
+    `${what} is not minimally encoded`,
+  );
   return c;
 }
 
@@ -96,25 +121,43 @@ function bitStringBytes(bytes: Uint8Array, node: BerNode | undefined, what: stri
 function describeKey(bytes: Uint8Array, spki: BerNode): PublicKeyDescription {
   need(isUniversal(spki, 16) && spki.children.length === 2, "the subject public key info is malformed");
   const [alg, bits] = spki.children as [BerNode, BerNode];
-  need(isUniversal(alg, 16) && alg.children.length >= 1 && alg.children.length <= 2, "the public key algorithm is malformed");
+  need(
+    isUniversal(alg, 16) && alg.children.length >= 1 && alg.children.length <= 2,
+    "the public key algorithm is malformed",
+  );
   const algorithm = oidOf(bytes, alg.children[0], "the public key algorithm");
   const params = alg.children[1];
   const key = bitStringBytes(bytes, bits, "the public key");
   if (algorithm === X509_OID.rsaEncryption) {
-    need(params === undefined || (isUniversal(params, 5) && params.contentEnd === params.contentStart), "an RSA key has parameters other than NULL");
+    need(
+      params === undefined || (isUniversal(params, 5) && params.contentEnd === params.contentStart),
+      "an RSA key has parameters other than NULL",
+    );
     let inner: BerNode;
     try {
       inner = decodeBer(key);
     } catch (e) {
       throw new CertificateError(`the RSA public key is malformed (${(e as Error).message})`);
     }
-    need(isUniversal(inner, 16) && inner.children.length === 2 && isDefiniteForm(inner), "the RSA public key is not a modulus and an exponent");
+    need(
+      isUniversal(inner, 16) && inner.children.length === 2 && isDefiniteForm(inner),
+      "the RSA public key is not a modulus and an exponent",
+    );
     const modulus = integerContents(key, inner.children[0], "the RSA modulus");
     const exponent = integerContents(key, inner.children[1], "the RSA exponent");
-    need(((modulus[0] as number) & 0x80) === 0 && ((exponent[0] as number) & 0x80) === 0, "the RSA key has a negative number");
+    need(
+      ((modulus[0] as number) & 0x80) === 0 && ((exponent[0] as number) & 0x80) === 0,
+      "the RSA key has a negative number",
+    );
     const significant = modulus[0] === 0 ? modulus.subarray(1) : modulus;
-    const size = significant.length === 0 ? 0 : (significant.length - 1) * 8 + (32 - Math.clz32(significant[0] as number));
-    return { type: "rsa", bits: size, exponent: exponent.length > 8 ? null : BigInt(`0x${Buffer.from(exponent).toString("hex")}`), pkcs1: key };
+    const size =
+      significant.length === 0 ? 0 : (significant.length - 1) * 8 + (32 - Math.clz32(significant[0] as number));
+    return {
+      type: "rsa",
+      bits: size,
+      exponent: exponent.length > 8 ? null : BigInt(`0x${Buffer.from(exponent).toString("hex")}`),
+      pkcs1: key,
+    };
   }
   if (algorithm === X509_OID.ecPublicKey) {
     const curve = isUniversal(params, 6) ? oidOf(bytes, params, "the EC curve") : "explicit";
@@ -137,7 +180,10 @@ function readExtensions(bytes: Uint8Array, node: BerNode): Extension[] {
     let critical = false;
     if (ext.children.length === 3) {
       const flag = ext.children[1];
-      need(isUniversal(flag, 1) && flag.contentEnd - flag.contentStart === 1, `the extension ${id} has a malformed critical flag`);
+      need(
+        isUniversal(flag, 1) && flag.contentEnd - flag.contentStart === 1,
+        `the extension ${id} has a malformed critical flag`,
+      );
       critical = bytes[flag.contentStart] !== 0;
     }
     const value = ext.children[ext.children.length - 1];
@@ -159,7 +205,12 @@ function nameText(bytes: Uint8Array, name: BerNode): string {
       const id = oidText(contentOf(bytes, type)) ?? "?";
       const raw = Buffer.from(contentOf(bytes, value));
       // BMPString is UTF-16 big-endian; UTF8String UTF-8; the rest read as Latin-1 (display only).
-      const text = value.tag === 30 && raw.length % 2 === 0 ? raw.swap16().toString("utf16le") : value.tag === 12 ? raw.toString("utf8") : raw.toString("latin1");
+      const text =
+        value.tag === 30 && raw.length % 2 === 0
+          ? raw.swap16().toString("utf16le")
+          : value.tag === 12
+            ? raw.toString("utf8")
+            : raw.toString("latin1");
       parts.push(`${NAMES[id] ?? id}=${text.length > NAME_TEXT_MAX ? text.slice(0, NAME_TEXT_MAX) : text}`);
     }
   }
@@ -207,7 +258,10 @@ export class Certificate {
   private readonly keyBits: Uint8Array;
   private memo = new Map<string, unknown>();
 
-  private constructor(readonly der: Uint8Array, root: BerNode) {
+  private constructor(
+    readonly der: Uint8Array,
+    root: BerNode,
+  ) {
     this.sha256 = hash("sha256", der, "hex");
     need(isUniversal(root, 16) && root.children.length === 3, "a certificate is a SEQUENCE of three fields");
     need(isDefiniteForm(root), "the certificate is not DER (indefinite lengths or constructed strings)");
@@ -226,9 +280,15 @@ export class Certificate {
     integerContents(der, f[i], "the certificate serial number");
     this.serial = encodingOf(der, f[i++] as BerNode);
     const innerAlg = f[i++];
-    need(isUniversal(innerAlg, 16) && innerAlg.children.length >= 1, "the certificate signature algorithm is malformed");
+    need(
+      isUniversal(innerAlg, 16) && innerAlg.children.length >= 1,
+      "the certificate signature algorithm is malformed",
+    );
     // The outer algorithm is outside the signature: it must repeat the signed one exactly (RFC 5280 4.1.1.2).
-    need(isUniversal(outerAlg, 16) && equalBytes(encodingOf(der, outerAlg), encodingOf(der, innerAlg)), "the certificate's outer signature algorithm differs from the signed one");
+    need(
+      isUniversal(outerAlg, 16) && equalBytes(encodingOf(der, outerAlg), encodingOf(der, innerAlg)),
+      "the certificate's outer signature algorithm differs from the signed one",
+    );
     this.signatureAlgorithm = oidOf(der, innerAlg.children[0], "the certificate signature algorithm");
     const issuer = f[i++];
     need(isUniversal(issuer, 16), "the certificate issuer is malformed");
@@ -299,7 +359,9 @@ export class Certificate {
     return this.once("issuerName", () => nameText(this.der, this.issuerNode));
   }
 
-  /** SHA-256 of the SubjectPublicKeyInfo, hex: a signature check depends on the key, not on the rest of its certificate. */
+  /**
+   * SHA-256 of the SubjectPublicKeyInfo, hex: a signature check depends on the key, not on the rest of its certificate.
+   */
   get keyHash(): string {
     return this.once("keyHash", () => hash("sha256", this.spki, "hex"));
   }
@@ -322,7 +384,10 @@ export class Certificate {
       let pathLength: number | null = null;
       if (items[at] instanceof asn1js.Integer) {
         const n = items[at++] as asn1js.Integer;
-        need(n.valueBlock.valueHexView.length <= 4 && n.valueBlock.valueDec >= 0, "basicConstraints has an unusable pathLenConstraint");
+        need(
+          n.valueBlock.valueHexView.length <= 4 && n.valueBlock.valueDec >= 0,
+          "basicConstraints has an unusable pathLenConstraint",
+        );
         pathLength = n.valueBlock.valueDec;
       }
       need(at === items.length, "basicConstraints has extra fields");
@@ -339,7 +404,8 @@ export class Certificate {
       need(bits instanceof asn1js.BitString, "keyUsage is not a BIT STRING");
       const view = bits.valueBlock.valueHexView;
       const set = new Set<number>();
-      for (let i = 0; i < view.length * 8 - bits.valueBlock.unusedBits; i++) if (((view[i >> 3] as number) & (0x80 >> (i & 7))) !== 0) set.add(i);
+      for (let i = 0; i < view.length * 8 - bits.valueBlock.unusedBits; i++)
+        if (((view[i >> 3] as number) & (0x80 >> (i & 7))) !== 0) set.add(i);
       return set;
     });
   }
@@ -349,7 +415,10 @@ export class Certificate {
       const ext = this.extension(X509_OID.subjectKeyIdentifier);
       if (ext === null) return null;
       const id = parseExtensionValue(ext);
-      need(id instanceof asn1js.OctetString && !id.idBlock.isConstructed, "subjectKeyIdentifier is not an OCTET STRING");
+      need(
+        id instanceof asn1js.OctetString && !id.idBlock.isConstructed,
+        "subjectKeyIdentifier is not an OCTET STRING",
+      );
       return new Uint8Array(id.valueBlock.valueHexView);
     });
   }

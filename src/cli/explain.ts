@@ -21,20 +21,28 @@ function pad(s: string, n: number): string {
 }
 
 export function explainDecision(decision: Decision, set: CompiledPolicySet, format: ResponseFormat): string {
-  const lines = [`${decision.decision.toUpperCase()}  ${decision.reason}${decision.rule !== null ? `  (rule ${decision.rule})` : ""}`, decision.summary];
+  const lines = [
+    `${decision.decision.toUpperCase()}  ${decision.reason}${decision.rule !== null ? `  (rule ${decision.rule})` : ""}`,
+    decision.summary,
+  ];
   if (decision.considered.length > 0) {
     const width = Math.max(...decision.considered.map((c) => c.rule.length));
     lines.push("", "Rules considered:");
-    for (const c of decision.considered) lines.push(`  ${pad(c.rule, width)}  ${pad(c.mode, 7)}  ${pad(c.outcome, 9)}  ${c.detail}`);
+    for (const c of decision.considered)
+      lines.push(`  ${pad(c.rule, width)}  ${pad(c.mode, 7)}  ${pad(c.outcome, 9)}  ${c.detail}`);
   }
   if (decision.platform !== null) {
     const others = set.index.count(decision.platform) - decision.considered.length;
-    if (others > 0) lines.push(`  (${others} other ${decision.platform} rule${others === 1 ? "" : "s"} did not match this model)`);
+    if (others > 0)
+      lines.push(`  (${others} other ${decision.platform} rule${others === 1 ? "" : "s"} did not match this model)`);
   }
   if (decision.body !== null) {
     const rendered = renderBody(redactToken(decision.body), format);
-    lines.push("", `${decision.reason === "audit-only" ? "Would have answered" : "Answer"}: ${rendered.status} ${rendered.contentType}`, rendered.body.toString("utf8").trimEnd());
+    lines.push(
+      "",
+      `${decision.reason === "audit-only" ? "Would have answered" : "Answer"}: ${rendered.status} ${rendered.contentType}`,
+      rendered.body.toString("utf8").trimEnd(),
+    );
   }
   return `${lines.join("\n")}\n`;
 }
-

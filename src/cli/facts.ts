@@ -30,7 +30,12 @@ export function addFactOptions(command: Command): Command {
     .option("--device-id <id>", "SOFTWARE_UPDATE_DEVICE_ID (a Mac's board id, e.g. J414sAP)")
     .option("--supplemental-extra <extra>", 'SUPPLEMENTAL_OS_VERSION_EXTRA, e.g. "(a)"')
     .option("--supplemental-build <build>", "SUPPLEMENTAL_BUILD_VERSION")
-    .addOption(new Option("--can-update [bool]", "MDM_CAN_REQUEST_SOFTWARE_UPDATE (default true with flags)").choices(["true", "false"]));
+    .addOption(
+      new Option("--can-update [bool]", "MDM_CAN_REQUEST_SOFTWARE_UPDATE (default true with flags)").choices([
+        "true",
+        "false",
+      ]),
+    );
 }
 
 /** Facts from --machine-info FILE, or from the flags (then --product is required). */
@@ -40,7 +45,9 @@ export async function factsFrom(flags: FactFlags, cwd: string): Promise<DeviceFa
   try {
     bytes = await readFile(resolve(cwd, flags.machineInfo));
   } catch (e) {
-    throw new UsageError(`cannot read ${flags.machineInfo}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new UsageError(
+      `cannot read ${flags.machineInfo}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
   const [{ machineInfoFromFile }, { BandedSchema }, { bundledAppleSchema }] = await Promise.all([
     import("../apple/machine-info.js"),
@@ -54,7 +61,12 @@ export async function factsFrom(flags: FactFlags, cwd: string): Promise<DeviceFa
 
 /** Facts from flags; --product is required. */
 export function factsFromFlags(flags: FactFlags): DeviceFacts {
-  if (flags.product === undefined) throw new UsageError("describe the device with --product (and --os-version, --build, ...) or --machine-info FILE");
+  if (flags.product === undefined)
+    throw new UsageError("describe the device with --product (and --os-version, --build, ...) or --machine-info FILE");
   const { canUpdate, ...rest } = flags;
-  return describedFacts({ ...rest, product: flags.product, canUpdate: canUpdate === undefined || canUpdate === true || canUpdate === "true" });
+  return describedFacts({
+    ...rest,
+    product: flags.product,
+    canUpdate: canUpdate === undefined || canUpdate === true || canUpdate === "true",
+  });
 }

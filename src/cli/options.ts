@@ -11,7 +11,10 @@ export function repeatable(value: string, all: string[] = []): string[] {
   return [...all, value];
 }
 
-/** `--secrets-dir DIR`, repeatable: where token files (and trust anchors) a policy names may be, besides the policy directory. */
+/**
+ * `--secrets-dir DIR`, repeatable: where token files (and trust anchors) a policy names may be, besides the policy
+ * directory.
+ */
 export function addSecretsDirOption<C extends Command>(command: C): C {
   command.option(
     "--secrets-dir <dir>",

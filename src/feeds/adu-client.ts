@@ -26,9 +26,12 @@ export interface AduUpdate {
 }
 
 /** An update ADU has, or (`ok: false`) one it answered 404 for: not imported. */
-export type GetUpdateResult = { readonly ok: true; readonly update: AduUpdate; readonly notModified: boolean } | { readonly ok: false; readonly message: string };
+export type GetUpdateResult =
+  | { readonly ok: true; readonly update: AduUpdate; readonly notModified: boolean }
+  | { readonly ok: false; readonly message: string };
 
-export type AduErrorKind = "unauthorized" | "forbidden" | "timeout" | "unreachable" | "throttled" | "server" | "bad-request" | "bad-response";
+export type AduErrorKind =
+  "unauthorized" | "forbidden" | "timeout" | "unreachable" | "throttled" | "server" | "bad-request" | "bad-response";
 
 /** ADU could not answer; the code is `adu-` and the kind (`adu-throttled`, `adu-forbidden`...). */
 export class AduError extends EnrollgateError<`adu-${AduErrorKind}`> {
@@ -146,7 +149,10 @@ export class AduClient {
       const timer = setTimeout(() => controller.abort(), this.timeoutMs);
       let res: Response;
       try {
-        const headers: Record<string, string> = { accept: "application/json", authorization: `Bearer ${await this.token()}` };
+        const headers: Record<string, string> = {
+          accept: "application/json",
+          authorization: `Bearer ${await this.token()}`,
+        };
         if (etag !== null) headers["if-none-match"] = etag;
         res = await fetch(url, { headers, signal: controller.signal });
       } catch (e) {
@@ -162,7 +168,8 @@ export class AduClient {
         const wait = retryAfterMs(res.headers, this.now());
         await res.body?.cancel();
         lastError = new AduError("throttled", `${url.origin} throttled the request (429)`, 429);
-        if (attempt + 1 < this.maxAttempts) await this.sleep(Math.min(this.maxDelayMs, wait ?? this.backoff(attempt + 1)));
+        if (attempt + 1 < this.maxAttempts)
+          await this.sleep(Math.min(this.maxDelayMs, wait ?? this.backoff(attempt + 1)));
         continue;
       }
       if (res.status >= 500) {
@@ -172,7 +179,11 @@ export class AduClient {
       }
       return res;
     }
-    throw new AduError(lastError?.kind ?? "unreachable", `${lastError?.message ?? "no answer"} (after ${this.maxAttempts} tries)`, lastError?.status);
+    throw new AduError(
+      lastError?.kind ?? "unreachable",
+      `${lastError?.message ?? "no answer"} (after ${this.maxAttempts} tries)`,
+      lastError?.status,
+    );
   }
 
   private async errorMessage(res: Response): Promise<string> {
@@ -191,18 +202,34 @@ export class AduClient {
   private async refuse(res: Response, what: string): Promise<never> {
     const detail = await this.errorMessage(res);
     const role = `the identity needs the ${ADU_READ_ROLE} role (or Device Update Reader, or Device Update Administrator) on instance ${this.options.instance}`;
-    if (res.status === 401) throw new AduError("unauthorized", `ADU rejected the token for ${what} (401)${detail !== "" ? `: ${detail}` : ""}; check ENROLLGATE_ADU_TOKEN or the Azure identity; ${role}`, 401);
-    if (res.status === 403) throw new AduError("forbidden", `ADU refused ${what} (403)${detail !== "" ? `: ${detail}` : ""}; ${role}`, 403);
-    throw new AduError("bad-request", `ADU answered ${res.status} for ${what}${detail !== "" ? `: ${detail}` : ""}`, res.status);
+    if (res.status === 401)
+      throw new AduError(
+        "unauthorized",
+        `ADU rejected the token for ${what} (401)${detail !== "" ? `: ${detail}` : ""}; check ENROLLGATE_ADU_TOKEN or the Azure identity; ${role}`,
+        401,
+      );
+    if (res.status === 403)
+      throw new AduError("forbidden", `ADU refused ${what} (403)${detail !== "" ? `: ${detail}` : ""}; ${role}`, 403);
+    throw new AduError(
+      "bad-request",
+      `ADU answered ${res.status} for ${what}${detail !== "" ? `: ${detail}` : ""}`,
+      res.status,
+    );
   }
 
   /** Gets an update; with `cached`, sends its ETag and returns it unchanged on 304. */
-  async getUpdate(provider: string, name: string, version: string, cached?: AduUpdate | null): Promise<GetUpdateResult> {
+  async getUpdate(
+    provider: string,
+    name: string,
+    version: string,
+    cached?: AduUpdate | null,
+  ): Promise<GetUpdateResult> {
     const what = `update ${provider}/${name}/${version}`;
     const res = await this.request(this.updateUrl(provider, name, version), cached?.etag ?? null);
     if (res.status === 304) {
       await res.body?.cancel();
-      if (cached === undefined || cached === null) throw new AduError("bad-response", `ADU answered 304 for ${what} without an ETag sent`, 304);
+      if (cached === undefined || cached === null)
+        throw new AduError("bad-response", `ADU answered 304 for ${what} without an ETag sent`, 304);
       return { ok: true, update: cached, notModified: true };
     }
     if (res.status === 404) {
@@ -216,8 +243,11 @@ export class AduClient {
     } catch {
       throw new AduError("bad-response", `ADU answered ${what} with something that is not JSON`, 200);
     }
-    if (!isRecord(body) || !Array.isArray(body.compatibility)) throw new AduError("bad-response", `ADU's answer for ${what} has no compatibility list`, 200);
-    const compatibility = body.compatibility.filter(isRecord).map((c) => Object.fromEntries(Object.entries(c).filter((e): e is [string, string] => typeof e[1] === "string")));
+    if (!isRecord(body) || !Array.isArray(body.compatibility))
+      throw new AduError("bad-response", `ADU's answer for ${what} has no compatibility list`, 200);
+    const compatibility = body.compatibility
+      .filter(isRecord)
+      .map((c) => Object.fromEntries(Object.entries(c).filter((e): e is [string, string] => typeof e[1] === "string")));
     const etag = res.headers.get("etag") ?? (typeof body.etag === "string" ? body.etag : null);
     return { ok: true, update: { provider, name, version, compatibility, etag }, notModified: false };
   }
@@ -236,13 +266,15 @@ export class AduClient {
       }
       if (res.status !== 200) return this.refuse(res, what);
       const body: unknown = await res.json().catch(() => null);
-      if (!isRecord(body) || !Array.isArray(body.value)) throw new AduError("bad-response", `ADU's answer for ${what} has no value list`, 200);
+      if (!isRecord(body) || !Array.isArray(body.value))
+        throw new AduError("bad-response", `ADU's answer for ${what} has no value list`, 200);
       versions.push(...body.value.filter((v): v is string => typeof v === "string"));
       const next: unknown = body.nextLink;
       if (typeof next === "string" && next !== "") {
         const resolved: URL = new URL(next, this.base);
         // Follow links on the same endpoint only: the token goes wherever the link points.
-        if (resolved.origin !== this.base.origin) throw new AduError("bad-response", `ADU's nextLink points to another host (${resolved.origin})`);
+        if (resolved.origin !== this.base.origin)
+          throw new AduError("bad-response", `ADU's nextLink points to another host (${resolved.origin})`);
         url = resolved;
       } else {
         url = null;

@@ -22,7 +22,10 @@ export function feedAvailability(feeds: Feeds): AvailabilitySource {
       if (!a.available) return a;
     }
     if (adu !== null && q.adu !== null) {
-      const models = [q.device.product, ...(q.device.deviceId !== null && q.device.deviceId !== q.device.product ? [q.device.deviceId] : [])];
+      const models = [
+        q.device.product,
+        ...(q.device.deviceId !== null && q.device.deviceId !== q.device.product ? [q.device.deviceId] : []),
+      ];
       const a = aduAvailability(adu, q.adu, formatOsVersion(q.version), models);
       if (!a.available) return a;
     }
@@ -37,11 +40,18 @@ export function feedAvailability(feeds: Feeds): AvailabilitySource {
       if (gdmf === null) return null;
       const ids = new Set([device.product, device.deviceId].filter((i): i is string => i !== null));
       const candidates = gdmf.releases
-        .filter((r) => r.feedPlatform === feedPlatformOf(device.platform) && (major === null || r.version.major === major) && [...ids].some((i) => r.devices.has(i)))
+        .filter(
+          (r) =>
+            r.feedPlatform === feedPlatformOf(device.platform) &&
+            (major === null || r.version.major === major) &&
+            [...ids].some((i) => r.devices.has(i)),
+        )
         .map((r) => r.version)
         .sort((a, b) => compareOsVersions(b, a));
       // The newest version every source agrees on (rule.adu is checked by decide on the result).
-      return candidates.find((v) => check({ device, version: v, now, adu: null, betaProgram: false }).available) ?? null;
+      return (
+        candidates.find((v) => check({ device, version: v, now, adu: null, betaProgram: false }).available) ?? null
+      );
     },
     checkRule: (rule, now) => feedProblems(rule, { gdmf, adu }, now),
   };

@@ -16,27 +16,49 @@ function gdmfProblems(rule: Rule, feed: GdmfFeed, now: number | null): FeedProbl
   if (rule.target.kind !== "version") {
     const key = feedPlatformOf(rule.platform);
     const any = feed.releases.some(
-      (r) => r.feedPlatform === key && compareOsVersions(r.version, rule.minimum) >= 0 && offered(r, now) && [...r.devices].some((d) => deviceOnPlatform(d, rule.platform)),
+      (r) =>
+        r.feedPlatform === key &&
+        compareOsVersions(r.version, rule.minimum) >= 0 &&
+        offered(r, now) &&
+        [...r.devices].some((d) => deviceOnPlatform(d, rule.platform)),
     );
-    return any ? [] : [{ code: "target-not-in-feed", severity: "error", field: "target", message: `Apple's feed offers no ${rule.platform} version at or above the minimum ${rule.minimumText} for target: ${rule.target.kind}` }];
+    return any
+      ? []
+      : [
+          {
+            code: "target-not-in-feed",
+            severity: "error",
+            field: "target",
+            message: `Apple's feed offers no ${rule.platform} version at or above the minimum ${rule.minimumText} for target: ${rule.target.kind}`,
+          },
+        ];
   }
   const version = rule.target.version;
   const field = rule.target.text === rule.minimumText ? "minimum" : "target";
   const label = `${rule.platform} ${formatOsVersion(version)}`;
   const releases = gdmfReleasesOf(feed, rule.platform, version);
-  if (releases.length === 0) return [{ code: "target-not-in-feed", severity: "error", field, message: `Apple's feed does not list ${label}` }];
+  if (releases.length === 0)
+    return [{ code: "target-not-in-feed", severity: "error", field, message: `Apple's feed does not list ${label}` }];
   const live = releases.filter((r) => offered(r, now));
   if (live.length === 0) {
     const last = Math.max(...releases.map((r) => r.expires ?? 0));
-    const when = last > 0 ? ` (it expired after ${new Date(last - 1).toISOString().slice(0, 10)})` : " (it is not posted yet)";
-    return [{ code: "target-expired", severity: "error", field, message: `Apple's feed no longer offers ${label}${when}` }];
+    const when =
+      last > 0 ? ` (it expired after ${new Date(last - 1).toISOString().slice(0, 10)})` : " (it is not posted yet)";
+    return [
+      { code: "target-expired", severity: "error", field, message: `Apple's feed no longer offers ${label}${when}` },
+    ];
   }
   const supported = new Set(live.flatMap((r) => [...r.devices]));
   const globs = rule.models?.map(compileGlob) ?? null;
-  const matched = [...gdmfDevices(feed, rule.platform, now)].filter((d) => globs === null || globs.some((g) => g.test(d))).sort();
+  const matched = [...gdmfDevices(feed, rule.platform, now)]
+    .filter((d) => globs === null || globs.some((g) => g.test(d)))
+    .sort();
   const stranded = matched.filter((d) => !supported.has(d));
   if (stranded.length === 0) return [];
-  const outcome = rule.whenUnavailable === "block" ? "whenUnavailable: block keeps them from enrolling" : "whenUnavailable: allow lets them enroll (or a less strict rule decides)";
+  const outcome =
+    rule.whenUnavailable === "block"
+      ? "whenUnavailable: block keeps them from enrolling"
+      : "whenUnavailable: allow lets them enroll (or a less strict rule decides)";
   return [
     {
       code: "models-without-target",
@@ -52,15 +74,38 @@ function aduProblems(rule: Rule, catalog: AduCatalog): FeedProblem[] {
   if (ref === null) return [];
   const id = `${ref.provider}/${ref.name}`;
   if (rule.target.kind !== "version") {
-    return presentVersions(catalog, ref).length > 0 ? [] : [{ code: "adu-update-missing", severity: "error", field: "adu", message: `no version of ADU update ${id} is imported` }];
+    return presentVersions(catalog, ref).length > 0
+      ? []
+      : [
+          {
+            code: "adu-update-missing",
+            severity: "error",
+            field: "adu",
+            message: `no version of ADU update ${id} is imported`,
+          },
+        ];
   }
   const version = rule.target.text;
   const entry = entriesAt(catalog, ref, version)[0];
   if (entry === undefined || entry.status === "not-imported") {
-    return [{ code: "adu-update-missing", severity: "error", field: "adu", message: `ADU update ${id}/${version} is not imported${entry?.problem !== undefined ? ` (${entry.problem})` : ""}` }];
+    return [
+      {
+        code: "adu-update-missing",
+        severity: "error",
+        field: "adu",
+        message: `ADU update ${id}/${version} is not imported${entry?.problem !== undefined ? ` (${entry.problem})` : ""}`,
+      },
+    ];
   }
   if (entry.status === "unknown") {
-    return [{ code: "adu-unknown", severity: "warning", field: "adu", message: `whether ADU update ${id}/${version} is imported is unknown: ${entry.problem ?? "ADU did not answer"}` }];
+    return [
+      {
+        code: "adu-unknown",
+        severity: "warning",
+        field: "adu",
+        message: `whether ADU update ${id}/${version} is imported is unknown: ${entry.problem ?? "ADU did not answer"}`,
+      },
+    ];
   }
   const problems: FeedProblem[] = [];
   const patterns = rule.models ?? ["*"];
@@ -68,18 +113,34 @@ function aduProblems(rule: Rule, catalog: AduCatalog): FeedProblem[] {
     const glob = compileGlob(pattern);
     const exact = compatibility(entry, ref.manufacturer, [pattern], (_p, candidate) => glob.test(candidate));
     if (exact === "exact") continue;
-    const loose = compatibility(entry, ref.manufacturer, [pattern], (_p, candidate) => glob.testIgnoringCase(candidate));
+    const loose = compatibility(entry, ref.manufacturer, [pattern], (_p, candidate) =>
+      glob.testIgnoringCase(candidate),
+    );
     const what = pattern === "*" ? `any ${ref.manufacturer} model` : `${ref.manufacturer} ${pattern}`;
     problems.push(
       exact === "case-only" || loose !== "none"
-        ? { code: "adu-case-mismatch", severity: "warning", field: "adu", message: `ADU update ${id}/${version} lists ${what} only in different letter case; ADU matches exactly, so it does not count` }
-        : { code: "adu-incompatible", severity: "error", field: "adu", message: `ADU update ${id}/${version} has no compatibility entry for ${what}` },
+        ? {
+            code: "adu-case-mismatch",
+            severity: "warning",
+            field: "adu",
+            message: `ADU update ${id}/${version} lists ${what} only in different letter case; ADU matches exactly, so it does not count`,
+          }
+        : {
+            code: "adu-incompatible",
+            severity: "error",
+            field: "adu",
+            message: `ADU update ${id}/${version} has no compatibility entry for ${what}`,
+          },
     );
   }
   return problems;
 }
 
-export function feedProblems(rule: Rule, feeds: { gdmf: GdmfFeed | null; adu: AduCatalog | null }, now: number | null): FeedProblem[] {
+export function feedProblems(
+  rule: Rule,
+  feeds: { gdmf: GdmfFeed | null; adu: AduCatalog | null },
+  now: number | null,
+): FeedProblem[] {
   // A beta program delivers its seed itself: Apple's public feed never lists seeds.
   const gdmf = feeds.gdmf !== null && rule.betaProgram === null ? gdmfProblems(rule, feeds.gdmf, now) : [];
   return [...gdmf, ...(feeds.adu !== null ? aduProblems(rule, feeds.adu) : [])];

@@ -9,13 +9,20 @@ import { FeedError, parseGdmf, type GdmfFeed } from "./gdmf.js";
 export const GDMF_URL = "https://gdmf.apple.com/v2/pmv";
 const MAX_BYTES = 32 * 1024 * 1024;
 
-export async function fetchGdmf(url: string, options: { ca?: string; timeoutMs?: number } = {}): Promise<{ text: string; feed: GdmfFeed }> {
+export async function fetchGdmf(
+  url: string,
+  options: { ca?: string; timeoutMs?: number } = {},
+): Promise<{ text: string; feed: GdmfFeed }> {
   const target = new URL(url);
   const text = await new Promise<string>((resolve, reject) => {
     const send = target.protocol === "http:" ? plainRequest : request;
     const req = send(
       target,
-      { method: "GET", headers: { accept: "application/json" }, ...(options.ca !== undefined && target.protocol === "https:" ? { ca: [...rootCertificates, options.ca] } : {}) },
+      {
+        method: "GET",
+        headers: { accept: "application/json" },
+        ...(options.ca !== undefined && target.protocol === "https:" ? { ca: [...rootCertificates, options.ca] } : {}),
+      },
       (res) => {
         if (res.statusCode !== 200) {
           res.resume();
@@ -40,8 +47,19 @@ export async function fetchGdmf(url: string, options: { ca?: string; timeoutMs?:
       req.destroy();
     });
     req.on("error", (e: NodeJS.ErrnoException) => {
-      const untrusted = ["UNABLE_TO_GET_ISSUER_CERT_LOCALLY", "SELF_SIGNED_CERT_IN_CHAIN", "UNABLE_TO_VERIFY_LEAF_SIGNATURE", "DEPTH_ZERO_SELF_SIGNED_CERT"].includes(e.code ?? "");
-      reject(new FeedError(untrusted ? `${url}: the server's certificate does not chain to a trusted root (${e.code ?? ""}); pass the root that issues it with --ca (for gdmf.apple.com, Apple's root CA)` : `${url}: ${e.code ?? e.message}`));
+      const untrusted = [
+        "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+        "SELF_SIGNED_CERT_IN_CHAIN",
+        "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+        "DEPTH_ZERO_SELF_SIGNED_CERT",
+      ].includes(e.code ?? "");
+      reject(
+        new FeedError(
+          untrusted
+            ? `${url}: the server's certificate does not chain to a trusted root (${e.code ?? ""}); pass the root that issues it with --ca (for gdmf.apple.com, Apple's root CA)`
+            : `${url}: ${e.code ?? e.message}`,
+        ),
+      );
     });
     req.end();
   });

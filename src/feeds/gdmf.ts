@@ -17,8 +17,15 @@ export class FeedError extends EnrollgateError<"feed-unusable"> {
   }
 }
 
-/** The asset sets enrollgate reads. Background security improvements were called rapid security responses before 2026. */
-export const GDMF_SETS = ["PublicAssetSets", "AssetSets", "PublicBackgroundSecurityImprovements", "PublicRapidSecurityResponses"] as const;
+/**
+ * The asset sets enrollgate reads. Background security improvements were called rapid security responses before 2026.
+ */
+export const GDMF_SETS = [
+  "PublicAssetSets",
+  "AssetSets",
+  "PublicBackgroundSecurityImprovements",
+  "PublicRapidSecurityResponses",
+] as const;
 export type GdmfSet = (typeof GDMF_SETS)[number];
 
 export interface GdmfRelease {
@@ -84,7 +91,8 @@ export function parseGdmf(text: string, source = "GDMF feed"): GdmfFeed {
     throw new FeedError(`${source} is not JSON: ${(e as Error).message}`);
   }
   if (!isRecord(json)) throw new FeedError(`${source} is not a JSON object`);
-  if (!GDMF_SETS.some((s) => s in json)) throw new FeedError(`${source} has none of ${GDMF_SETS.join(", ")}: not a GDMF feed`);
+  if (!GDMF_SETS.some((s) => s in json))
+    throw new FeedError(`${source} has none of ${GDMF_SETS.join(", ")}: not a GDMF feed`);
   const releases: GdmfRelease[] = [];
   const skipped: string[] = [];
   for (const set of GDMF_SETS) {
@@ -97,7 +105,7 @@ export function parseGdmf(text: string, source = "GDMF feed"): GdmfFeed {
         const where = `${set}.${feedPlatform}[${i}]`;
         if (!isRecord(e)) return void skipped.push(`${where}: not an object`);
         const extra = typeof e.ProductVersionExtra === "string" ? e.ProductVersionExtra : undefined;
-        let version: OsVersion | null = null;
+        let version: OsVersion | null;
         try {
           version = typeof e.ProductVersion === "string" ? withSupplementalExtra(e.ProductVersion, extra) : null;
         } catch {
@@ -105,12 +113,17 @@ export function parseGdmf(text: string, source = "GDMF feed"): GdmfFeed {
         }
         const posted = typeof e.PostingDate === "string" ? parsePolicyDate(e.PostingDate) : null;
         const expires = typeof e.ExpirationDate === "string" ? parsePolicyDate(e.ExpirationDate) : null;
-        const devices = Array.isArray(e.SupportedDevices) ? e.SupportedDevices.filter((d): d is string => typeof d === "string") : null;
-        if (version === null) return void skipped.push(`${where}: ProductVersion ${JSON.stringify(e.ProductVersion)} is not an OS version`);
+        const devices = Array.isArray(e.SupportedDevices)
+          ? e.SupportedDevices.filter((d): d is string => typeof d === "string")
+          : null;
+        if (version === null)
+          return void skipped.push(`${where}: ProductVersion ${JSON.stringify(e.ProductVersion)} is not an OS version`);
         if (typeof e.Build !== "string") return void skipped.push(`${where}: no Build`);
-        if (posted === null) return void skipped.push(`${where}: PostingDate ${JSON.stringify(e.PostingDate)} is not a date`);
+        if (posted === null)
+          return void skipped.push(`${where}: PostingDate ${JSON.stringify(e.PostingDate)} is not a date`);
         if (devices === null) return void skipped.push(`${where}: no SupportedDevices`);
-        if (e.ExpirationDate !== undefined && expires === null) return void skipped.push(`${where}: ExpirationDate ${JSON.stringify(e.ExpirationDate)} is not a date`);
+        if (e.ExpirationDate !== undefined && expires === null)
+          return void skipped.push(`${where}: ExpirationDate ${JSON.stringify(e.ExpirationDate)} is not a date`);
         releases.push(
           Object.freeze({
             set,
@@ -152,23 +165,38 @@ function identifiers(device: GdmfDevice): string[] {
   return ids;
 }
 
-export type GdmfAnswer = { readonly available: true; readonly release: GdmfRelease } | { readonly available: false; readonly reason: string };
+export type GdmfAnswer =
+  { readonly available: true; readonly release: GdmfRelease } | { readonly available: false; readonly reason: string };
 
 /** Whether version V (with its extra) is offered to device D at time T. */
 export function gdmfAvailability(feed: GdmfFeed, device: GdmfDevice, version: OsVersion, now: number): GdmfAnswer {
   const ids = identifiers(device);
   const label = formatOsVersion(version);
-  if (ids.length === 0) return { available: false, reason: `the device did not report SOFTWARE_UPDATE_DEVICE_ID, so Apple's feed cannot confirm ${label} for it` };
+  if (ids.length === 0)
+    return {
+      available: false,
+      reason: `the device did not report SOFTWARE_UPDATE_DEVICE_ID, so Apple's feed cannot confirm ${label} for it`,
+    };
   const same = gdmfReleasesOf(feed, device.platform, version);
   if (same.length === 0) return { available: false, reason: `Apple's feed does not list ${device.platform} ${label}` };
   const forDevice = same.filter((r) => ids.some((id) => r.devices.has(id)));
-  if (forDevice.length === 0) return { available: false, reason: `Apple's feed does not offer ${label} to ${ids.join(" / ")}` };
+  if (forDevice.length === 0)
+    return { available: false, reason: `Apple's feed does not offer ${label} to ${ids.join(" / ")}` };
   const current = forDevice.filter((r) => offered(r, now));
-  if (current.length === 0) return { available: false, reason: `Apple's feed offered ${label} to ${ids.join(" / ")} only until ${new Date(Math.max(...forDevice.map((r) => r.expires ?? 0)) - 1).toISOString().slice(0, 10)}` };
-  const installable = current.filter((r) => r.prerequisiteBuild === null || prerequisiteMet(r.prerequisiteBuild, device.build));
+  if (current.length === 0)
+    return {
+      available: false,
+      reason: `Apple's feed offered ${label} to ${ids.join(" / ")} only until ${new Date(Math.max(...forDevice.map((r) => r.expires ?? 0)) - 1).toISOString().slice(0, 10)}`,
+    };
+  const installable = current.filter(
+    (r) => r.prerequisiteBuild === null || prerequisiteMet(r.prerequisiteBuild, device.build),
+  );
   if (installable.length === 0) {
     const needs = [...new Set(current.map((r) => r.prerequisiteBuild))].join(" or ");
-    return { available: false, reason: `${label} installs only on build ${needs}; the device runs ${device.build ?? "an unknown build"}` };
+    return {
+      available: false,
+      reason: `${label} installs only on build ${needs}; the device runs ${device.build ?? "an unknown build"}`,
+    };
   }
   return { available: true, release: installable[0] as GdmfRelease };
 }
@@ -208,7 +236,12 @@ export function gdmfDevices(feed: GdmfFeed, platform: Platform, now: number | nu
  */
 export function gdmfReleasesOf(feed: GdmfFeed, platform: Platform, version: OsVersion): GdmfRelease[] {
   const key = feedPlatformOf(platform);
-  return feed.releases.filter((r) => r.feedPlatform === key && compareOsVersions(r.version, version) === 0 && [...r.devices].some((d) => deviceOnPlatform(d, platform)));
+  return feed.releases.filter(
+    (r) =>
+      r.feedPlatform === key &&
+      compareOsVersions(r.version, version) === 0 &&
+      [...r.devices].some((d) => deviceOnPlatform(d, platform)),
+  );
 }
 
 /** The OS version a build is, per the feed (forks of one build count as it); null when the feed does not list it. */

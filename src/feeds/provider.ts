@@ -20,7 +20,9 @@ export interface FeedFlags {
   readonly aduApi?: AduApi;
 }
 
-export type AduSource = { readonly kind: "catalog"; readonly path: string } | { readonly kind: "live"; readonly url: string; readonly instance: string; readonly api: AduApi };
+export type AduSource =
+  | { readonly kind: "catalog"; readonly path: string }
+  | { readonly kind: "live"; readonly url: string; readonly instance: string; readonly api: AduApi };
 
 export interface FeedConfig {
   /** Absolute path of a GDMF snapshot. */
@@ -37,13 +39,26 @@ export interface FeedConfig {
 export const NO_FEEDS: FeedConfig = Object.freeze({ gdmf: null, adu: null });
 
 /** Flags win; paths in flags are relative to the working directory, in enrollgate.yaml to the policy directory. */
-export function resolveFeedConfig(flags: FeedFlags, settings: FeedSettings | undefined, dir: string, cwd: string, secretsDirs: ReadonlyArray<string> = []): FeedConfig {
+export function resolveFeedConfig(
+  flags: FeedFlags,
+  settings: FeedSettings | undefined,
+  dir: string,
+  cwd: string,
+  secretsDirs: ReadonlyArray<string> = [],
+): FeedConfig {
   const at = (base: string, p: string) => (isAbsolute(p) ? p : resolve(base, p));
   const policyRoots = [dir, ...secretsDirs.map((d) => resolve(cwd, d))];
-  const gdmf = flags.gdmf !== undefined ? at(cwd, flags.gdmf) : settings?.gdmf !== undefined ? at(dir, settings.gdmf) : null;
+  const gdmf =
+    flags.gdmf !== undefined ? at(cwd, flags.gdmf) : settings?.gdmf !== undefined ? at(dir, settings.gdmf) : null;
   const confine = {
     gdmf: flags.gdmf === undefined && settings?.gdmf !== undefined ? policyRoots : null,
-    aduCatalog: flags.aduCatalog === undefined && flags.aduUrl === undefined && flags.aduInstance === undefined && settings?.adu?.catalog !== undefined ? policyRoots : null,
+    aduCatalog:
+      flags.aduCatalog === undefined &&
+      flags.aduUrl === undefined &&
+      flags.aduInstance === undefined &&
+      settings?.adu?.catalog !== undefined
+        ? policyRoots
+        : null,
   };
   return { ...resolveAdu(flags, settings, dir, cwd), gdmf, confine };
 }
@@ -67,20 +82,32 @@ function policyAduUrl(url: string): string {
   return url;
 }
 
-function resolveAdu(flags: FeedFlags, settings: FeedSettings | undefined, dir: string, cwd: string): { adu: AduSource | null } {
+function resolveAdu(
+  flags: FeedFlags,
+  settings: FeedSettings | undefined,
+  dir: string,
+  cwd: string,
+): { adu: AduSource | null } {
   const at = (base: string, p: string) => (isAbsolute(p) ? p : resolve(base, p));
   let adu: AduSource | null = null;
   if (flags.aduCatalog !== undefined || flags.aduUrl !== undefined || flags.aduInstance !== undefined) {
-    if (flags.aduCatalog !== undefined && flags.aduUrl !== undefined) throw new FeedError("give either --adu-catalog or --adu-url, not both");
+    if (flags.aduCatalog !== undefined && flags.aduUrl !== undefined)
+      throw new FeedError("give either --adu-catalog or --adu-url, not both");
     if (flags.aduCatalog !== undefined) adu = { kind: "catalog", path: at(cwd, flags.aduCatalog) };
     else {
-      if (flags.aduUrl === undefined || flags.aduInstance === undefined) throw new FeedError("live ADU needs both --adu-url and --adu-instance");
+      if (flags.aduUrl === undefined || flags.aduInstance === undefined)
+        throw new FeedError("live ADU needs both --adu-url and --adu-instance");
       adu = { kind: "live", url: flags.aduUrl, instance: flags.aduInstance, api: flags.aduApi ?? "2022-10-01" };
     }
   } else if (settings?.adu?.catalog !== undefined) {
     adu = { kind: "catalog", path: at(dir, settings.adu.catalog) };
   } else if (settings?.adu?.url !== undefined && settings.adu.instance !== undefined) {
-    adu = { kind: "live", url: policyAduUrl(settings.adu.url), instance: settings.adu.instance, api: flags.aduApi ?? settings.adu.api ?? "2022-10-01" };
+    adu = {
+      kind: "live",
+      url: policyAduUrl(settings.adu.url),
+      instance: settings.adu.instance,
+      api: flags.aduApi ?? settings.adu.api ?? "2022-10-01",
+    };
   }
   return { adu };
 }
@@ -94,7 +121,11 @@ export function aduWants(rules: ReadonlyArray<FeedRule>): AduWant[] {
   const out: AduWant[] = [];
   for (const r of rules) {
     if (r.adu === null) continue;
-    const want = { provider: r.adu.provider, name: r.adu.name, version: r.target.kind === "version" ? r.target.text : null };
+    const want = {
+      provider: r.adu.provider,
+      name: r.adu.name,
+      version: r.target.kind === "version" ? r.target.text : null,
+    };
     const key = JSON.stringify(want);
     if (!seen.has(key)) {
       seen.add(key);
@@ -110,9 +141,11 @@ export async function aduCredential(env: Readonly<Record<string, string | undefi
   if (token !== undefined && token !== "") return staticToken(token);
   let identity: { DefaultAzureCredential: new () => TokenCredential };
   try {
-    identity = (await import("@azure/identity")) as unknown as typeof identity;
+    identity = await import("@azure/identity");
   } catch {
-    throw new FeedError("ADU needs a token: set ENROLLGATE_ADU_TOKEN, or install @azure/identity to use an Azure identity");
+    throw new FeedError(
+      "ADU needs a token: set ENROLLGATE_ADU_TOKEN, or install @azure/identity to use an Azure identity",
+    );
   }
   return new identity.DefaultAzureCredential();
 }
@@ -139,7 +172,12 @@ type SnapshotKind = "GDMF snapshot" | "ADU catalog";
  */
 async function readSnapshot(path: string, within: ReadonlyArray<string> | null | undefined): Promise<string> {
   try {
-    return (await readRegularFile(path, { maxBytes: FILE_LIMITS.feed, ...(within !== null && within !== undefined ? { within } : {}) })).toString("utf8");
+    return (
+      await readRegularFile(path, {
+        maxBytes: FILE_LIMITS.feed,
+        ...(within !== null && within !== undefined ? { within } : {}),
+      })
+    ).toString("utf8");
   } catch (e) {
     if (!(e instanceof FileRefusedError)) throw e;
     if (e.problem === "missing" || e.problem === "unreadable") throw e;
@@ -161,7 +199,8 @@ function snapshotError(e: unknown, kind: SnapshotKind, path: string): FeedError 
 }
 
 /** A snapshot read and parsed elsewhere (the compile worker), or what stopped it, as plain data. */
-export type SnapshotRead<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly message: string };
+export type SnapshotRead<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly message: string };
 
 /** The snapshots a feed config names, read and parsed. */
 export interface SnapshotReads {
@@ -188,8 +227,24 @@ export async function readSnapshots(config: FeedConfig): Promise<SnapshotReads> 
   const gdmf = config.gdmf;
   const adu = config.adu;
   return {
-    ...(gdmf !== null ? { gdmf: await settle(async () => parseGdmf(await readSnapshot(gdmf, config.confine?.gdmf), gdmf), "GDMF snapshot", gdmf) } : {}),
-    ...(adu !== null && adu.kind === "catalog" ? { adu: await settle(async () => parseAduCatalog(await readSnapshot(adu.path, config.confine?.aduCatalog), adu.path), "ADU catalog", adu.path) } : {}),
+    ...(gdmf !== null
+      ? {
+          gdmf: await settle(
+            async () => parseGdmf(await readSnapshot(gdmf, config.confine?.gdmf), gdmf),
+            "GDMF snapshot",
+            gdmf,
+          ),
+        }
+      : {}),
+    ...(adu !== null && adu.kind === "catalog"
+      ? {
+          adu: await settle(
+            async () => parseAduCatalog(await readSnapshot(adu.path, config.confine?.aduCatalog), adu.path),
+            "ADU catalog",
+            adu.path,
+          ),
+        }
+      : {}),
   };
 }
 
@@ -220,12 +275,16 @@ export class FeedProvider {
    * compile worker), snapshot files are not read here.
    */
   async refresh(config: FeedConfig, rules: ReadonlyArray<FeedRule>, snapshots?: SnapshotReads): Promise<RefreshResult> {
-    if (config.gdmf === null && config.adu === null) return { availability: ALWAYS_AVAILABLE, feeds: { gdmf: null, adu: null }, problems: [] };
+    if (config.gdmf === null && config.adu === null)
+      return { availability: ALWAYS_AVAILABLE, feeds: { gdmf: null, adu: null }, problems: [] };
     const problems: string[] = [];
     let gdmf: GdmfFeed | null = null;
     if (config.gdmf !== null) {
       try {
-        gdmf = snapshots !== undefined ? unwrap(snapshots.gdmf, config.gdmf) : parseGdmf(await readSnapshot(config.gdmf, config.confine?.gdmf), config.gdmf);
+        gdmf =
+          snapshots !== undefined
+            ? unwrap(snapshots.gdmf, config.gdmf)
+            : parseGdmf(await readSnapshot(config.gdmf, config.confine?.gdmf), config.gdmf);
         this.gdmf = { path: config.gdmf, feed: gdmf };
       } catch (e) {
         const message = snapshotError(e, "GDMF snapshot", config.gdmf).message;
@@ -240,7 +299,10 @@ export class FeedProvider {
       const previous = this.adu?.source === id ? this.adu.catalog : null;
       if (config.adu.kind === "catalog") {
         try {
-          adu = snapshots !== undefined ? unwrap(snapshots.adu, config.adu.path) : parseAduCatalog(await readSnapshot(config.adu.path, config.confine?.aduCatalog), config.adu.path);
+          adu =
+            snapshots !== undefined
+              ? unwrap(snapshots.adu, config.adu.path)
+              : parseAduCatalog(await readSnapshot(config.adu.path, config.confine?.aduCatalog), config.adu.path);
         } catch (e) {
           const message = snapshotError(e, "ADU catalog", config.adu.path).message;
           if (previous === null) throw new FeedError(message);
@@ -255,8 +317,15 @@ export class FeedProvider {
           credential: this.options.credential ?? (await aduCredential(this.options.env)),
           ...this.options.client,
         });
-        const pulled = await pullAduCatalog(client, aduWants(rules), { url: config.adu.url, instance: config.adu.instance, api: config.adu.api }, previous);
-        problems.push(...pulled.failures.map((f) => `ADU: ${f}${previous !== null ? "; keeping the last good entries" : ""}`));
+        const pulled = await pullAduCatalog(
+          client,
+          aduWants(rules),
+          { url: config.adu.url, instance: config.adu.instance, api: config.adu.api },
+          previous,
+        );
+        problems.push(
+          ...pulled.failures.map((f) => `ADU: ${f}${previous !== null ? "; keeping the last good entries" : ""}`),
+        );
         adu = pulled.catalog;
       }
       this.adu = { source: id, catalog: adu };

@@ -20,7 +20,11 @@ export interface CompiledWithFeeds {
   readonly refreshed: RefreshResult | null;
 }
 
-export async function compileWithFeeds(source: PolicySetSource, options: CompileOptions, feeds: FeedContext): Promise<CompiledWithFeeds> {
+export async function compileWithFeeds(
+  source: PolicySetSource,
+  options: CompileOptions,
+  feeds: FeedContext,
+): Promise<CompiledWithFeeds> {
   const first = compile(source, options);
   const config = resolveFeedConfig(feeds.flags, first.settings.feeds, source.dir, feeds.cwd, feeds.secretsDirs);
   if (config.gdmf === null && config.adu === null) return { result: first, problems: [], refreshed: null };
@@ -28,5 +32,9 @@ export async function compileWithFeeds(source: PolicySetSource, options: Compile
     config,
     first.rules.map((r) => ({ adu: r.adu, target: r.target })),
   );
-  return { result: compile(source, { ...options, availability: refreshed.availability }), problems: refreshed.problems, refreshed };
+  return {
+    result: compile(source, { ...options, availability: refreshed.availability }),
+    problems: refreshed.problems,
+    refreshed,
+  };
 }

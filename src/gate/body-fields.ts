@@ -25,8 +25,12 @@ import { machineInfoParameters, namesMachineInfo, parameterText } from "./parame
 /** How a body holds fields that frameworks read as parameters. */
 export type FieldBody = "urlencoded" | "multipart" | "json";
 
-/** A deviceinfo field's value: text (an urlencoded value, decoded; a JSON string; a field a parser before the gate read) or a part's bytes. */
-export type BodyField = { readonly kind: "text"; readonly text: string } | { readonly kind: "bytes"; readonly bytes: Buffer };
+/**
+ * A deviceinfo field's value: text (an urlencoded value, decoded; a JSON string; a field a parser before the gate read)
+ * or a part's bytes.
+ */
+export type BodyField =
+  { readonly kind: "text"; readonly text: string } | { readonly kind: "bytes"; readonly bytes: Buffer };
 
 export interface BodyFieldProblem {
   /** The rejection: the request's Content-Type, or the multipart body's structure. */
@@ -49,7 +53,10 @@ export function fieldBody(contentType: string | undefined, method: string | unde
 
 const JSON_ESCAPES: Record<string, string> = { b: "\b", f: "\f", n: "\n", r: "\r", t: "\t" };
 
-/** A JSON string starting at the quote at `at`: its text, escapes undone (bad ones kept), and where it ends (the text's end if unterminated). */
+/**
+ * A JSON string starting at the quote at `at`: its text, escapes undone (bad ones kept), and where it ends (the text's
+ * end if unterminated).
+ */
 function jsonString(text: string, at: number): { readonly value: string; readonly end: number } {
   let value = "";
   let i = at + 1;
@@ -133,20 +140,31 @@ function decodeEncodedWords(text: string): string {
   return text.replace(ENCODED_WORD, (_m, _charset: string, encoding: string, data: string) =>
     encoding.toLowerCase() === "b"
       ? Buffer.from(data, "base64").toString("latin1")
-      : data.replace(/_/g, " ").replace(/=([0-9A-Fa-f]{2})/g, (_e, hex: string) => String.fromCharCode(parseInt(hex, 16))),
+      : data
+          .replace(/_/g, " ")
+          .replace(/=([0-9A-Fa-f]{2})/g, (_e, hex: string) => String.fromCharCode(parseInt(hex, 16))),
   );
 }
 
 /** The charsets a part's headers name for the text in them: RFC 2231 `param*=charset'…`, RFC 2047 `=?charset?…`. */
 function headerCharsets(head: string, disposition: ReadonlyArray<readonly [string, string]>): string[] {
-  const extended = disposition.filter(([name]) => name.endsWith("*")).map(([, value]) => value.slice(0, Math.max(0, value.indexOf("'"))));
+  const extended = disposition
+    .filter(([name]) => name.endsWith("*"))
+    .map(([, value]) => value.slice(0, Math.max(0, value.indexOf("'"))));
   const words = [...head.matchAll(ENCODED_WORD)].map((m) => (m[1] ?? "").split("*")[0] ?? "");
   return [...extended, ...words];
 }
 
-/** Whether some parser reads a part with these headers as the deviceinfo field: as sent, with backslash escapes undone, with RFC 2047 words decoded. */
+/**
+ * Whether some parser reads a part with these headers as the deviceinfo field: as sent, with backslash escapes undone,
+ * with RFC 2047 words decoded.
+ */
 function partNamesMachineInfo(head: string): boolean {
-  return namesMachineInfo(head) || namesMachineInfo(head.replace(/\\([\s\S])/g, "$1")) || namesMachineInfo(decodeEncodedWords(head));
+  return (
+    namesMachineInfo(head) ||
+    namesMachineInfo(head.replace(/\\([\s\S])/g, "$1")) ||
+    namesMachineInfo(decodeEncodedWords(head))
+  );
 }
 
 function multipartFields(body: Buffer, contentType: string): Result<BodyField[]> {
@@ -157,22 +175,48 @@ function multipartFields(body: Buffer, contentType: string): Result<BodyField[]>
   const fields: BodyField[] = [];
   for (const part of parts.value) {
     const unreadable = headerCharsets(part.head, part.disposition).find((c) => !asciiCompatible(c));
-    if (unreadable !== undefined) return { ok: false, problem: `part ${part.index}'s headers name the charset ${JSON.stringify(unreadable)}, in which parsers could read another name` };
+    if (unreadable !== undefined)
+      return {
+        ok: false,
+        problem: `part ${part.index}'s headers name the charset ${JSON.stringify(unreadable)}, in which parsers could read another name`,
+      };
     if (partNamesMachineInfo(part.head)) fields.push({ kind: "bytes", bytes: part.body });
   }
   return { ok: true, value: fields };
 }
 
 /** The deviceinfo fields of a form or JSON body, in order, or why the gate cannot read it one way only. */
-export function machineInfoFields(body: Buffer, kind: FieldBody, contentType: string): { readonly ok: true; readonly fields: BodyField[] } | ({ readonly ok: false } & BodyFieldProblem) {
+export function machineInfoFields(
+  body: Buffer,
+  kind: FieldBody,
+  contentType: string,
+): { readonly ok: true; readonly fields: BodyField[] } | ({ readonly ok: false } & BodyFieldProblem) {
   const unreadable = charsets(contentType).find((c) => !asciiCompatible(c));
-  if (unreadable !== undefined) return { ok: false, code: "bad-content-type", problem: `the ${kind === "json" ? "JSON body" : "form"}'s charset ${JSON.stringify(unreadable)} is not ASCII-compatible: parsers that decode field names in it could read another name` };
+  if (unreadable !== undefined)
+    return {
+      ok: false,
+      code: "bad-content-type",
+      problem: `the ${kind === "json" ? "JSON body" : "form"}'s charset ${JSON.stringify(unreadable)} is not ASCII-compatible: parsers that decode field names in it could read another name`,
+    };
   // No body, no fields (a multipart Content-Type on an empty body included).
   if (body.length === 0) return { ok: true, fields: [] };
-  if (kind === "urlencoded") return { ok: true, fields: machineInfoParameters(body.toString("latin1")).map((value) => ({ kind: "text", text: parameterText(value) })) };
+  if (kind === "urlencoded")
+    return {
+      ok: true,
+      fields: machineInfoParameters(body.toString("latin1")).map((value) => ({
+        kind: "text",
+        text: parameterText(value),
+      })),
+    };
   if (kind === "json") {
-    // JSON is UTF-8; a NUL byte shows UTF-16 or UTF-32, which some parsers detect and decode (and then read other names).
-    if (body.includes(0)) return { ok: false, code: "bad-content-type", problem: "the JSON body holds NUL bytes (UTF-16 or UTF-32?): send it in UTF-8" };
+    // JSON is UTF-8; a NUL byte shows UTF-16 or UTF-32, which some parsers detect and decode (and then read other
+    // names).
+    if (body.includes(0))
+      return {
+        ok: false,
+        code: "bad-content-type",
+        problem: "the JSON body holds NUL bytes (UTF-16 or UTF-32?): send it in UTF-8",
+      };
     return { ok: true, fields: jsonFields(body.toString("utf8")) };
   }
   const fields = multipartFields(body, contentType);
@@ -192,7 +236,8 @@ export function parsedMachineInfoFields(body: unknown): BodyField[] | null {
   const collect = (value: unknown, depth: number) => {
     if (typeof value === "string") fields.push({ kind: "text", text: value });
     else if (Buffer.isBuffer(value)) fields.push({ kind: "bytes", bytes: value });
-    else if (value !== null && typeof value === "object" && depth < 8) for (const inner of Object.values(value)) collect(inner, depth + 1);
+    else if (value !== null && typeof value === "object" && depth < 8)
+      for (const inner of Object.values(value)) collect(inner, depth + 1);
     else fields.push({ kind: "text", text: "\u0000" }); // a number or a nesting too deep: a copy, and not base64
   };
   for (const [key, value] of Object.entries(body)) if (namesMachineInfo(key)) collect(value, 0);

@@ -18,7 +18,10 @@ import { packageFile } from "../paths.js";
 
 export const COMPILE_WORKER = packageFile("dist", "gate", "compile-worker.js");
 
-/** How much the worker thread that compiles a policy directory may use; past either, it is stopped and the compile fails. */
+/**
+ * How much the worker thread that compiles a policy directory may use; past either, it is stopped and the compile
+ * fails.
+ */
 export interface CompileLimits {
   /** The worker's V8 old-generation heap, in MB (default 256). */
   readonly memoryMb: number;
@@ -48,7 +51,12 @@ export interface CompileOrder {
 /** Worker → serving thread. */
 export type WorkerMessage =
   /** The feeds the set needs: snapshot files already read and parsed here, live ADU to pull. */
-  | { readonly type: "feeds"; readonly config: FeedConfig; readonly rules: ReadonlyArray<FeedRule>; readonly snapshots: SnapshotReads }
+  | {
+      readonly type: "feeds";
+      readonly config: FeedConfig;
+      readonly rules: ReadonlyArray<FeedRule>;
+      readonly snapshots: SnapshotReads;
+    }
   | { readonly type: "done"; readonly set: CompiledSetData | null; readonly findings: ReadonlyArray<Finding> }
   | { readonly type: "failed"; readonly error: string };
 
@@ -59,7 +67,12 @@ export interface FeedReply {
 }
 
 export type WorkerCompileOutcome =
-  | { readonly ok: true; readonly data: CompiledSetData; readonly findings: ReadonlyArray<Finding>; readonly refreshed: RefreshResult | null }
+  | {
+      readonly ok: true;
+      readonly data: CompiledSetData;
+      readonly findings: ReadonlyArray<Finding>;
+      readonly refreshed: RefreshResult | null;
+    }
   | { readonly ok: false; readonly error: string; readonly findings: ReadonlyArray<Finding> };
 
 export interface FeedRefresher {
@@ -113,7 +126,11 @@ export class CompileWorkers {
 
   compile(request: CompileRequest, feeds: FeedRefresher): Promise<WorkerCompileOutcome> {
     if (!existsSync(COMPILE_WORKER)) {
-      return Promise.resolve({ ok: false, error: `the compile worker ${COMPILE_WORKER} is missing; build the package (npm run build)`, findings: [] });
+      return Promise.resolve({
+        ok: false,
+        error: `the compile worker ${COMPILE_WORKER} is missing; build the package (npm run build)`,
+        findings: [],
+      });
     }
     const spare = this.spare;
     this.spare = null;
@@ -136,7 +153,10 @@ export class CompileWorkers {
       const fail = (error: string) => finish({ ok: false, error, findings: [] });
       const run = () => {
         started = Date.now();
-        timer = setTimeout(() => fail(`compiling the policy set took longer than ${limits.timeoutMs / 1000} s; the compile was stopped`), budget);
+        timer = setTimeout(
+          () => fail(`compiling the policy set took longer than ${limits.timeoutMs / 1000} s; the compile was stopped`),
+          budget,
+        );
       };
       const pause = () => {
         if (timer !== null) clearTimeout(timer);
@@ -159,7 +179,8 @@ export class CompileWorkers {
             (e: unknown) => fail((e as Error).message),
           );
         } else if (message.type === "done") {
-          if (message.set === null) finish({ ok: false, error: "the policy set has errors", findings: message.findings });
+          if (message.set === null)
+            finish({ ok: false, error: "the policy set has errors", findings: message.findings });
           else finish({ ok: true, data: message.set, findings: message.findings, refreshed });
         } else {
           fail(message.error);

@@ -16,11 +16,16 @@ if (parentPort === null) throw new InternalError("compile-worker.js runs as a wo
 const port = parentPort;
 const post = (message: WorkerMessage) => port.postMessage(message);
 
-/** Reads and parses the snapshots here (under this worker's limits), then asks the serving thread, which keeps the last good data. */
+/**
+ * Reads and parses the snapshots here (under this worker's limits), then asks the serving thread, which keeps the last
+ * good data.
+ */
 async function askForFeeds(config: FeedConfig, rules: ReadonlyArray<FeedRule>): Promise<RefreshResult> {
   const snapshots = await readSnapshots(config);
   return new Promise((resolve) => {
-    port.once("message", (reply: FeedReply) => resolve({ availability: feedAvailability(reply.feeds), feeds: reply.feeds, problems: reply.problems }));
+    port.once("message", (reply: FeedReply) =>
+      resolve({ availability: feedAvailability(reply.feeds), feeds: reply.feeds, problems: reply.problems }),
+    );
     post({ type: "feeds", config, rules, snapshots });
   });
 }
@@ -29,13 +34,25 @@ async function compileFor(request: CompileRequest): Promise<void> {
   const source = await loadPolicySet(request.dir, { cwd: request.cwd });
   const { result } = await compileWithFeeds(
     source,
-    { now: request.now, purpose: "serve", env: request.env, readFile: policyFileReader(source.dir, request.secretsDirs) },
-    { provider: { refresh: askForFeeds }, flags: request.feedFlags, cwd: request.cwd, secretsDirs: request.secretsDirs },
+    {
+      now: request.now,
+      purpose: "serve",
+      env: request.env,
+      readFile: policyFileReader(source.dir, request.secretsDirs),
+    },
+    {
+      provider: { refresh: askForFeeds },
+      flags: request.feedFlags,
+      cwd: request.cwd,
+      secretsDirs: request.secretsDirs,
+    },
   );
   post({ type: "done", set: result.set === null ? null : compiledSetData(result.set), findings: result.findings });
 }
 
 // Started ahead of its compile, with the modules loaded: it waits for the order.
 port.once("message", (order: CompileOrder) => {
-  compileFor(order.request).catch((e: unknown) => post({ type: "failed", error: e instanceof Error ? e.message : String(e) }));
+  compileFor(order.request).catch((e: unknown) =>
+    post({ type: "failed", error: e instanceof Error ? e.message : String(e) }),
+  );
 });

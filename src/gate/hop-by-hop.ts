@@ -5,7 +5,17 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from "node:http";
 import { canonicalName, isEnrollgateHeader, MACHINE_INFO_HEADER } from "./header-names.js";
 
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"]);
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+]);
 
 function nominated(req: IncomingMessage): string[] {
   const names: string[] = [];
@@ -26,14 +36,22 @@ export function connectionProblem(req: IncomingMessage): string | null {
   if (connection === undefined || connection === "keep-alive" || connection === "close") return null;
   for (const name of nominated(req)) {
     const canonical = canonicalName(name);
-    if (canonical === "content-length" || canonical === "transfer-encoding" || canonical === "host" || canonical === MACHINE_INFO_HEADER || isEnrollgateHeader(name)) {
+    if (
+      canonical === "content-length" ||
+      canonical === "transfer-encoding" ||
+      canonical === "host" ||
+      canonical === MACHINE_INFO_HEADER ||
+      isEnrollgateHeader(name)
+    ) {
       return `the Connection header names ${JSON.stringify(name)}, which the gate does not remove`;
     }
   }
   return null;
 }
 
-/** Whether a header of a message with these headers is end-to-end: not hop-by-hop, not named by its Connection header. */
+/**
+ * Whether a header of a message with these headers is end-to-end: not hop-by-hop, not named by its Connection header.
+ */
 export function endToEndFilter(headers: IncomingHttpHeaders): (name: string) => boolean {
   const connection = headers.connection;
   if (connection === undefined) return (name) => !HOP_BY_HOP.has(name);

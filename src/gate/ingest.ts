@@ -2,7 +2,13 @@
 // decide() takes, or the error to answer with. Apple's layer reads and
 // verifies the message (apple/machine-info.ts), the policy layer says what
 // its keys mean (policy/facts.ts), and the gate picks the answer.
-import { readMachineInfo, type MachineInfo, type MachineInfoOptions, type MachineInfoProblem, type VerificationOutcome } from "../apple/machine-info.js";
+import {
+  readMachineInfo,
+  type MachineInfo,
+  type MachineInfoOptions,
+  type MachineInfoProblem,
+  type VerificationOutcome,
+} from "../apple/machine-info.js";
 import type { VerificationCode } from "../apple/verification-codes.js";
 import { factsOfMachineInfo } from "../policy/facts.js";
 import type { DeviceFacts } from "../policy/model.js";
@@ -40,7 +46,18 @@ export function ingestMachineInfo(der: Uint8Array, options: MachineInfoOptions):
   const read = readMachineInfo(der, options);
   if (!read.ok) {
     const code = REJECTION_OF[read.problem];
-    return { ok: false, status: statusOf(code), code, message: read.message, ...(read.failure !== undefined ? { failure: read.failure } : {}) };
+    return {
+      ok: false,
+      status: statusOf(code),
+      code,
+      message: read.message,
+      ...(read.failure !== undefined ? { failure: read.failure } : {}),
+    };
   }
-  return { ok: true, facts: factsOfMachineInfo(read.machineInfo), verification: read.verification, machineInfo: read.machineInfo };
+  return {
+    ok: true,
+    facts: factsOfMachineInfo(read.machineInfo),
+    verification: read.verification,
+    machineInfo: read.machineInfo,
+  };
 }

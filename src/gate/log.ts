@@ -8,7 +8,9 @@ import { pino, stdTimeFunctions, type DestinationStream, type Logger as PinoLogg
 /** The gate's logger: any pino logger (the gate writes one JSON line per decision). */
 export type Logger = PinoLogger;
 
-/** A logger as `enrollgate serve` makes one: pino JSON lines on stdout (or `destination`), at `level` (default info). */
+/**
+ * A logger as `enrollgate serve` makes one: pino JSON lines on stdout (or `destination`), at `level` (default info).
+ */
 export function createLogger(options: { level?: string; destination?: DestinationStream } = {}): Logger {
   const config = {
     name: "enrollgate",

@@ -22,7 +22,11 @@ export class GateMetrics {
     labelNames: ["status", "code", "failure"] as const,
     registers: [this.registry],
   });
-  readonly reloads = new Counter({ name: "enrollgate_policy_reloads_total", help: "Policy set reloads that took effect", registers: [this.registry] });
+  readonly reloads = new Counter({
+    name: "enrollgate_policy_reloads_total",
+    help: "Policy set reloads that took effect",
+    registers: [this.registry],
+  });
   readonly reloadFailures = new Counter({
     name: "enrollgate_policy_reload_failures_total",
     help: "Policy set reloads that failed; the last good set kept serving",
@@ -39,9 +43,22 @@ export class GateMetrics {
     help: "Feed sources (GDMF snapshot, ADU) that failed on a reload; their last good data stayed in use",
     registers: [this.registry],
   });
-  readonly revision = new Gauge({ name: "enrollgate_policy_revision_info", help: "The active policy set's revision", labelNames: ["revision"] as const, registers: [this.registry] });
-  readonly rules = new Gauge({ name: "enrollgate_policy_rules", help: "Rules in the active policy set", registers: [this.registry] });
-  readonly ready = new Gauge({ name: "enrollgate_ready", help: "1 once a policy set is active", registers: [this.registry] });
+  readonly revision = new Gauge({
+    name: "enrollgate_policy_revision_info",
+    help: "The active policy set's revision",
+    labelNames: ["revision"] as const,
+    registers: [this.registry],
+  });
+  readonly rules = new Gauge({
+    name: "enrollgate_policy_rules",
+    help: "Rules in the active policy set",
+    registers: [this.registry],
+  });
+  readonly ready = new Gauge({
+    name: "enrollgate_ready",
+    help: "1 once a policy set is active",
+    registers: [this.registry],
+  });
   readonly droppedConnections = new Counter({
     name: "enrollgate_connections_dropped_total",
     help: "Connections closed on arrival because the gate held its maximum of open connections",

@@ -17,7 +17,13 @@ import { createLogger, silentLogger, type Logger } from "./log.js";
 import { ingestMachineInfo } from "./ingest.js";
 import { GateMetrics } from "./metrics.js";
 import type { CompileLimits } from "./compile-in-worker.js";
-import { PolicyStore, type ActiveState, type ReloadResult, type ReloadSuccess, type SettingsOverrides } from "./policy-store.js";
+import {
+  PolicyStore,
+  type ActiveState,
+  type ReloadResult,
+  type ReloadSuccess,
+  type SettingsOverrides,
+} from "./policy-store.js";
 import { statusOf, type RejectionCode } from "./rejections.js";
 import { sendJson } from "./respond.js";
 import { locateMachineInfo, settleUnreadBody, type GateRequest, type MachineInfoSource } from "./transport.js";
@@ -160,15 +166,36 @@ export function enrollmentGate(options: EnrollmentGateOptions): EnrollmentGate {
       const status = statusOf(code);
       metrics.rejections.inc({ status: String(status), code, ...(failure !== undefined ? { failure } : {}) });
       logger.warn(
-        { event: "rejected", decisionId, revision: state.set.revision, status, code, ...(failure !== undefined ? { failure } : {}), problem: message, source, method: req.method, path, client: client.address, peer: client.peer },
+        {
+          event: "rejected",
+          decisionId,
+          revision: state.set.revision,
+          status,
+          code,
+          ...(failure !== undefined ? { failure } : {}),
+          problem: message,
+          source,
+          method: req.method,
+          path,
+          client: client.address,
+          peer: client.peer,
+        },
         "request rejected",
       );
       settle(status);
-      sendJson(res, status, { error: code, message }, { "X-Enrollgate-Decision-Id": decisionId, "X-Enrollgate-Revision": state.set.revision });
+      sendJson(
+        res,
+        status,
+        { error: code, message },
+        { "X-Enrollgate-Decision-Id": decisionId, "X-Enrollgate-Revision": state.set.revision },
+      );
     };
 
     // A set compiled before bodyTimeout existed has none: its default, never an instant timeout.
-    const located = await locateMachineInfo(req, { limit: state.settings.bodyLimit, timeoutMs: state.settings.bodyTimeout ?? DEFAULT_SETTINGS.bodyTimeout });
+    const located = await locateMachineInfo(req, {
+      limit: state.settings.bodyLimit,
+      timeoutMs: state.settings.bodyTimeout ?? DEFAULT_SETTINGS.bodyTimeout,
+    });
     if (!located.ok) {
       reject(located.error.code, located.error.message, null);
       return;
@@ -201,7 +228,17 @@ export function enrollmentGate(options: EnrollmentGateOptions): EnrollmentGate {
       facts = read.facts;
       verification = read.verification;
       if (verification.status === "unverified") {
-        logger.warn({ event: "unverified", decisionId, failure: verification.code, problem: verification.problem, serial: facts.serial, source: located.source }, "MachineInfo not verified; continuing (verify: audit)");
+        logger.warn(
+          {
+            event: "unverified",
+            decisionId,
+            failure: verification.code,
+            problem: verification.problem,
+            serial: facts.serial,
+            source: located.source,
+          },
+          "MachineInfo not verified; continuing (verify: audit)",
+        );
       }
       decision = decide(state.set, facts, clock());
     }
@@ -224,7 +261,9 @@ export function enrollmentGate(options: EnrollmentGateOptions): EnrollmentGate {
         build: facts?.supplementalBuild ?? facts?.build ?? null,
         deviceId: facts?.deviceId ?? null,
         verification: verification.status,
-        ...(verification.status === "unverified" ? { verificationFailure: verification.code, verificationProblem: verification.problem } : {}),
+        ...(verification.status === "unverified"
+          ? { verificationFailure: verification.code, verificationProblem: verification.problem }
+          : {}),
         source: located.source,
         method: req.method,
         path,
@@ -238,7 +277,12 @@ export function enrollmentGate(options: EnrollmentGateOptions): EnrollmentGate {
     if (decision.decision === "block") {
       settle(403);
       if (decision.body === null) {
-        sendJson(res, statusOf("no-machine-info"), { error: "no-machine-info", message: "MachineInfo is required" }, { "X-Enrollgate-Decision-Id": decisionId, "X-Enrollgate-Revision": state.set.revision });
+        sendJson(
+          res,
+          statusOf("no-machine-info"),
+          { error: "no-machine-info", message: "MachineInfo is required" },
+          { "X-Enrollgate-Decision-Id": decisionId, "X-Enrollgate-Revision": state.set.revision },
+        );
         return;
       }
       const rendered = renderBody(decision.body, formatFor(state, req));
@@ -276,7 +320,11 @@ export function enrollmentGate(options: EnrollmentGateOptions): EnrollmentGate {
   const gate = ((req: GateRequest, res: GateResponse, next: Next) => {
     handle(req, res, next).catch((e: unknown) => {
       logger.error({ event: "internal-error", err: e, path: req.originalUrl ?? req.url }, "gate failed on a request");
-      if (!res.headersSent) sendJson(res, statusOf("internal"), { error: "internal", message: "the gate failed on this request; see its log" });
+      if (!res.headersSent)
+        sendJson(res, statusOf("internal"), {
+          error: "internal",
+          message: "the gate failed on this request; see its log",
+        });
       else res.destroy();
     });
   }) as EnrollmentGate;

@@ -35,7 +35,10 @@ const problem = <T>(text: string): Result<T> => ({ ok: false, problem: text });
 /** RFC 2046's boundary characters, less `,`, `=` and the space, which lenient parsers end or split a boundary at. */
 const BOUNDARY = /^[0-9A-Za-z'()+_\-./:?]{1,70}$/;
 
-/** The boundary as PHP reads it: after the first "boundary" (case-sensitive, then not) and the next `=`, up to `,` or `;`, or quoted. */
+/**
+ * The boundary as PHP reads it: after the first "boundary" (case-sensitive, then not) and the next `=`, up to `,` or
+ * `;`, or quoted.
+ */
 function phpBoundary(contentType: string): string | null {
   let at = contentType.indexOf("boundary");
   if (at === -1) at = contentType.toLowerCase().indexOf("boundary");
@@ -61,7 +64,8 @@ export function multipartBoundary(contentType: string): Result<string> {
   const semicolon = contentType.indexOf(";");
   if (semicolon === -1) return problem("the multipart Content-Type has no boundary");
   const type = contentType.slice(0, semicolon).trim().toLowerCase();
-  if (type !== mediaType(contentType)) return problem("the multipart Content-Type has something other than parameters after its media type");
+  if (type !== mediaType(contentType))
+    return problem("the multipart Content-Type has something other than parameters after its media type");
   const params = parseParameters(contentType.slice(semicolon));
   if (params === null) return problem("the multipart Content-Type's parameters cannot be read one way only");
   const names = params.map(([name]) => name);
@@ -69,9 +73,15 @@ export function multipartBoundary(contentType: string): Result<string> {
   if (repeated !== undefined) return problem(`the multipart Content-Type gives ${repeated} more than once`);
   const boundary = params.find(([name]) => name === "boundary")?.[1];
   if (boundary === undefined) return problem("the multipart Content-Type has no boundary");
-  if (!BOUNDARY.test(boundary)) return problem("the multipart boundary is empty, longer than 70 characters, or holds a character parsers end or split it at");
+  if (!BOUNDARY.test(boundary))
+    return problem(
+      "the multipart boundary is empty, longer than 70 characters, or holds a character parsers end or split it at",
+    );
   for (const other of [phpBoundary(contentType), rackBoundary(contentType)]) {
-    if (other !== null && other !== boundary) return problem(`parsers read the multipart boundary differently (${JSON.stringify(boundary)} or ${JSON.stringify(other)})`);
+    if (other !== null && other !== boundary)
+      return problem(
+        `parsers read the multipart boundary differently (${JSON.stringify(boundary)} or ${JSON.stringify(other)})`,
+      );
   }
   return ok(boundary);
 }
@@ -96,11 +106,17 @@ function readPart(index: number, head: string, body: Buffer): Result<MultipartPa
   }
   const values = (name: string) => headers.filter(([n]) => n === name).map(([, v]) => v);
   const dispositions = values("content-disposition");
-  if (dispositions.length !== 1) return problem(dispositions.length === 0 ? `part ${index} has no Content-Disposition` : `part ${index} has more than one Content-Disposition`);
+  if (dispositions.length !== 1)
+    return problem(
+      dispositions.length === 0
+        ? `part ${index} has no Content-Disposition`
+        : `part ${index} has more than one Content-Disposition`,
+    );
   const disposition = dispositions[0] as string;
   const typeEnd = disposition.indexOf(";");
   const params = typeEnd === -1 ? [] : parseParameters(disposition.slice(typeEnd));
-  if (params === null || !TOKEN.test((typeEnd === -1 ? disposition : disposition.slice(0, typeEnd)).trim())) return problem(`part ${index}'s Content-Disposition cannot be read one way only`);
+  if (params === null || !TOKEN.test((typeEnd === -1 ? disposition : disposition.slice(0, typeEnd)).trim()))
+    return problem(`part ${index}'s Content-Disposition cannot be read one way only`);
   const names = params.map(([name]) => name);
   const repeated = names.find((name, i) => names.indexOf(name) !== i);
   if (repeated !== undefined) return problem(`part ${index}'s Content-Disposition gives ${repeated} more than once`);
@@ -110,9 +126,13 @@ function readPart(index: number, head: string, body: Buffer): Result<MultipartPa
   if (nameParams.length > 1) return problem(`part ${index}'s name is given more than once (${nameParams.join(", ")})`);
   if (values("content-type").length > 1) return problem(`part ${index} has more than one Content-Type`);
   const type = values("content-type")[0];
-  if (type !== undefined && mediaType(type).startsWith("multipart/")) return problem(`part ${index} is itself multipart (${mediaType(type)})`);
+  if (type !== undefined && mediaType(type).startsWith("multipart/"))
+    return problem(`part ${index} is itself multipart (${mediaType(type)})`);
   for (const encoding of values("content-transfer-encoding")) {
-    if (!IDENTITY_TRANSFER.has(encoding.toLowerCase())) return problem(`part ${index} has Content-Transfer-Encoding ${JSON.stringify(encoding)}, which some parsers undo and others do not`);
+    if (!IDENTITY_TRANSFER.has(encoding.toLowerCase()))
+      return problem(
+        `part ${index} has Content-Transfer-Encoding ${JSON.stringify(encoding)}, which some parsers undo and others do not`,
+      );
   }
   return ok({ index, head, headers, disposition: params, body });
 }
@@ -130,21 +150,31 @@ export function readMultipart(body: Buffer, boundary: string): Result<MultipartP
     if (dashesAt(body, after)) {
       // The closing delimiter: then the end, or CRLF and an epilogue without the boundary.
       const end = after + 2;
-      if (end !== body.length && !crlfAt(body, end)) return problem("the closing delimiter is followed by something other than CRLF");
-      if (body.indexOf(delimiter, end) !== -1) return problem("the multipart boundary appears after the closing delimiter");
+      if (end !== body.length && !crlfAt(body, end))
+        return problem("the closing delimiter is followed by something other than CRLF");
+      if (body.indexOf(delimiter, end) !== -1)
+        return problem("the multipart boundary appears after the closing delimiter");
       return ok(parts);
     }
-    if (!crlfAt(body, after)) return problem(`the delimiter line before part ${parts.length + 1} does not end with CRLF right after the boundary`);
+    if (!crlfAt(body, after))
+      return problem(
+        `the delimiter line before part ${parts.length + 1} does not end with CRLF right after the boundary`,
+      );
     const start = after + 2;
     const next = body.indexOf(delimiter, start);
     if (next === -1) return problem("the multipart body ends before its closing delimiter");
-    if (next < start + 2 || !crlfAt(body, next - 2)) return problem(`the multipart boundary appears inside part ${parts.length + 1}, not on a delimiter line`);
+    if (next < start + 2 || !crlfAt(body, next - 2))
+      return problem(`the multipart boundary appears inside part ${parts.length + 1}, not on a delimiter line`);
     const content = body.subarray(start, next - 2);
     const index = parts.length + 1;
     // The header block ends at the first blank line; a part with no headers starts with one.
     const blank = crlfAt(content, 0) ? -2 : content.indexOf("\r\n\r\n");
     if (blank === -1) return problem(`part ${index}'s headers do not end with a blank line`);
-    const part = readPart(index, content.subarray(0, Math.max(0, blank)).toString("latin1"), content.subarray(blank + 4));
+    const part = readPart(
+      index,
+      content.subarray(0, Math.max(0, blank)).toString("latin1"),
+      content.subarray(blank + 4),
+    );
     if (!part.ok) return part;
     parts.push(part.value);
     at = next;

@@ -29,11 +29,14 @@ function wordIn(text: string): boolean {
 
 /** Whether a raw parameter name (or any text a name may be read from) is one some framework reads as `deviceinfo`. */
 export function namesMachineInfo(raw: string): boolean {
-  // `+` is a space, and escapes are decoded (bad ones kept as they are); a parser that decodes nothing reads the name as sent.
+  // `+` is a space, and escapes are decoded (bad ones kept as they are); a parser that decodes nothing reads the name
+  // as sent.
   const spaced = raw.replace(/\+/g, " ");
   if (wordIn(spaced.replace(PERCENT, fromHex))) return true;
   if (raw.includes("%") && wordIn(spaced)) return true;
-  return spaced.includes("%u") || spaced.includes("%U") ? wordIn(spaced.replace(PERCENT_U, fromHex).replace(PERCENT, fromHex)) : false;
+  return spaced.includes("%u") || spaced.includes("%U")
+    ? wordIn(spaced.replace(PERCENT_U, fromHex).replace(PERCENT, fromHex))
+    : false;
 }
 
 /**
@@ -50,7 +53,10 @@ export function machineInfoParameters(text: string): string[] {
   return values;
 }
 
-/** A parameter value as the gate decides on it: percent-decoded, a `+` kept (base64's standard alphabet has it); bad escapes make it unreadable. */
+/**
+ * A parameter value as the gate decides on it: percent-decoded, a `+` kept (base64's standard alphabet has it); bad
+ * escapes make it unreadable.
+ */
 export function parameterText(value: string): string {
   try {
     return decodeURIComponent(value.replace(/\+/g, "%2B"));

@@ -23,9 +23,14 @@ import { ProxyTrust } from "./trust-proxy.js";
 
 /** Settings given in code or on the command line; they win over enrollgate.yaml. */
 export type SettingsOverrides = Partial<Omit<Settings, "trustAnchors" | "trustProxy">> & {
-  /** `apple` (the built-in Apple chain), PEM text, PEM file paths (relative to the working directory), or parsed certificates. */
+  /**
+   * `apple` (the built-in Apple chain), PEM text, PEM file paths (relative to the working directory), or parsed
+   * certificates.
+   */
   readonly trustAnchors?: ReadonlyArray<string | X509Certificate>;
-  /** Trusted proxies: addresses, CIDR ranges, loopback, linklocal, uniquelocal; a comma list or an array, as in Express. */
+  /**
+   * Trusted proxies: addresses, CIDR ranges, loopback, linklocal, uniquelocal; a comma list or an array, as in Express.
+   */
   readonly trustProxy?: string | ReadonlyArray<string>;
 };
 
@@ -82,7 +87,11 @@ export interface PolicyStoreOptions {
 }
 
 /** A trust anchor: PEM text, a certificate, or a PEM file (inside `within` when the policy named it). */
-async function certificatesFrom(entry: string | X509Certificate, base: string, within?: ReadonlyArray<string>): Promise<X509Certificate[]> {
+async function certificatesFrom(
+  entry: string | X509Certificate,
+  base: string,
+  within?: ReadonlyArray<string>,
+): Promise<X509Certificate[]> {
   if (typeof entry !== "string") return [entry];
   // The built-in Apple chain; a PEM file by that name is written ./apple.
   if (entry === APPLE_TRUST_ANCHORS) return appleTrustAnchors();
@@ -90,7 +99,12 @@ async function certificatesFrom(entry: string | X509Certificate, base: string, w
   const path = isAbsolute(entry) ? entry : resolve(base, entry);
   let text: string;
   try {
-    text = (await readRegularFile(path, { maxBytes: FILE_LIMITS["trust-anchor"], ...(within !== undefined ? { within } : {}) })).toString("utf8");
+    text = (
+      await readRegularFile(path, {
+        maxBytes: FILE_LIMITS["trust-anchor"],
+        ...(within !== undefined ? { within } : {}),
+      })
+    ).toString("utf8");
   } catch (e) {
     if (!(e instanceof FileRefusedError)) throw e;
     const why =
@@ -162,7 +176,14 @@ export class PolicyStore {
     if (result.ok) {
       if (result.changed) metrics.reloads.inc();
       logger.info(
-        { event: "policy-reload", reason, revision: result.revision, changed: result.changed, rules: this.state?.set.rules.length, trustAnchors: this.state?.trust.certificates.map((c) => c.subjectName) },
+        {
+          event: "policy-reload",
+          reason,
+          revision: result.revision,
+          changed: result.changed,
+          rules: this.state?.set.rules.length,
+          trustAnchors: this.state?.trust.certificates.map((c) => c.subjectName),
+        },
         result.changed ? "policy set active" : "policy set unchanged",
       );
       if (result.weakened.length > 0) {
@@ -179,7 +200,10 @@ export class PolicyStore {
       if (result.changed && state !== null && state.settings.verify !== "enforce" && beta.length > 0) {
         // The token is in the 403 body: without verification, anyone who sends
         // MachineInfo a beta rule blocks receives it.
-        logger.warn({ event: "beta-token-exposure", verify: state.settings.verify, rules: beta }, `beta program tokens go to unverified clients (verify: ${state.settings.verify}); use verify: enforce`);
+        logger.warn(
+          { event: "beta-token-exposure", verify: state.settings.verify, rules: beta },
+          `beta program tokens go to unverified clients (verify: ${state.settings.verify}); use verify: enforce`,
+        );
       }
     } else {
       metrics.reloadFailures.inc();
@@ -188,10 +212,15 @@ export class PolicyStore {
           event: "policy-reload-failed",
           reason,
           error: result.error,
-          findings: result.findings.filter((f) => f.severity === "error").slice(0, 50).map((f) => formatFinding(f, { severity: false })),
+          findings: result.findings
+            .filter((f) => f.severity === "error")
+            .slice(0, 50)
+            .map((f) => formatFinding(f, { severity: false })),
           keeping: this.state?.set.revision ?? null,
         },
-        this.state === null ? "policy set failed to compile; the gate is not ready" : "policy set failed to compile; keeping the last good set",
+        this.state === null
+          ? "policy set failed to compile; the gate is not ready"
+          : "policy set failed to compile; keeping the last good set",
       );
     }
     return result;
@@ -206,10 +235,23 @@ export class PolicyStore {
     } else {
       const feeds = this.options.feeds ?? { provider: new FeedProvider({ env: this.options.env ?? {} }), flags: {} };
       this.workers ??= new CompileWorkers({ ...DEFAULT_COMPILE_LIMITS, ...this.options.compileLimits });
-      const outcome = await this.workers.compile({ dir: this.source.dir, cwd, now: clock(), env: { ...(this.options.env ?? {}) }, secretsDirs, feedFlags: feeds.flags }, feeds.provider);
+      const outcome = await this.workers.compile(
+        {
+          dir: this.source.dir,
+          cwd,
+          now: clock(),
+          env: { ...(this.options.env ?? {}) },
+          secretsDirs,
+          feedFlags: feeds.flags,
+        },
+        feeds.provider,
+      );
       for (const problem of outcome.ok ? (outcome.refreshed?.problems ?? []) : []) {
         this.options.metrics.feedFailures.inc();
-        this.options.logger.warn({ event: "feed-refresh-failed", problem }, "a feed could not be refreshed; its last good data is in use");
+        this.options.logger.warn(
+          { event: "feed-refresh-failed", problem },
+          "a feed could not be refreshed; its last good data is in use",
+        );
       }
       if (!outcome.ok) return outcome;
       // Rebuilt from plain data: nothing is parsed on this thread.
@@ -218,7 +260,12 @@ export class PolicyStore {
         availability: outcome.refreshed?.availability ?? ALWAYS_AVAILABLE,
       });
     }
-    const trustProxy = overrides.trustProxy === undefined ? (set.settings.trustProxy ?? []) : typeof overrides.trustProxy === "string" ? [overrides.trustProxy] : overrides.trustProxy;
+    const trustProxy =
+      overrides.trustProxy === undefined
+        ? (set.settings.trustProxy ?? [])
+        : typeof overrides.trustProxy === "string"
+          ? [overrides.trustProxy]
+          : overrides.trustProxy;
     const settings: Settings = { ...set.settings, ...overrides, trustAnchors: set.settings.trustAnchors, trustProxy };
     const proxyTrust = ProxyTrust.parse(settings.trustProxy);
     // Flags and options win over enrollgate.yaml; with neither, Apple's own chain.
@@ -228,13 +275,19 @@ export class PolicyStore {
       await Promise.all(
         overrides.trustAnchors !== undefined && overrides.trustAnchors.length > 0
           ? overrides.trustAnchors.map((a) => certificatesFrom(a, cwd))
-          : settings.trustAnchors.map((a) => (policyDir === null ? certificatesFrom(a, cwd) : certificatesFrom(a, policyDir, [policyDir, ...secretsDirs]))),
+          : settings.trustAnchors.map((a) =>
+              policyDir === null
+                ? certificatesFrom(a, cwd)
+                : certificatesFrom(a, policyDir, [policyDir, ...secretsDirs]),
+            ),
       )
     ).flat();
     const anchors = configured.length > 0 ? configured : appleTrustAnchors();
     const previous = this.state;
     const sameAnchors =
-      previous !== null && previous.trust.anchors.length === anchors.length && previous.trust.anchors.every((a, i) => a.fingerprint256 === anchors[i]?.fingerprint256);
+      previous !== null &&
+      previous.trust.anchors.length === anchors.length &&
+      previous.trust.anchors.every((a, i) => a.fingerprint256 === anchors[i]?.fingerprint256);
     let trust: TrustStore;
     try {
       trust = sameAnchors && previous !== null ? previous.trust : new TrustStore(anchors);
@@ -242,12 +295,20 @@ export class PolicyStore {
       return { ok: false, error: (e as Error).message, findings: [] };
     }
     if (!sameAnchors) this.generation++;
-    const changed = previous === null || previous.set.revision !== set.revision || !sameAnchors || JSON.stringify(previous.settings) !== JSON.stringify(settings);
+    const changed =
+      previous === null ||
+      previous.set.revision !== set.revision ||
+      !sameAnchors ||
+      JSON.stringify(previous.settings) !== JSON.stringify(settings);
     const weakened =
       previous === null || !changed
         ? []
         : weakenings(
-            { rules: previous.set.rules, settings: previous.settings, trustAnchors: previous.trust.anchors.map((a) => a.fingerprint256) },
+            {
+              rules: previous.set.rules,
+              settings: previous.settings,
+              trustAnchors: previous.trust.anchors.map((a) => a.fingerprint256),
+            },
             { rules: set.rules, settings, trustAnchors: anchors.map((a) => a.fingerprint256) },
           );
     // The swap: requests already running keep the state they started with.

@@ -55,7 +55,10 @@ export function upstreamProxy(options: ProxyOptions): (req: GateRequest, res: Pr
       if (answered) return;
       answered = true;
       metrics.upstreamErrors.inc({ code });
-      logger.error({ event: "upstream-error", code, message, upstream: upstream.origin, path, decisionId: outcome.decisionId }, "upstream did not answer");
+      logger.error(
+        { event: "upstream-error", code, message, upstream: upstream.origin, path, decisionId: outcome.decisionId },
+        "upstream did not answer",
+      );
       if (res.headersSent) {
         res.destroy();
         return;
@@ -84,7 +87,9 @@ export function upstreamProxy(options: ProxyOptions): (req: GateRequest, res: Pr
       fail("upstream-timeout", `the upstream did not answer within ${timeoutMs} ms`);
       outgoing.destroy();
     });
-    outgoing.on("error", (e: NodeJS.ErrnoException) => fail("upstream-unreachable", `the upstream cannot be reached: ${e.code ?? e.message}`));
+    outgoing.on("error", (e: NodeJS.ErrnoException) =>
+      fail("upstream-unreachable", `the upstream cannot be reached: ${e.code ?? e.message}`),
+    );
     res.on("close", () => {
       if (!res.writableFinished) outgoing.destroy();
     });

@@ -17,7 +17,11 @@ const HEX = /^[0-9A-Fa-f]{2}$/;
 // After normalisation, "%25" followed by the escape of ".", "/" or "\": a second decoding makes a separator.
 const DOUBLE_ENCODED = /%25(2E|2F|5C)/i;
 
-const refuse = (code: "bad-request-target" | "bad-path", message: string): RequestTarget => ({ ok: false, code, message });
+const refuse = (code: "bad-request-target" | "bad-path", message: string): RequestTarget => ({
+  ok: false,
+  code,
+  message,
+});
 
 /** Decodes unreserved escapes, upper-cases the rest; refuses escapes a path must not hide. */
 function normaliseEscapes(path: string): { ok: true; path: string } | { ok: false; result: RequestTarget } {
@@ -29,12 +33,27 @@ function normaliseEscapes(path: string): { ok: true; path: string } | { ok: fals
       continue;
     }
     const hex = path.slice(i + 1, i + 3);
-    if (!HEX.test(hex)) return { ok: false, result: refuse("bad-request-target", `the path has a bad percent-encoding at ${JSON.stringify(path.slice(i, i + 3))}`) };
+    if (!HEX.test(hex))
+      return {
+        ok: false,
+        result: refuse(
+          "bad-request-target",
+          `the path has a bad percent-encoding at ${JSON.stringify(path.slice(i, i + 3))}`,
+        ),
+      };
     i += 2;
     const byte = parseInt(hex, 16);
     const char = String.fromCharCode(byte);
-    if (byte === 0x2f || byte === 0x5c) return { ok: false, result: refuse("bad-path", `the path has an encoded ${byte === 0x2f ? "slash" : "backslash"} (%${hex}), which an upstream may decode into a separator`) };
-    if (byte < 0x20 || byte === 0x7f) return { ok: false, result: refuse("bad-path", `the path has an encoded control character (%${hex})`) };
+    if (byte === 0x2f || byte === 0x5c)
+      return {
+        ok: false,
+        result: refuse(
+          "bad-path",
+          `the path has an encoded ${byte === 0x2f ? "slash" : "backslash"} (%${hex}), which an upstream may decode into a separator`,
+        ),
+      };
+    if (byte < 0x20 || byte === 0x7f)
+      return { ok: false, result: refuse("bad-path", `the path has an encoded control character (%${hex})`) };
     out += UNRESERVED.test(char) ? char : `%${hex.toUpperCase()}`;
   }
   return { ok: true, path: out };
@@ -49,13 +68,21 @@ function removeDotSegments(path: string): { ok: true; path: string } | { ok: fal
     const segment = segments[i] as string;
     const last = i === segments.length - 1;
     const bare = segment.split(";", 1)[0];
-    if (segment !== bare && (bare === "." || bare === "..")) return { ok: false, result: refuse("bad-path", `the path has a ${JSON.stringify(segment)} segment, which some servers read as ${JSON.stringify(bare)}`) };
+    if (segment !== bare && (bare === "." || bare === ".."))
+      return {
+        ok: false,
+        result: refuse(
+          "bad-path",
+          `the path has a ${JSON.stringify(segment)} segment, which some servers read as ${JSON.stringify(bare)}`,
+        ),
+      };
     if (segment === ".") {
       trailingSlash = last;
       continue;
     }
     if (segment === "..") {
-      if (out.length === 0) return { ok: false, result: refuse("bad-path", "the path climbs above its root with \"..\"") };
+      if (out.length === 0)
+        return { ok: false, result: refuse("bad-path", 'the path climbs above its root with ".."') };
       out.pop();
       trailingSlash = last;
       continue;
@@ -72,7 +99,12 @@ function removeDotSegments(path: string): { ok: true; path: string } | { ok: fal
 export function parseRequestTarget(target: string): RequestTarget {
   if (target === "*") return refuse("bad-request-target", "asterisk-form (*) is not accepted; send a path");
   if (!target.startsWith("/")) {
-    return refuse("bad-request-target", /^[A-Za-z][A-Za-z0-9+.-]*:/.test(target) ? "absolute-form (scheme://host/path) is not accepted; send a path" : "the request target is not a path");
+    return refuse(
+      "bad-request-target",
+      /^[A-Za-z][A-Za-z0-9+.-]*:/.test(target)
+        ? "absolute-form (scheme://host/path) is not accepted; send a path"
+        : "the request target is not a path",
+    );
   }
   const q = target.indexOf("?");
   const rawPath = q === -1 ? target : target.slice(0, q);
@@ -87,7 +119,8 @@ export function parseRequestTarget(target: string): RequestTarget {
   if (!escapes.ok) return escapes.result;
   const dots = removeDotSegments(escapes.path);
   if (!dots.ok) return dots.result;
-  if (DOUBLE_ENCODED.test(dots.path)) return refuse("bad-path", "the path has a double-encoded separator (%25 before 2E, 2F or 5C)");
+  if (DOUBLE_ENCODED.test(dots.path))
+    return refuse("bad-path", "the path has a double-encoded separator (%25 before 2E, 2F or 5C)");
   return { ok: true, path: dots.path, query };
 }
 

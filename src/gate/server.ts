@@ -79,7 +79,10 @@ export interface RunningServer {
   readonly url: string;
   readonly store: PolicyStore;
   readonly metrics: GateMetrics;
-  /** Recompiles the policy directory (as SIGHUP does for `serve`); never throws. A set that fails keeps the last good one answering. */
+  /**
+   * Recompiles the policy directory (as SIGHUP does for `serve`); never throws. A set that fails keeps the last good
+   * one answering.
+   */
   reload(reason?: string): Promise<ReloadResult>;
   /** Stops accepting connections, lets requests in flight finish (up to `graceMs`), then resolves. */
   close(graceMs?: number): Promise<void>;
@@ -87,7 +90,10 @@ export interface RunningServer {
 
 type StartupCode = "policy-set-invalid" | "listen-failed";
 
-/** The server did not start: `policy-set-invalid` (with its findings, as enrollmentGate().ready's PolicySetError) or `listen-failed`. */
+/**
+ * The server did not start: `policy-set-invalid` (with its findings, as enrollmentGate().ready's PolicySetError) or
+ * `listen-failed`.
+ */
 export class StartupError extends EnrollgateError<StartupCode> {
   override readonly name = "StartupError";
 
@@ -110,14 +116,20 @@ function watchPolicies(dir: string, onChange: () => void, logger: Logger): () =>
     try {
       watcher = watch(dir, { recursive: true }, () => onChange());
       watcher.on("error", (e) => {
-        logger.warn({ event: "watch-error", dir, error: (e as Error).message }, "cannot watch the policy directory; keeping the active set and retrying");
+        logger.warn(
+          { event: "watch-error", dir, error: e.message },
+          "cannot watch the policy directory; keeping the active set and retrying",
+        );
         watcher?.close();
         watcher = null;
         retry ??= setTimeout(start, 2000);
         onChange();
       });
     } catch (e) {
-      logger.warn({ event: "watch-error", dir, error: (e as Error).message }, "cannot watch the policy directory; retrying");
+      logger.warn(
+        { event: "watch-error", dir, error: (e as Error).message },
+        "cannot watch the policy directory; retrying",
+      );
       retry ??= setTimeout(start, 2000);
     }
   };
@@ -164,17 +176,32 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ...(options.compileLimits !== undefined ? { compileLimits: options.compileLimits } : {}),
     },
   );
-  const gate = enrollmentGate({ policies: options.policies, store, logger, metrics, ...(options.clock !== undefined ? { clock: options.clock } : {}) });
+  const gate = enrollmentGate({
+    policies: options.policies,
+    store,
+    logger,
+    metrics,
+    ...(options.clock !== undefined ? { clock: options.clock } : {}),
+  });
 
   // Plain node:http: three fixed endpoints need no router, and every request
   // pays for one (the middleware itself still mounts in any Express app).
-  const proxy = options.upstream !== undefined ? upstreamProxy({ upstream: options.upstream, timeoutMs: options.upstreamTimeoutMs ?? 30_000, logger, metrics }) : null;
+  const proxy =
+    options.upstream !== undefined
+      ? upstreamProxy({ upstream: options.upstream, timeoutMs: options.upstreamTimeoutMs ?? 30_000, logger, metrics })
+      : null;
   const after = (req: GateRequest, res: ServerResponse & { locals?: Record<string, unknown> }, target: string) => {
     if (proxy !== null) return proxy(req, res, target);
     // No upstream: answer allowed requests with the decision (usable as an auth subrequest).
     const outcome = res.locals?.enrollgate as GateOutcome;
     settleUnreadBody(req, res, 200, store.active?.settings.bodyLimit ?? 0);
-    sendJson(res, 200, { decision: outcome.decision.decision, reason: outcome.decision.reason, rule: outcome.decision.rule, revision: outcome.revision, decisionId: outcome.decisionId });
+    sendJson(res, 200, {
+      decision: outcome.decision.decision,
+      reason: outcome.decision.reason,
+      rule: outcome.decision.rule,
+      revision: outcome.revision,
+      decisionId: outcome.decisionId,
+    });
   };
   const fail = (req: GateRequest, res: ServerResponse, err: unknown) => {
     logger.error({ event: "internal-error", err, path: req.url }, "request failed");
@@ -186,7 +213,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     "/readyz": (res) => {
       const active = store.active;
       const reloading = store.reloading;
-      sendJson(res, active === null ? 503 : 200, active === null ? { status: "not ready", reloading } : { status: "ready", revision: active.set.revision, rules: active.set.rules.length, reloading });
+      sendJson(
+        res,
+        active === null ? 503 : 200,
+        active === null
+          ? { status: "not ready", reloading }
+          : { status: "ready", revision: active.set.revision, rules: active.set.rules.length, reloading },
+      );
     },
     "/metrics": (res) => {
       metrics.registry.metrics().then(
@@ -203,7 +236,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const status = statusOf(code);
     const client = clientAddress(req, store.active?.proxyTrust ?? ProxyTrust.NONE);
     metrics.rejections.inc({ status: String(status), code });
-    logger.warn({ event: "rejected", status, code, problem: message, method: req.method, target: (req.url ?? "").slice(0, 2048), client: client.address, peer: client.peer }, "request rejected");
+    logger.warn(
+      {
+        event: "rejected",
+        status,
+        code,
+        problem: message,
+        method: req.method,
+        target: (req.url ?? "").slice(0, 2048),
+        client: client.address,
+        peer: client.peer,
+      },
+      "request rejected",
+    );
     settleUnreadBody(req, res, status, store.active?.settings.bodyLimit ?? 0);
     sendJson(res, status, { error: code, message });
   };
@@ -218,7 +263,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     (req: GateRequest, res) => {
       const target = parseRequestTarget(req.url ?? "");
       if (!target.ok) return refuse(req, res, target.code, target.message);
-      if (headerValues(req, "host").length > 1) return refuse(req, res, "bad-host-header", "the request has more than one Host header");
+      if (headerValues(req, "host").length > 1)
+        return refuse(req, res, "bad-host-header", "the request has more than one Host header");
       const connection = connectionProblem(req);
       if (connection !== null) return refuse(req, res, "bad-connection-header", connection);
       // From here on, routing, the gate, its log and the upstream all read the normalised target.
@@ -245,17 +291,27 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     // One warning per ten seconds at most: a flood must not flood the log too.
     const now = Date.now();
     if (now - dropLogged >= 10_000) {
-      logger.warn({ event: "connections-dropped", dropped, maxConnections: server.maxConnections }, `at ${server.maxConnections} open connections; new ones are closed on arrival`);
+      logger.warn(
+        { event: "connections-dropped", dropped, maxConnections: server.maxConnections },
+        `at ${server.maxConnections} open connections; new ones are closed on arrival`,
+      );
       dropLogged = now;
       dropped = 0;
     }
   });
 
   const first = await store.reload("start");
-  if (!first.ok) throw new StartupError(describeFailure(options.policies, first.error, first.findings), "policy-set-invalid", first.findings);
+  if (!first.ok)
+    throw new StartupError(
+      describeFailure(options.policies, first.error, first.findings),
+      "policy-set-invalid",
+      first.findings,
+    );
 
   await new Promise<void>((ok, no) => {
-    server.once("error", (e: NodeJS.ErrnoException) => no(new StartupError(`cannot listen on ${options.host}:${options.port}: ${e.code ?? e.message}`, "listen-failed")));
+    server.once("error", (e: NodeJS.ErrnoException) =>
+      no(new StartupError(`cannot listen on ${options.host}:${options.port}: ${e.code ?? e.message}`, "listen-failed")),
+    );
     server.listen(options.port, options.host, ok);
   });
   server.keepAliveTimeout = 65_000; // longer than common load balancer idle timeouts
@@ -273,13 +329,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (timer !== null) clearTimeout(timer);
     const now = Date.now();
     firstChange ??= now;
-    timer = setTimeout(() => {
-      timer = null;
-      firstChange = null;
-      void store.reload("policy directory changed");
-    }, Math.max(0, Math.min(debounceMs, firstChange + 4 * debounceMs - now)));
+    timer = setTimeout(
+      () => {
+        timer = null;
+        firstChange = null;
+        void store.reload("policy directory changed");
+      },
+      Math.max(0, Math.min(debounceMs, firstChange + 4 * debounceMs - now)),
+    );
   };
-  const unwatch = options.watch === false ? () => undefined : watchPolicies(resolve(options.cwd, options.policies), debounced, logger);
+  const unwatch =
+    options.watch === false
+      ? () => undefined
+      : watchPolicies(resolve(options.cwd, options.policies), debounced, logger);
 
   const active = store.active;
   logger.info(
@@ -296,7 +358,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     `enrollgate listening on ${url}`,
   );
   if (active?.settings.verify !== "enforce") {
-    logger.warn({ event: "verification", verify: active?.settings.verify }, `MachineInfo verification is ${active?.settings.verify ?? "?"}: unverified device facts are trusted`);
+    logger.warn(
+      { event: "verification", verify: active?.settings.verify },
+      `MachineInfo verification is ${active?.settings.verify ?? "?"}: unverified device facts are trusted`,
+    );
   }
 
   return {

@@ -17,17 +17,34 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { SIGNED_DATA_PREFIX_MAX, signedDataPrefix } from "../apple/signed-data-prefix.js";
 import { mediaType } from "./content-type.js";
-import { fieldBody, machineInfoFields, parsedMachineInfoFields, type BodyField, type FieldBody } from "./body-fields.js";
+import {
+  fieldBody,
+  machineInfoFields,
+  parsedMachineInfoFields,
+  type BodyField,
+  type FieldBody,
+} from "./body-fields.js";
 import { canonicalName, MACHINE_INFO_HEADER } from "./header-names.js";
 import { machineInfoParameters, parameterText } from "./parameter-names.js";
 import type { RejectionCode } from "./rejections.js";
 
-/** Where the MachineInfo the gate decided on was: `form` is a deviceinfo field of a form body, `json` a deviceinfo member of a JSON body. */
+/**
+ * Where the MachineInfo the gate decided on was: `form` is a deviceinfo field of a form body, `json` a deviceinfo
+ * member of a JSON body.
+ */
 export type MachineInfoSource = "body" | "header" | "query" | "form" | "json";
 
 type TransportCode = Extract<
   RejectionCode,
-  "bad-base64" | "body-too-large" | "empty-body" | "bad-body" | "ambiguous-machine-info" | "body-timeout" | "unsupported-encoding" | "bad-content-type" | "bad-multipart"
+  | "bad-base64"
+  | "body-too-large"
+  | "empty-body"
+  | "bad-body"
+  | "ambiguous-machine-info"
+  | "body-timeout"
+  | "unsupported-encoding"
+  | "bad-content-type"
+  | "bad-multipart"
 >;
 
 export interface TransportError {
@@ -83,7 +100,10 @@ type BodyKind = "machine-info" | "form" | "json";
 
 function tooLarge(limit: number, kind: BodyKind = "machine-info"): TransportError {
   if (kind === "machine-info") return failure("body-too-large", `MachineInfo is larger than the ${limit}-byte limit`);
-  const [what, looks] = kind === "form" ? ["form body", "a form to find deviceinfo fields"] : ["JSON body", "a JSON body to find deviceinfo members"];
+  const [what, looks] =
+    kind === "form"
+      ? ["form body", "a form to find deviceinfo fields"]
+      : ["JSON body", "a JSON body to find deviceinfo members"];
   return failure("body-too-large", `the ${what} is larger than the ${limit}-byte limit (the gate reads ${looks})`);
 }
 
@@ -94,11 +114,17 @@ export function announcesBody(req: IncomingMessage): boolean {
 
 /** A coding the gate would have to undo to see the body (and an upstream might undo): refused. */
 function encodingProblem(req: IncomingMessage): string | null {
-  const tokens = (value: string | undefined) => (value ?? "").split(",").map((t) => t.trim().toLowerCase()).filter((t) => t !== "");
+  const tokens = (value: string | undefined) =>
+    (value ?? "")
+      .split(",")
+      .map((t) => t.trim().toLowerCase())
+      .filter((t) => t !== "");
   const content = tokens(req.headers["content-encoding"]).filter((t) => t !== "identity");
-  if (content.length > 0) return `the body has Content-Encoding ${JSON.stringify(content.join(", "))}; send it unencoded`;
+  if (content.length > 0)
+    return `the body has Content-Encoding ${JSON.stringify(content.join(", "))}; send it unencoded`;
   const transfer = tokens(req.headers["transfer-encoding"]).filter((t) => t !== "chunked");
-  if (transfer.length > 0) return `the body has Transfer-Encoding ${JSON.stringify(transfer.join(", "))}; only chunked is accepted`;
+  if (transfer.length > 0)
+    return `the body has Transfer-Encoding ${JSON.stringify(transfer.join(", "))}; only chunked is accepted`;
   return null;
 }
 
@@ -108,7 +134,11 @@ function encodingProblem(req: IncomingMessage): string | null {
  * Content-Type, noting one spelt with `_` (some WSGI servers took
  * `Content_Type` for the Content-Type).
  */
-function scanHeaders(req: IncomingMessage): { readonly machineInfo: string[]; readonly contentTypes: string[]; readonly contentTypeWithUnderscore: boolean } {
+function scanHeaders(req: IncomingMessage): {
+  readonly machineInfo: string[];
+  readonly contentTypes: string[];
+  readonly contentTypeWithUnderscore: boolean;
+} {
   const machineInfo: string[] = [];
   const contentTypes: string[] = [];
   let contentTypeWithUnderscore = false;
@@ -131,7 +161,8 @@ function queryCopies(url: string): string[] {
 }
 
 /** `body` null: the bytes were not MachineInfo and went back to the stream. */
-type BodyRead = { readonly ok: true; readonly body: Buffer | null } | { readonly ok: false; readonly error: TransportError };
+type BodyRead =
+  { readonly ok: true; readonly body: Buffer | null } | { readonly ok: false; readonly error: TransportError };
 
 /**
  * How readBody() treats a body: `machine-info` reads it (the Content-Type
@@ -154,7 +185,11 @@ function head(chunks: ReadonlyArray<Buffer>, n: number): Buffer {
  * again, as it was: its bytes are pushed back in front of the rest before
  * the stream can end.
  */
-function readBody(req: GateRequest, limits: LocateOptions & { readonly deadline: number }, mode: ReadMode): Promise<BodyRead> {
+function readBody(
+  req: GateRequest,
+  limits: LocateOptions & { readonly deadline: number },
+  mode: ReadMode,
+): Promise<BodyRead> {
   const { limit, deadline } = limits;
   const sniff = mode === "sniff";
   const kind: BodyKind = mode === "sniff" ? "machine-info" : mode;
@@ -162,11 +197,16 @@ function readBody(req: GateRequest, limits: LocateOptions & { readonly deadline:
   // A body parser mounted before the gate may already have read it.
   if (Buffer.isBuffer(req.body) || typeof req.body === "string") {
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.from(req.body, "latin1");
-    if (sniff && signedDataPrefix(body.subarray(0, SIGNED_DATA_PREFIX_MAX)) !== "signed-data") return Promise.resolve({ ok: true, body: null });
+    if (sniff && signedDataPrefix(body.subarray(0, SIGNED_DATA_PREFIX_MAX)) !== "signed-data")
+      return Promise.resolve({ ok: true, body: null });
     return Promise.resolve(body.length > limit ? { ok: false, error: tooLarge(limit, kind) } : { ok: true, body });
   }
   if (req._body === true || req.readableEnded) {
-    return Promise.resolve(sniff ? { ok: true, body: null } : { ok: false, error: failure("bad-body", "the request body was consumed by another parser before the gate") });
+    return Promise.resolve(
+      sniff
+        ? { ok: true, body: null }
+        : { ok: false, error: failure("bad-body", "the request body was consumed by another parser before the gate") },
+    );
   }
   const declared = Number(req.headers["content-length"]);
   const declaredTooLarge = Number.isFinite(declared) && declared > limit;
@@ -215,7 +255,13 @@ function readBody(req: GateRequest, limits: LocateOptions & { readonly deadline:
     };
     const timer = setTimeout(
       () => {
-        const what = sniffing ? "the body's first bytes" : kind === "form" ? "the form body" : kind === "json" ? "the JSON body" : "MachineInfo";
+        const what = sniffing
+          ? "the body's first bytes"
+          : kind === "form"
+            ? "the form body"
+            : kind === "json"
+              ? "the JSON body"
+              : "MachineInfo";
         finish({ ok: false, error: failure("body-timeout", `${what} did not arrive within ${limits.timeoutMs} ms`) });
       },
       Math.max(0, deadline - Date.now()),
@@ -275,7 +321,10 @@ function fromText(text: string, source: Exclude<MachineInfoSource, "body">, limi
 
 const startsLikeCms = (bytes: Buffer) => signedDataPrefix(bytes.subarray(0, SIGNED_DATA_PREFIX_MAX)) === "signed-data";
 
-/** A deviceinfo field: a part's bytes are MachineInfo as they are when they start like CMS, else base64 like any other value. */
+/**
+ * A deviceinfo field: a part's bytes are MachineInfo as they are when they start like CMS, else base64 like any other
+ * value.
+ */
 function fromField(field: BodyField, source: "form" | "json", limit: number): Located {
   if (field.kind === "text") return fromText(field.text, source, limit);
   if (field.bytes.length > limit) return { ok: false, error: tooLarge(limit) };
@@ -283,12 +332,26 @@ function fromField(field: BodyField, source: "form" | "json", limit: number): Lo
   return fromText(field.bytes.toString("latin1"), source, limit);
 }
 
-const PLACE: Record<MachineInfoSource, string> = { header: "header", query: "query", form: "form", json: "JSON body", body: "body" };
+const PLACE: Record<MachineInfoSource, string> = {
+  header: "header",
+  query: "query",
+  form: "form",
+  json: "JSON body",
+  body: "body",
+};
 
 function ambiguous(sources: ReadonlyArray<MachineInfoSource>): Located {
   const count = (s: MachineInfoSource) => sources.filter((x) => x === s).length;
-  const where = (["header", "query", "form", "json", "body"] as const).filter((s) => count(s) > 0).map((s) => (count(s) > 1 ? `${count(s)} in the ${PLACE[s]}` : `the ${PLACE[s]}`));
-  return { ok: false, error: failure("ambiguous-machine-info", `the request carries MachineInfo ${sources.length} times (${where.join(", ")}); send exactly one`) };
+  const where = (["header", "query", "form", "json", "body"] as const)
+    .filter((s) => count(s) > 0)
+    .map((s) => (count(s) > 1 ? `${count(s)} in the ${PLACE[s]}` : `the ${PLACE[s]}`));
+  return {
+    ok: false,
+    error: failure(
+      "ambiguous-machine-info",
+      `the request carries MachineInfo ${sources.length} times (${where.join(", ")}); send exactly one`,
+    ),
+  };
 }
 
 type TextCopy = { readonly source: "header" | "query"; readonly value: string };
@@ -304,7 +367,13 @@ function fromCopy(one: TextCopy | undefined, limit: number): Located {
  * back, and each deviceinfo field in it is a copy beside the header and query
  * ones, as is the body itself when it starts like CMS.
  */
-async function locateInFieldBody(req: GateRequest, options: LocateOptions & { readonly deadline: number }, kind: FieldBody, one: TextCopy | undefined, streaming: boolean): Promise<Located> {
+async function locateInFieldBody(
+  req: GateRequest,
+  options: LocateOptions & { readonly deadline: number },
+  kind: FieldBody,
+  one: TextCopy | undefined,
+  streaming: boolean,
+): Promise<Located> {
   let body: Buffer | null = null;
   let fields: BodyField[] = [];
   if (Buffer.isBuffer(req.body) || typeof req.body === "string" || (streaming && announcesBody(req))) {
@@ -321,11 +390,22 @@ async function locateInFieldBody(req: GateRequest, options: LocateOptions & { re
     // A parser before the gate read the form: what it parsed is what the app reads.
     const parsed = parsedMachineInfoFields(req.body);
     if (parsed !== null) fields = parsed;
-    else if (announcesBody(req)) return { ok: false, error: failure("bad-body", `the ${kind === "json" ? "JSON" : "form"} body was consumed by a parser before the gate, which left nothing the gate can read; mount the gate before body parsers`) };
+    else if (announcesBody(req))
+      return {
+        ok: false,
+        error: failure(
+          "bad-body",
+          `the ${kind === "json" ? "JSON" : "form"} body was consumed by a parser before the gate, which left nothing the gate can read; mount the gate before body parsers`,
+        ),
+      };
   }
   const cms = body !== null && startsLikeCms(body);
   const source = kind === "json" ? "json" : "form";
-  const sources: MachineInfoSource[] = [...(one === undefined ? [] : [one.source]), ...fields.map(() => source), ...(cms ? ["body" as const] : [])];
+  const sources: MachineInfoSource[] = [
+    ...(one === undefined ? [] : [one.source]),
+    ...fields.map(() => source),
+    ...(cms ? ["body" as const] : []),
+  ];
   if (sources.length > 1) return ambiguous(sources);
   if (cms && body !== null) return { ok: true, source: "body", der: body, rawBody: body };
   const field = fields[0];
@@ -341,10 +421,21 @@ export async function locateMachineInfo(req: GateRequest, options: LocateOptions
     ...queryCopies(req.originalUrl ?? req.url ?? "").map((value) => ({ source: "query" as const, value })),
   ];
   if (text.length > 1) return ambiguous(text.map((c) => c.source));
-  // Node reads the first Content-Type, some servers the last: two that differ could make a form of a body the gate took for none.
-  if (lines.contentTypeWithUnderscore) return { ok: false, error: failure("bad-content-type", "the request has a Content-Type header spelt with an underscore (Content_Type)") };
+  // Node reads the first Content-Type, some servers the last: two that differ could make a form of a body the gate took
+  // for none.
+  if (lines.contentTypeWithUnderscore)
+    return {
+      ok: false,
+      error: failure(
+        "bad-content-type",
+        "the request has a Content-Type header spelt with an underscore (Content_Type)",
+      ),
+    };
   if (lines.contentTypes.length > 1 && lines.contentTypes.some((t) => t !== lines.contentTypes[0])) {
-    return { ok: false, error: failure("bad-content-type", "the request has more than one Content-Type header, and they differ") };
+    return {
+      ok: false,
+      error: failure("bad-content-type", "the request has more than one Content-Type header, and they differ"),
+    };
   }
   const one = text[0];
   const parsed = Buffer.isBuffer(req.body) || typeof req.body === "string";
@@ -363,7 +454,11 @@ export async function locateMachineInfo(req: GateRequest, options: LocateOptions
     if (!read.ok) return read;
     if (read.body !== null) {
       if (one !== undefined) return ambiguous(["body", one.source]);
-      if (read.body.length === 0) return { ok: false, error: failure("empty-body", "the request body is empty; expected MachineInfo (CMS SignedData)") };
+      if (read.body.length === 0)
+        return {
+          ok: false,
+          error: failure("empty-body", "the request body is empty; expected MachineInfo (CMS SignedData)"),
+        };
       return { ok: true, source: "body", der: read.body, rawBody: read.body };
     }
   }

@@ -37,7 +37,10 @@ export class ProxyTrust {
 
   /** Entries as written (each may be a comma list); throws TrustProxyError naming a bad one. */
   static parse(entries: ReadonlyArray<string>): ProxyTrust {
-    const flat = entries.flatMap((e) => e.split(",")).map((e) => e.trim()).filter((e) => e !== "");
+    const flat = entries
+      .flatMap((e) => e.split(","))
+      .map((e) => e.trim())
+      .filter((e) => e !== "");
     return new ProxyTrust(flat);
   }
 
@@ -52,8 +55,15 @@ export class ProxyTrust {
     const [address = "", prefix, extra] = entry.split("/");
     const family = isIP(address);
     const bits = family === 4 ? 32 : 128;
-    if (family === 0 || extra !== undefined || (prefix !== undefined && !/^\d{1,3}$/.test(prefix)) || Number(prefix ?? bits) > bits) {
-      throw new TrustProxyError(`trust proxy entry ${JSON.stringify(entry)} is not an IP address, a CIDR range (10.0.0.0/8, fd00::/8) or one of loopback, linklocal, uniquelocal`);
+    if (
+      family === 0 ||
+      extra !== undefined ||
+      (prefix !== undefined && !/^\d{1,3}$/.test(prefix)) ||
+      Number(prefix ?? bits) > bits
+    ) {
+      throw new TrustProxyError(
+        `trust proxy entry ${JSON.stringify(entry)} is not an IP address, a CIDR range (10.0.0.0/8, fd00::/8) or one of loopback, linklocal, uniquelocal`,
+      );
     }
     this.list.addSubnet(address, Number(prefix ?? bits), family === 4 ? "ipv4" : "ipv6");
   }
@@ -67,7 +77,10 @@ export class ProxyTrust {
     const plain = plainAddress(address.trim());
     const family = isIP(plain);
     if (family === 0) return false;
-    return this.list.check(plain, family === 4 ? "ipv4" : "ipv6") || (family === 4 && this.list.check(`::ffff:${plain}`, "ipv6"));
+    return (
+      this.list.check(plain, family === 4 ? "ipv4" : "ipv6") ||
+      (family === 4 && this.list.check(`::ffff:${plain}`, "ipv6"))
+    );
   }
 }
 
@@ -85,14 +98,19 @@ export interface ClientAddress {
 export function headerValues(req: IncomingMessage, name: string): string[] {
   const values: string[] = [];
   const raw = req.rawHeaders;
-  for (let i = 0; i + 1 < raw.length; i += 2) if ((raw[i] as string).toLowerCase() === name) values.push(raw[i + 1] as string);
+  for (let i = 0; i + 1 < raw.length; i += 2)
+    if ((raw[i] as string).toLowerCase() === name) values.push(raw[i + 1] as string);
   return values;
 }
 
 export function clientAddress(req: IncomingMessage, trust: ProxyTrust): ClientAddress {
   const peer = plainAddress(req.socket.remoteAddress ?? "");
   if (!trust.trusts(peer)) return { address: peer, peer, viaTrustedProxy: false };
-  const hops = headerValues(req, "x-forwarded-for").join(",").split(",").map((h) => h.trim()).filter((h) => h !== "");
+  const hops = headerValues(req, "x-forwarded-for")
+    .join(",")
+    .split(",")
+    .map((h) => h.trim())
+    .filter((h) => h !== "");
   let address = peer;
   for (let i = hops.length - 1; i >= 0; i--) {
     address = plainAddress(hops[i] as string);

@@ -33,7 +33,8 @@ const OTHER_FORWARDING = new Set([
   "x-url-scheme",
   "front-end-https",
 ]);
-const isOtherForwarding = (canonical: string): boolean => canonical.startsWith("x-forwarded-") || OTHER_FORWARDING.has(canonical);
+const isOtherForwarding = (canonical: string): boolean =>
+  canonical.startsWith("x-forwarded-") || OTHER_FORWARDING.has(canonical);
 
 /** Headers some frameworks (Symfony, IIS, Laminas) take as the path instead of the request line's. */
 const PATH_OVERRIDES = new Set(["x-original-url", "x-rewrite-url"]);
@@ -64,7 +65,11 @@ export interface UpstreamHeaderOptions {
   readonly secure: boolean;
 }
 
-export function upstreamHeaders(req: IncomingMessage, outcome: GateOutcome, options: UpstreamHeaderOptions): OutgoingHttpHeaders {
+export function upstreamHeaders(
+  req: IncomingMessage,
+  outcome: GateOutcome,
+  options: UpstreamHeaderOptions,
+): OutgoingHttpHeaders {
   const endToEnd = endToEndFilter(req.headers);
   const headers: OutgoingHttpHeaders = {};
   const { client } = outcome;
@@ -72,7 +77,13 @@ export function upstreamHeaders(req: IncomingMessage, outcome: GateOutcome, opti
     const value = req.headers[name];
     if (value === undefined || !endToEnd(name)) continue;
     const canonical = name.includes("_") ? canonicalName(name) : name; // Node lower-cases names
-    if (canonical.startsWith("x-enrollgate") || FORWARDING.has(canonical) || PATH_OVERRIDES.has(canonical) || canonical === "expect") continue;
+    if (
+      canonical.startsWith("x-enrollgate") ||
+      FORWARDING.has(canonical) ||
+      PATH_OVERRIDES.has(canonical) ||
+      canonical === "expect"
+    )
+      continue;
     // `_` spellings of forwarding headers are never a proxy's (nginx, HAProxy, CDNs send `-`).
     if (isOtherForwarding(canonical) && (!client.viaTrustedProxy || canonical !== name)) continue;
     headers[name] = value;
@@ -91,7 +102,7 @@ export function upstreamHeaders(req: IncomingMessage, outcome: GateOutcome, opti
   else if (host !== undefined) headers["x-forwarded-host"] = host;
   headers.forwarded = [...sent("forwarded"), own].join(", ");
   const realIp = sent("x-real-ip");
-  headers["x-real-ip"] = realIp.length === 1 ? (realIp[0] as string) : client.address;
+  headers["x-real-ip"] = realIp.length === 1 ? realIp[0] : client.address;
 
   const { decision, facts } = outcome;
   headers["x-enrollgate-decision"] = decision.decision;
@@ -100,7 +111,12 @@ export function upstreamHeaders(req: IncomingMessage, outcome: GateOutcome, opti
   headers["x-enrollgate-decision-id"] = outcome.decisionId;
   headers["x-enrollgate-verification"] = outcome.verification.status;
   if (facts !== null) {
-    const osVersion = facts.osVersion === undefined ? undefined : facts.supplementalExtra === undefined ? facts.osVersion : `${facts.osVersion} ${facts.supplementalExtra}`;
+    const osVersion =
+      facts.osVersion === undefined
+        ? undefined
+        : facts.supplementalExtra === undefined
+          ? facts.osVersion
+          : `${facts.osVersion} ${facts.supplementalExtra}`;
     const set = (name: string, value: string | undefined) => {
       const safe = safeHeaderValue(value);
       if (safe !== null) headers[name] = safe;

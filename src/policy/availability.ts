@@ -25,9 +25,7 @@ export interface AvailabilityQuery {
   readonly betaProgram: boolean;
 }
 
-export type AvailabilityAnswer =
-  | { readonly available: true }
-  | { readonly available: false; readonly reason: string };
+export type AvailabilityAnswer = { readonly available: true } | { readonly available: false; readonly reason: string };
 
 /** A feed's objection to a rule, found at validate time; compile places it at the field. */
 export interface FeedProblem {

@@ -42,7 +42,11 @@ export interface PolicySetSource {
   readonly dir: string;
   readonly files: ReadonlyArray<PolicyFile>;
   /** Files that exist but could not be read (default code `file-unreadable`). */
-  readonly unreadable?: ReadonlyArray<{ readonly path: string; readonly error: string; readonly code?: "file-unreadable" | "file-outside-policy-dir" }>;
+  readonly unreadable?: ReadonlyArray<{
+    readonly path: string;
+    readonly error: string;
+    readonly code?: "file-unreadable" | "file-outside-policy-dir";
+  }>;
   /** How findings name the directory itself (as the user gave it); default `dir`. */
   readonly label?: string;
 }
@@ -110,18 +114,31 @@ export interface CompileResult {
 const TOKEN_PLACEHOLDER = "(token unavailable)";
 
 /** The request a rule makes of a device with a fixed target. */
-export function updateRequest(rule: RuleFields, token: string | null, osVersion: string, buildVersion: string | null): UpdateRequest {
+export function updateRequest(
+  rule: RuleFields,
+  token: string | null,
+  osVersion: string,
+  buildVersion: string | null,
+): UpdateRequest {
   return {
     osVersion,
     buildVersion,
-    betaProgram: rule.betaProgram === null ? null : { description: rule.betaProgram.description, token: token ?? TOKEN_PLACEHOLDER },
+    betaProgram:
+      rule.betaProgram === null
+        ? null
+        : { description: rule.betaProgram.description, token: token ?? TOKEN_PLACEHOLDER },
     message: rule.message,
     description: rule.description,
   };
 }
 
 /** Renders and validates a rule's bodies for every band a device it blocks can be in. */
-function renderBodies(rule: RuleFields, token: string | null, errors: ErrorSchema, at: RuleDraft["at"]): { bodies: BandBodies[]; findings: Finding[] } {
+function renderBodies(
+  rule: RuleFields,
+  token: string | null,
+  errors: ErrorSchema,
+  at: RuleDraft["at"],
+): { bodies: BandBodies[]; findings: Finding[] } {
   const findings: Finding[] = [];
   const bodies: BandBodies[] = [];
   const osVersion = rule.target.kind === "version" ? rule.target.text : formatOsVersion(rule.minimum);
@@ -133,7 +150,13 @@ function renderBodies(rule: RuleFields, token: string | null, errors: ErrorSchem
       const result = band.validate(body);
       if (!result.ok) {
         findings.push(
-          finding(at(["id"]), "body-invalid", "error", `rule "${rule.id}": the 403 body for ${rule.platform} ${formatOsVersion(band.from)}+ fails Apple's schema: ${formatViolations(result.violations)}`, rule.id),
+          finding(
+            at(["id"]),
+            "body-invalid",
+            "error",
+            `rule "${rule.id}": the 403 body for ${rule.platform} ${formatOsVersion(band.from)}+ fails Apple's schema: ${formatViolations(result.violations)}`,
+            rule.id,
+          ),
         );
       }
     }
@@ -174,33 +197,62 @@ export function compile(source: PolicySetSource, options: CompileOptions = {}): 
   const files: Record<FileKind, number> = { rules: 0, tests: 0, settings: 0 };
 
   for (const u of source.unreadable ?? []) {
-    findings.push(finding({ file: u.path, line: 1, column: 1, endLine: 1, endColumn: 1 }, u.code ?? "file-unreadable", "error", u.error));
+    findings.push(
+      finding(
+        { file: u.path, line: 1, column: 1, endLine: 1, endColumn: 1 },
+        u.code ?? "file-unreadable",
+        "error",
+        u.error,
+      ),
+    );
   }
   // No rule file at all is a checkout gone wrong far more often than a wish
   // to enforce nothing; serving it would allow every device. `rules: []` says it.
   if (!source.files.some((f) => f.kind === "rules") && (source.unreadable ?? []).length === 0) {
     const at = source.label ?? source.dir;
-    findings.push(finding({ file: at, line: 1, column: 1, endLine: 1, endColumn: 1 }, "no-rule-files", "error", `${at} holds no rule file (*.yaml); write "rules: []" in one to enforce nothing on purpose`));
+    findings.push(
+      finding(
+        { file: at, line: 1, column: 1, endLine: 1, endColumn: 1 },
+        "no-rule-files",
+        "error",
+        `${at} holds no rule file (*.yaml); write "rules: []" in one to enforce nothing on purpose`,
+      ),
+    );
   }
   for (const file of source.files) {
     files[file.kind]++;
     const parsed = parseSource(file);
     findings.push(...parsed.findings);
-    if (parsed.findings.length === 0 && (parsed.source === null || parsed.source.value === null) && file.kind !== "settings") {
+    if (
+      parsed.findings.length === 0 &&
+      (parsed.source === null || parsed.source.value === null) &&
+      file.kind !== "settings"
+    ) {
       // Emptied by accident (a bad merge, a truncated write), a rule file
       // would silently take its rules out of the set; a test file, its cases.
       const at = { file: file.path, line: 1, column: 1, endLine: 1, endColumn: 1 };
       findings.push(
         file.kind === "rules"
-          ? finding(at, "empty-rule-file", "error", "the rule file is empty (nothing but comments or whitespace), which would silently remove the rules it held; write rules: [] to enforce nothing on purpose")
-          : finding(at, "test-no-cases", "error", "the test file is empty (nothing but comments or whitespace); a test file without cases proves nothing"),
+          ? finding(
+              at,
+              "empty-rule-file",
+              "error",
+              "the rule file is empty (nothing but comments or whitespace), which would silently remove the rules it held; write rules: [] to enforce nothing on purpose",
+            )
+          : finding(
+              at,
+              "test-no-cases",
+              "error",
+              "the test file is empty (nothing but comments or whitespace); a test file without cases proves nothing",
+            ),
       );
       continue;
     }
     if (parsed.source === null) continue;
     let src = parsed.source;
     // An empty settings file means "all defaults".
-    if (file.kind === "settings" && src.value === null) src = { ...src, value: {}, locate: src.locate.bind(src), scalarAt: src.scalarAt.bind(src) };
+    if (file.kind === "settings" && src.value === null)
+      src = { ...src, value: {}, locate: src.locate.bind(src), scalarAt: src.scalarAt.bind(src) };
     const structural = validateStructure(src, file.kind);
     findings.push(...structural.findings);
     if (structural.brokenFile || (file.kind !== "rules" && structural.findings.length > 0)) continue;
@@ -233,7 +285,9 @@ export function compile(source: PolicySetSource, options: CompileOptions = {}): 
       // Feeds describe the world now, and it moves (snapshots expire). A running
       // gate keeps serving and checks each device at decision time instead.
       const severity = ctx.purpose === "serve" ? "warning" : p.severity;
-      findings.push(finding(d.at([p.field], p.field === "adu" ? "key" : "value"), p.code, severity, p.message, d.rule.id));
+      findings.push(
+        finding(d.at([p.field], p.field === "adu" ? "key" : "value"), p.code, severity, p.message, d.rule.id),
+      );
     }
   }
   findings.push(...checkTests(tests, new Set(drafts.map((d) => d.rule.id))));
@@ -248,7 +302,14 @@ export function compile(source: PolicySetSource, options: CompileOptions = {}): 
       bodies = rendered.bodies;
     } else {
       // Targets resolved per device: check the shape once with a stand-in version.
-      findings.push(...renderBodies({ ...d.rule, target: { kind: "version", version: d.rule.minimum, text: d.rule.minimumText } }, token, errors, d.at).findings);
+      findings.push(
+        ...renderBodies(
+          { ...d.rule, target: { kind: "version", version: d.rule.minimum, text: d.rule.minimumText } },
+          token,
+          errors,
+          d.at,
+        ).findings,
+      );
     }
     rules.push(
       Object.freeze(

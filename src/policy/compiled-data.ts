@@ -21,7 +21,11 @@ export interface CompiledRuleData {
   readonly file: string;
   readonly token: string | null;
   /** Bodies per band, the band named by the OS version it starts at. */
-  readonly bodies: ReadonlyArray<{ readonly from: OsVersion; readonly normal: SoftwareUpdateRequiredBody; readonly sameVersion: SoftwareUpdateRequiredBody }> | null;
+  readonly bodies: ReadonlyArray<{
+    readonly from: OsVersion;
+    readonly normal: SoftwareUpdateRequiredBody;
+    readonly sameVersion: SoftwareUpdateRequiredBody;
+  }> | null;
 }
 
 export interface CompiledSetData {
@@ -77,14 +81,23 @@ export class HydrationError extends EnrollgateError<"hydration-failed"> {
   }
 }
 
-/** Rebuilds the set; `errors` and `availability` are this thread's (availability from the same feed data the set was compiled with). */
-export function hydrateCompiledSet(data: CompiledSetData, context: { readonly errors: ErrorSchema; readonly availability: AvailabilitySource }): CompiledPolicySet {
+/**
+ * Rebuilds the set; `errors` and `availability` are this thread's (availability from the same feed data the set was
+ * compiled with).
+ */
+export function hydrateCompiledSet(
+  data: CompiledSetData,
+  context: { readonly errors: ErrorSchema; readonly availability: AvailabilitySource },
+): CompiledPolicySet {
   const rules: CompiledRule[] = data.rules.map((d) => {
     const bands = context.errors.bands(d.fields.platform);
     const bodies: BandBodies[] | null =
       d.bodies?.map((b) => {
         const band = bands.find((x) => compareOsVersions(x.from, b.from) === 0);
-        if (band === undefined) throw new HydrationError(`rule "${d.fields.id}": no ${d.fields.platform} band of Apple's schema starts at the version its bodies were rendered for`);
+        if (band === undefined)
+          throw new HydrationError(
+            `rule "${d.fields.id}": no ${d.fields.platform} band of Apple's schema starts at the version its bodies were rendered for`,
+          );
         return Object.freeze({ band, normal: b.normal, sameVersion: b.sameVersion });
       }) ?? null;
     const where: SourceRange = { file: d.file, line: 1, column: 1, endLine: 1, endColumn: 1 };

@@ -3,7 +3,14 @@
 import { compareBuilds, tryParseBuild, type Build } from "../apple/build.js";
 import { platformOfProduct, type Platform } from "../apple/platform.js";
 import { buildBody, type ErrorBand } from "../apple/software-update-required.js";
-import { baseVersion, compareOsVersions, formatOsVersion, tryParseOsVersion, withSupplementalExtra, type OsVersion } from "../apple/version.js";
+import {
+  baseVersion,
+  compareOsVersions,
+  formatOsVersion,
+  tryParseOsVersion,
+  withSupplementalExtra,
+  type OsVersion,
+} from "../apple/version.js";
 import type { DeviceIdentity } from "./availability.js";
 import { updateRequest, type CompiledPolicySet, type CompiledRule } from "./compile.js";
 import { specificity, type ModelGlob } from "./glob.js";
@@ -50,12 +57,30 @@ class ExplainedDecision implements Decision {
   }
 
   toJSON(): Decision {
-    return { decision: this.decision, reason: this.reason, rule: this.rule, body: this.body, platform: this.platform, summary: this.summary, considered: this.considered };
+    return {
+      decision: this.decision,
+      reason: this.reason,
+      rule: this.rule,
+      body: this.body,
+      platform: this.platform,
+      summary: this.summary,
+      considered: this.considered,
+    };
   }
 }
 
-function allow(reason: Reason, platform: Platform | null, summary: () => string, considered: () => RuleConsideration[] = () => [], rule: string | null = null, body: SoftwareUpdateRequiredBody | null = null): Decision {
-  return new ExplainedDecision("allow", reason, rule, body, platform, () => ({ summary: summary(), considered: considered() }));
+function allow(
+  reason: Reason,
+  platform: Platform | null,
+  summary: () => string,
+  considered: () => RuleConsideration[] = () => [],
+  rule: string | null = null,
+  body: SoftwareUpdateRequiredBody | null = null,
+): Decision {
+  return new ExplainedDecision("allow", reason, rule, body, platform, () => ({
+    summary: summary(),
+    considered: considered(),
+  }));
 }
 
 /** OS_VERSION with SUPPLEMENTAL_OS_VERSION_EXTRA; a malformed extra is ignored rather than fatal. */
@@ -116,15 +141,27 @@ function resolveTarget(
     const major = rule.target.kind === "latest-in-major" ? rule.minimum.major : null;
     const latest = set.availability.latest(device, now, major);
     if (latest === null) {
-      return { ok: false, why: `${set.availability.name} lists no ${rule.target.kind === "latest" ? "" : `${major ?? ""}.x `}version for ${device.deviceId ?? device.product}` };
+      return {
+        ok: false,
+        why: `${set.availability.name} lists no ${rule.target.kind === "latest" ? "" : `${major ?? ""}.x `}version for ${device.deviceId ?? device.product}`,
+      };
     }
     if (compareOsVersions(latest, rule.minimum) < 0) {
-      return { ok: false, why: `the newest version available to ${device.deviceId ?? device.product} is ${formatOsVersion(latest)}, below the minimum ${rule.minimumText}` };
+      return {
+        ok: false,
+        why: `the newest version available to ${device.deviceId ?? device.product} is ${formatOsVersion(latest)}, below the minimum ${rule.minimumText}`,
+      };
     }
     target = latest;
     targetText = formatOsVersion(latest);
   }
-  const answer = set.availability.check({ device, version: target, now, adu: rule.adu, betaProgram: rule.betaProgram !== null });
+  const answer = set.availability.check({
+    device,
+    version: target,
+    now,
+    adu: rule.adu,
+    betaProgram: rule.betaProgram !== null,
+  });
   if (!answer.available) return { ok: false, why: answer.reason };
   // A device already on the target version is blocked for its build: name the build to install.
   const sameVersion = compareOsVersions(version, target) === 0;
@@ -156,37 +193,62 @@ export interface DecideOptions {
  * import { assertCompiled, compile, decide, loadPolicySet } from "enrollgate";
  *
  * const set = assertCompiled(compile(await loadPolicySet("policies"), { env: process.env }), "policies");
- * const d = decide(set, { product: "iPhone17,3", osVersion: "26.5", build: "23F77", canRequestUpdate: true }, new Date());
+ * const d = decide(set, { product: "iPhone17,3", osVersion: "26.5", build: "23F77", canRequestUpdate: true }, new
+ * Date());
  * // d.decision "block", d.reason "below-minimum", d.rule "iphone-floor",
  * // d.body { code: "com.apple.softwareupdate.required", details: { OSVersion: "26.6.1" }, ... }
  */
-export function decide(set: CompiledPolicySet, facts: DeviceFacts, now: number | Date, options: DecideOptions = {}): Decision {
+export function decide(
+  set: CompiledPolicySet,
+  facts: DeviceFacts,
+  now: number | Date,
+  options: DecideOptions = {},
+): Decision {
   const enrollment = options.purpose !== "compliance";
   const at = typeof now === "number" ? now : now.getTime();
   if (typeof facts !== "object" || facts === null) return allow("unsupported-os", null, () => "no device facts");
   // Step 1: the platform from PRODUCT.
   const product = typeof facts.product === "string" ? facts.product : "";
   const platform = platformOfProduct(product);
-  if (platform === null) return allow("unsupported-os", null, () => `PRODUCT "${product}" is not a known Apple platform`);
+  if (platform === null)
+    return allow("unsupported-os", null, () => `PRODUCT "${product}" is not a known Apple platform`);
 
   // Step 2: can this device be asked to update at all?
   const version = deviceVersion(facts);
   if (version === null) {
-    return allow("unsupported-os", platform, () => `${product} reports no usable OS_VERSION (${facts.osVersion === undefined ? "absent" : JSON.stringify(facts.osVersion)}); it predates com.apple.softwareupdate.required`);
+    return allow(
+      "unsupported-os",
+      platform,
+      () =>
+        `${product} reports no usable OS_VERSION (${facts.osVersion === undefined ? "absent" : JSON.stringify(facts.osVersion)}); it predates com.apple.softwareupdate.required`,
+    );
   }
   const band = set.errors.bandAt(platform, baseVersion(version));
   if (band === null && enrollment) {
-    return allow("unsupported-os", platform, () => `${platform} ${formatOsVersion(version)} cannot receive com.apple.softwareupdate.required`);
+    return allow(
+      "unsupported-os",
+      platform,
+      () => `${platform} ${formatOsVersion(version)} cannot receive com.apple.softwareupdate.required`,
+    );
   }
   if (facts.canRequestUpdate !== true && enrollment) {
-    return allow("cannot-request-update", platform, () => `${product} did not report MDM_CAN_REQUEST_SOFTWARE_UPDATE: true`);
+    return allow(
+      "cannot-request-update",
+      platform,
+      () => `${product} did not report MDM_CAN_REQUEST_SOFTWARE_UPDATE: true`,
+    );
   }
 
   // Step 3: candidate rules. Only what decides is computed here; the words wait until read.
   const deviceId = typeof facts.deviceId === "string" && facts.deviceId !== "" ? facts.deviceId : null;
   const identifiers = deviceId === null || deviceId === product ? [product] : [product, deviceId];
   const build = deviceBuild(facts);
-  const device: DeviceIdentity = { platform, product, deviceId, build: typeof facts.build === "string" ? facts.build : null };
+  const device: DeviceIdentity = {
+    platform,
+    product,
+    deviceId,
+    build: typeof facts.build === "string" ? facts.build : null,
+  };
   const serial = facts.serial;
   const passed: Array<{ readonly hit: Hit; readonly outcome: "inactive" | "exempt" | "not-below" }> = [];
   const enforce: Hit[] = [];
@@ -200,9 +262,15 @@ export function decide(set: CompiledPolicySet, facts: DeviceFacts, now: number |
       continue;
     }
     const below = isBelow(r, version, build);
-    if (r.exempt !== null && serial !== undefined && r.exempt.serials.has(serial) && (r.exempt.until === null || at < r.exempt.until)) {
+    if (
+      r.exempt !== null &&
+      serial !== undefined &&
+      r.exempt.serials.has(serial) &&
+      (r.exempt.until === null || at < r.exempt.until)
+    ) {
       passed.push({ hit, outcome: "exempt" });
-      if (below && r.mode === "enforce" && (exemptFrom === null || strictestFirst(hit, exemptFrom) < 0)) exemptFrom = hit;
+      if (below && r.mode === "enforce" && (exemptFrom === null || strictestFirst(hit, exemptFrom) < 0))
+        exemptFrom = hit;
       continue;
     }
     candidates++;
@@ -213,7 +281,8 @@ export function decide(set: CompiledPolicySet, facts: DeviceFacts, now: number |
   if (audit.length > 1) audit.sort(strictestFirst);
 
   const who = () => describeDevice(facts, platform, version);
-  const minimumOf = (r: CompiledRule) => `${r.minimumText}${r.minimumBuildText !== null ? ` (${r.minimumBuildText})` : ""}`;
+  const minimumOf = (r: CompiledRule) =>
+    `${r.minimumText}${r.minimumBuildText !== null ? ` (${r.minimumBuildText})` : ""}`;
   const considered = (decided: Hit | null, includeEnforce: boolean) => (): RuleConsideration[] => [
     ...passed.map(({ hit, outcome }): RuleConsideration => {
       const r = hit.rule;
@@ -221,11 +290,16 @@ export function decide(set: CompiledPolicySet, facts: DeviceFacts, now: number |
         outcome === "inactive"
           ? `inactive until ${new Date(r.activeFrom ?? 0).toISOString().slice(0, 10)}`
           : outcome === "exempt"
-            ? `serial ${String(serial)} is exempt${r.exempt?.untilText != null ? ` until ${r.exempt.untilText}` : ""}`
+            ? `serial ${String(serial)} is exempt${r.exempt?.untilText !== null && r.exempt?.untilText !== undefined ? ` until ${r.exempt.untilText}` : ""}`
             : `meets minimum ${minimumOf(r)}`;
       return { rule: r.id, mode: r.mode, outcome, detail };
     }),
-    ...(includeEnforce ? enforce : []).concat(audit).map((h): RuleConsideration => ({ rule: h.rule.id, mode: h.rule.mode, outcome: h === decided ? "decided" : "below", detail: `below minimum ${minimumOf(h.rule)}` })),
+    ...(includeEnforce ? enforce : []).concat(audit).map((h): RuleConsideration => ({
+      rule: h.rule.id,
+      mode: h.rule.mode,
+      outcome: h === decided ? "decided" : "below",
+      detail: `below minimum ${minimumOf(h.rule)}`,
+    })),
   ];
 
   // Step 5: the strictest enforce rule the device is below decides. A rule whose
@@ -241,9 +315,19 @@ export function decide(set: CompiledPolicySet, facts: DeviceFacts, now: number |
         skipped.push({ hit, why: resolved.why });
         continue;
       }
-      const body = resolved.ok ? resolved.body : band === null ? null : buildBody(updateRequest(r, r.token, r.target.kind === "version" ? r.target.text : r.minimumText, r.targetBuild), band);
+      const body = resolved.ok
+        ? resolved.body
+        : band === null
+          ? null
+          : buildBody(
+              updateRequest(r, r.token, r.target.kind === "version" ? r.target.text : r.minimumText, r.targetBuild),
+              band,
+            );
       return new ExplainedDecision("block", "below-minimum", r.id, body, platform, () => {
-        const passedOver = skipped.length > 0 ? ` (${skipped.map((s) => `${s.hit.rule.id}: target not available, ${s.why}`).join("; ")})` : "";
+        const passedOver =
+          skipped.length > 0
+            ? ` (${skipped.map((s) => `${s.hit.rule.id}: target not available, ${s.why}`).join("; ")})`
+            : "";
         return {
           summary: resolved.ok
             ? `${who()} is below ${r.id}'s minimum ${r.minimumText}; asked to update to ${resolved.target}${passedOver}`
@@ -256,7 +340,8 @@ export function decide(set: CompiledPolicySet, facts: DeviceFacts, now: number |
     return allow(
       "target-unavailable",
       platform,
-      () => `${who()} is below ${skipped.map((s) => s.hit.rule.id).join(", ")}, but no target is available to it (${skipped.map((s) => `${s.hit.rule.id}: ${s.why}`).join("; ")}); allowed (whenUnavailable: allow)`,
+      () =>
+        `${who()} is below ${skipped.map((s) => s.hit.rule.id).join(", ")}, but no target is available to it (${skipped.map((s) => `${s.hit.rule.id}: ${s.why}`).join("; ")}); allowed (whenUnavailable: allow)`,
       considered(first.hit, true),
       first.hit.rule.id,
     );
@@ -265,7 +350,13 @@ export function decide(set: CompiledPolicySet, facts: DeviceFacts, now: number |
   // Step 3's exemption: nothing else blocks, only an exemption kept the device from being blocked.
   if (exemptFrom !== null) {
     const r = exemptFrom.rule;
-    return allow("exempt", platform, () => `${who()} is below ${r.id}'s minimum ${r.minimumText} but its serial is exempt`, considered(null, false), r.id);
+    return allow(
+      "exempt",
+      platform,
+      () => `${who()} is below ${r.id}'s minimum ${r.minimumText} but its serial is exempt`,
+      considered(null, false),
+      r.id,
+    );
   }
 
   // Step 6: audit rules report what they would have done.
@@ -276,12 +367,19 @@ export function decide(set: CompiledPolicySet, facts: DeviceFacts, now: number |
     return allow(
       "audit-only",
       platform,
-      () => `${who()} is below ${r.id}'s minimum ${r.minimumText}; audit mode: allowed${resolved.ok ? `, would have been asked to update to ${resolved.target}` : ` (its target is not available to it: ${resolved.why})`}`,
+      () =>
+        `${who()} is below ${r.id}'s minimum ${r.minimumText}; audit mode: allowed${resolved.ok ? `, would have been asked to update to ${resolved.target}` : ` (its target is not available to it: ${resolved.why})`}`,
       considered(auditing, false),
       r.id,
       resolved.ok ? resolved.body : null,
     );
   }
-  if (candidates === 0) return allow("no-matching-rule", platform, () => `no active rule for ${platform} matches ${identifiers.join(" / ")}`, considered(null, false));
+  if (candidates === 0)
+    return allow(
+      "no-matching-rule",
+      platform,
+      () => `no active rule for ${platform} matches ${identifiers.join(" / ")}`,
+      considered(null, false),
+    );
   return allow("compliant", platform, () => `${who()} meets every rule that applies to it`, considered(null, false));
 }

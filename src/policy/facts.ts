@@ -19,7 +19,15 @@ export interface DeviceDescription {
   readonly canUpdate?: boolean | undefined;
 }
 
-const OPTIONAL = ["osVersion", "build", "serial", "udid", "deviceId", "supplementalExtra", "supplementalBuild"] as const;
+const OPTIONAL = [
+  "osVersion",
+  "build",
+  "serial",
+  "udid",
+  "deviceId",
+  "supplementalExtra",
+  "supplementalBuild",
+] as const;
 export type OptionalFact = (typeof OPTIONAL)[number];
 
 /** Facts from a plist's string values, under whatever names the plist uses (MachineInfo's, DeviceInformation's). */
@@ -44,18 +52,26 @@ export function describedFacts(d: DeviceDescription): DeviceFacts {
 
 /** MachineInfo's keys by meaning. A missing MDM_CAN_REQUEST_SOFTWARE_UPDATE is false, Apple's default. */
 export function factsOfMachineInfo(info: MachineInfo): DeviceFacts {
-  return factsFromRecord(info, typeof info.PRODUCT === "string" ? info.PRODUCT : "", info.MDM_CAN_REQUEST_SOFTWARE_UPDATE === true, {
-    osVersion: "OS_VERSION",
-    build: "VERSION",
-    serial: "SERIAL",
-    udid: "UDID",
-    deviceId: "SOFTWARE_UPDATE_DEVICE_ID",
-    supplementalExtra: "SUPPLEMENTAL_OS_VERSION_EXTRA",
-    supplementalBuild: "SUPPLEMENTAL_BUILD_VERSION",
-  });
+  return factsFromRecord(
+    info,
+    typeof info.PRODUCT === "string" ? info.PRODUCT : "",
+    info.MDM_CAN_REQUEST_SOFTWARE_UPDATE === true,
+    {
+      osVersion: "OS_VERSION",
+      build: "VERSION",
+      serial: "SERIAL",
+      udid: "UDID",
+      deviceId: "SOFTWARE_UPDATE_DEVICE_ID",
+      supplementalExtra: "SUPPLEMENTAL_OS_VERSION_EXTRA",
+      supplementalBuild: "SUPPLEMENTAL_BUILD_VERSION",
+    },
+  );
 }
 
-/** DeviceInformation's keys by meaning. An enrolled device is judged on what it runs, so it counts as one that can be asked to update. */
+/**
+ * DeviceInformation's keys by meaning. An enrolled device is judged on what it runs, so it counts as one that can be
+ * asked to update.
+ */
 export function factsOfDeviceInformation(info: DeviceInformation): DeviceFacts {
   return factsFromRecord(info, info.ProductName, true, {
     osVersion: "OSVersion",

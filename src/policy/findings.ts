@@ -54,13 +54,15 @@ export const FINDING_CODES = {
   "yaml-syntax": {
     severity: "error",
     title: "YAML syntax error",
-    meaning: "The file is not valid YAML (a duplicated key, bad indentation, an unclosed bracket or quote), or holds no YAML document at all. The finding is where the YAML reader stopped.",
-    fix: "Correct the YAML at the line and column named. Inside `{ }` and `[ ]` a comma ends a value, so quote values that hold one (`\"iPhone15,2\"`).",
+    meaning:
+      "The file is not valid YAML (a duplicated key, bad indentation, an unclosed bracket or quote), or holds no YAML document at all. The finding is where the YAML reader stopped.",
+    fix: 'Correct the YAML at the line and column named. Inside `{ }` and `[ ]` a comma ends a value, so quote values that hold one (`"iPhone15,2"`).',
   },
   "yaml-aliases": {
     severity: "error",
     title: "Too many YAML aliases",
-    meaning: "The file uses aliases (`*name`) that would expand to far more than it holds (the \"billion laughs\" attack); enrollgate stops at the alias instead of expanding it.",
+    meaning:
+      'The file uses aliases (`*name`) that would expand to far more than it holds (the "billion laughs" attack); enrollgate stops at the alias instead of expanding it.',
     fix: "Write the values out, or use fewer aliases: policy files rarely need any.",
   },
   "yaml-multiple-documents": {
@@ -72,133 +74,155 @@ export const FINDING_CODES = {
   "yaml-too-deep": {
     severity: "error",
     title: "YAML nested too deeply",
-    meaning: "The document nests more than 64 levels deep (the finding is at the line where it passes 64). Deeper nesting is refused before any parser builds a tree, so that a file of brackets cannot exhaust the validator or the gate.",
+    meaning:
+      "The document nests more than 64 levels deep (the finding is at the line where it passes 64). Deeper nesting is refused before any parser builds a tree, so that a file of brackets cannot exhaust the validator or the gate.",
     fix: "Flatten the document: a policy file needs a handful of levels.",
   },
   "file-too-large": {
     severity: "error",
     title: "File too large",
-    meaning: "A policy file passed to compile() is larger than 16 MiB. (A file read from disk over the limit is reported as `file-unreadable`, before it is read.)",
+    meaning:
+      "A policy file passed to compile() is larger than 16 MiB. (A file read from disk over the limit is reported as `file-unreadable`, before it is read.)",
     fix: "Split the rules across several files in the policy directory.",
   },
   "file-unreadable": {
     severity: "error",
     title: "File unreadable",
-    meaning: "A `*.yaml` file in the policy directory could not be read: it is not a regular file (a FIFO, a socket, a device), is larger than 16 MiB, is not valid UTF-8, or the operating system refused to open it. The other files are still checked.",
+    meaning:
+      "A `*.yaml` file in the policy directory could not be read: it is not a regular file (a FIFO, a socket, a device), is larger than 16 MiB, is not valid UTF-8, or the operating system refused to open it. The other files are still checked.",
     fix: "Replace it with a regular UTF-8 text file the validator and the gate can read, or remove it from the policy directory.",
   },
   "file-outside-policy-dir": {
     severity: "error",
     title: "Policy file outside the policy directory",
-    meaning: "A `*.yaml` in the policy directory is a symlink that leads outside it. Policy files are read only inside the policy directory, so that a change in git cannot make the gate read the server's own files.",
+    meaning:
+      "A `*.yaml` in the policy directory is a symlink that leads outside it. Policy files are read only inside the policy directory, so that a change in git cannot make the gate read the server's own files.",
     fix: "Copy the file into the policy directory, or point the symlink at a file inside it.",
   },
   "empty-rule-file": {
     severity: "error",
     title: "Empty rule file",
-    meaning: "A rule file holds nothing but comments or whitespace. An accidentally emptied file would otherwise take its rules out of the set without a word.",
+    meaning:
+      "A rule file holds nothing but comments or whitespace. An accidentally emptied file would otherwise take its rules out of the set without a word.",
     fix: "Restore the rules, delete the file, or write `rules: []` to enforce nothing on purpose.",
   },
   "no-rule-files": {
     severity: "error",
     title: "No rule files",
-    meaning: "The policy directory holds no rule file (`*.yaml` other than `*.test.yaml` and `enrollgate.yaml`). An empty set would allow every device, and is far more often a checkout gone wrong than a wish.",
+    meaning:
+      "The policy directory holds no rule file (`*.yaml` other than `*.test.yaml` and `enrollgate.yaml`). An empty set would allow every device, and is far more often a checkout gone wrong than a wish.",
     fix: "Check that the directory is the policy directory; to enforce nothing on purpose, write `rules: []` in a rule file.",
   },
   "schema-unknown-key": {
     severity: "error",
     title: "Unknown key",
-    meaning: "The key is not part of the policy format (`schemas/policy.schema.json`), usually a misspelling; enrollgate suggests the nearest key it knows.",
+    meaning:
+      "The key is not part of the policy format (`schemas/policy.schema.json`), usually a misspelling; enrollgate suggests the nearest key it knows.",
     fix: "Correct the key's spelling, or remove it. The `$schema` comment at the top of each file lets an editor complete keys as you type.",
   },
   "schema-missing-key": {
     severity: "error",
     title: "Missing key",
-    meaning: "A required key is missing: a rule needs `id`, `platform` and `minimum`; a test case `name`, `facts` (with `product`) and `expect` (with `decision` and `reason`); a rule file `rules` and a test file `cases`.",
+    meaning:
+      "A required key is missing: a rule needs `id`, `platform` and `minimum`; a test case `name`, `facts` (with `product`) and `expect` (with `decision` and `reason`); a rule file `rules` and a test file `cases`.",
     fix: "Add the key named in the message to the mapping the finding points at.",
   },
   "schema-type": {
     severity: "error",
     title: "Wrong type",
-    meaning: "The value has the wrong type for its key: a string where a list belongs, a number where a string does, and so on.",
-    fix: "Write the value as the type the message names; for example `models: [\"iPhone15,*\"]` is a list, even with one glob.",
+    meaning:
+      "The value has the wrong type for its key: a string where a list belongs, a number where a string does, and so on.",
+    fix: 'Write the value as the type the message names; for example `models: ["iPhone15,*"]` is a list, even with one glob.',
   },
   "schema-value": {
     severity: "error",
     title: "Invalid value",
-    meaning: "The value has the right type but is not allowed here: not one of the key's values (a `platform` of `iphone`), not of the required form (a rule id with capitals), or a list that names the same value twice.",
+    meaning:
+      "The value has the right type but is not allowed here: not one of the key's values (a `platform` of `iphone`), not of the required form (a rule id with capitals), or a list that names the same value twice.",
     fix: "Use one of the values the message lists (it suggests the nearest), or the form it names.",
   },
   "version-not-string": {
     severity: "error",
     title: "Version written as a YAML number",
-    meaning: "A version is written without quotes, so YAML reads it as a number: `17.10` is the number 17.1. enrollgate never converts it back, since it cannot know what was meant.",
-    fix: "Quote versions: `minimum: \"17.10\"`.",
+    meaning:
+      "A version is written without quotes, so YAML reads it as a number: `17.10` is the number 17.1. enrollgate never converts it back, since it cannot know what was meant.",
+    fix: 'Quote versions: `minimum: "17.10"`.',
   },
   "invalid-version": {
     severity: "error",
     title: "Invalid OS version",
-    meaning: "The string is not an Apple OS version: `MAJOR[.MINOR[.PATCH]]`, optionally followed by a supplemental extra such as ` (a)`.",
-    fix: "Write the version as Apple publishes it, for example `\"17.6.1\"` or `\"17.6.1 (a)\"`.",
+    meaning:
+      "The string is not an Apple OS version: `MAJOR[.MINOR[.PATCH]]`, optionally followed by a supplemental extra such as ` (a)`.",
+    fix: 'Write the version as Apple publishes it, for example `"17.6.1"` or `"17.6.1 (a)"`.',
   },
   "invalid-build": {
     severity: "error",
     title: "Invalid build number",
-    meaning: "The value is not an Apple build number (`TRAIN LETTER NUMBER [suffix]`, such as `21G93`, `20A242a` or the seed `21E5212f`), or is written as a YAML number.",
-    fix: "Write the build as a quoted string, as Apple publishes it: `minimumBuild: \"21G93\"`.",
+    meaning:
+      "The value is not an Apple build number (`TRAIN LETTER NUMBER [suffix]`, such as `21G93`, `20A242a` or the seed `21E5212f`), or is written as a YAML number.",
+    fix: 'Write the build as a quoted string, as Apple publishes it: `minimumBuild: "21G93"`.',
   },
   "invalid-date": {
     severity: "error",
     title: "Invalid date",
-    meaning: "The value is not a date: dates are `YYYY-MM-DD` (a day, in UTC) or an RFC 3339 date-time, and must exist (no February 30).",
+    meaning:
+      "The value is not a date: dates are `YYYY-MM-DD` (a day, in UTC) or an RFC 3339 date-time, and must exist (no February 30).",
     fix: "Write the date as `YYYY-MM-DD`, for example `activeFrom: 2026-12-01`.",
   },
   "duplicate-rule-id": {
     severity: "error",
     title: "Duplicate rule id",
-    meaning: "Two rules share an id. Ids name rules in decisions, logs, metrics and test expectations, so they are unique across the whole policy set; the finding is reported at every place the id is defined.",
+    meaning:
+      "Two rules share an id. Ids name rules in decisions, logs, metrics and test expectations, so they are unique across the whole policy set; the finding is reported at every place the id is defined.",
     fix: "Rename one of the rules (and the test cases that expect it).",
   },
   "target-below-minimum": {
     severity: "error",
     title: "Target below minimum",
-    meaning: "The rule asks devices to install a `target` below its `minimum` (or a `targetBuild` below its `minimumBuild`): a device that installs it would still be blocked, and would be asked again.",
+    meaning:
+      "The rule asks devices to install a `target` below its `minimum` (or a `targetBuild` below its `minimumBuild`): a device that installs it would still be blocked, and would be asked again.",
     fix: "Raise the target to at least the minimum, or drop `target` so that the minimum is the target.",
   },
   "literal-beta-token": {
     severity: "error",
     title: "Beta token in git",
-    meaning: "`betaProgram.token` is a literal string. A beta program token is a secret; it never lives in the policy repository.",
+    meaning:
+      "`betaProgram.token` is a literal string. A beta program token is a secret; it never lives in the policy repository.",
     fix: "Name where the gate reads it: `token: { env: IOS26_BETA_TOKEN }` (a variable named `BETA_TOKEN` or ending in `_BETA_TOKEN`) or `token: { file: PATH }` (inside the policy directory or a `--secrets-dir`).",
   },
   "token-file-refused": {
     severity: "error",
     title: "Token file refused",
-    meaning: "The beta token file is outside the policy directory and the directories the operator names with `--secrets-dir`, or is not a regular file. The gate never reads such a file, on any machine: a token file is sent in the 403 body, so a policy must not be able to name the server's own files.",
+    meaning:
+      "The beta token file is outside the policy directory and the directories the operator names with `--secrets-dir`, or is not a regular file. The gate never reads such a file, on any machine: a token file is sent in the 403 body, so a policy must not be able to name the server's own files.",
     fix: "Put the token file in a directory the operator names with `--secrets-dir` (or `secretsDirs`), and name it from there.",
   },
   "token-env-refused": {
     severity: "error",
     title: "Token variable refused",
-    meaning: "The beta token comes from an environment variable whose name is not `BETA_TOKEN` and does not end in `_BETA_TOKEN`. The gate's environment holds the server's other secrets (its ADU token, cloud credentials), and a token is sent in the 403 body, so the gate never reads any other variable a policy names.",
+    meaning:
+      "The beta token comes from an environment variable whose name is not `BETA_TOKEN` and does not end in `_BETA_TOKEN`. The gate's environment holds the server's other secrets (its ADU token, cloud credentials), and a token is sent in the 403 body, so the gate never reads any other variable a policy names.",
     fix: "Rename the variable, for example `IOS26_BETA_TOKEN`, where the gate runs and in the policy.",
   },
   "trust-anchor-refused": {
     severity: "error",
     title: "Trust anchor file refused",
-    meaning: "A trust anchor file that `enrollgate.yaml` names is outside the policy directory and the `--secrets-dir` directories, or is not a regular file.",
+    meaning:
+      "A trust anchor file that `enrollgate.yaml` names is outside the policy directory and the `--secrets-dir` directories, or is not a regular file.",
     fix: "Move the PEM file into the policy directory or a `--secrets-dir`, or give it on the command line with `--trust-anchor` (the operator's paths may be anywhere).",
   },
   "beta-token-unset": {
     severity: "warning",
     title: "Beta token not available",
-    meaning: "The beta token's environment variable is not set, or its file cannot be read, here. `validate` warns (CI has no secrets); the gate refuses to serve a set whose token it cannot read, and reports this as an error.",
+    meaning:
+      "The beta token's environment variable is not set, or its file cannot be read, here. `validate` warns (CI has no secrets); the gate refuses to serve a set whose token it cannot read, and reports this as an error.",
     fix: "Provide the variable or file where the gate runs; in CI, pass the secrets directory with `--secrets-dir` or ignore the warning.",
   },
   "model-never-matches": {
     severity: "error",
     title: "Model glob never matches",
-    meaning: "No device of the rule's platform has a PRODUCT or SOFTWARE_UPDATE_DEVICE_ID this glob can match, such as `Mac*` on an iOS rule, so the glob is dead.",
+    meaning:
+      "No device of the rule's platform has a PRODUCT or SOFTWARE_UPDATE_DEVICE_ID this glob can match, such as `Mac*` on an iOS rule, so the glob is dead.",
     fix: "Correct the glob, or move it to a rule of the platform it names.",
   },
   "exemption-expired": {
@@ -210,25 +234,29 @@ export const FINDING_CODES = {
   "rule-unreachable": {
     severity: "warning",
     title: "Rule unreachable",
-    meaning: "A stricter rule of the same scope (the same platform and the same `models`), active at least as long and exempting no more devices, always decides first, so this rule never decides.",
+    meaning:
+      "A stricter rule of the same scope (the same platform and the same `models`), active at least as long and exempting no more devices, always decides first, so this rule never decides.",
     fix: "Remove the rule, or give the two rules the models each is meant for.",
   },
   "beta-program-unsupported": {
     severity: "warning",
     title: "Beta program cannot be sent",
-    meaning: "No device this rule blocks runs an OS that accepts `details.RequireBetaProgram` (iOS 17.5, macOS 14.5 and visionOS 26 and later), so the 403 will never carry the beta program.",
+    meaning:
+      "No device this rule blocks runs an OS that accepts `details.RequireBetaProgram` (iOS 17.5, macOS 14.5 and visionOS 26 and later), so the 403 will never carry the beta program.",
     fix: "Raise the minimum above the first OS version that accepts the key, or remove `betaProgram`.",
   },
   "target-needs-feed": {
     severity: "error",
     title: "Target needs the GDMF feed",
-    meaning: "`target: latest` and `target: latest-in-major` are resolved per device from Apple's GDMF feed, and none is configured.",
+    meaning:
+      "`target: latest` and `target: latest-in-major` are resolved per device from Apple's GDMF feed, and none is configured.",
     fix: "Configure a feed (`--gdmf FILE`, or `feeds.gdmf` in `enrollgate.yaml`), or name the target version.",
   },
   "body-invalid": {
     severity: "error",
     title: "403 body fails Apple's schema",
-    meaning: "The 403 body the rule would send fails Apple's schema for the error (`schemas/softwareupdate.required.yaml`) for some OS band of its platform. Every body is checked at compile time, so a device never receives one it cannot read.",
+    meaning:
+      "The 403 body the rule would send fails Apple's schema for the error (`schemas/softwareupdate.required.yaml`) for some OS band of its platform. Every body is checked at compile time, so a device never receives one it cannot read.",
     fix: "Change the value the message names (a `message`, `description`, version or build Apple's schema does not accept).",
   },
   "test-unknown-rule": {
@@ -240,37 +268,43 @@ export const FINDING_CODES = {
   "test-no-cases": {
     severity: "error",
     title: "Test file without cases",
-    meaning: "A test file is empty, only comments, or has `cases: []`, or `enrollgate test` found no `*.test.yaml` file at all. A test file without cases proves nothing, and an emptied one would pass unnoticed.",
+    meaning:
+      "A test file is empty, only comments, or has `cases: []`, or `enrollgate test` found no `*.test.yaml` file at all. A test file without cases proves nothing, and an emptied one would pass unnoticed.",
     fix: "Write at least one case, or delete the file.",
   },
   "rule-untested": {
     severity: "error",
     title: "Rule without a test case",
-    meaning: "With `enrollgate test --require-tests`, every rule needs a test case whose `expect.rule` names it, so that a change to the rule shows up as a changed test in review.",
+    meaning:
+      "With `enrollgate test --require-tests`, every rule needs a test case whose `expect.rule` names it, so that a change to the rule shows up as a changed test in review.",
     fix: "Add a case that expects the rule to decide.",
   },
   "target-not-in-feed": {
     severity: "error",
     title: "Target not in Apple's feed",
-    meaning: "Apple's GDMF feed does not list the rule's target version for its platform (reported at `target`, or at `minimum` when the target is the minimum), so no device could install it; for `target: latest` or `latest-in-major`, the feed offers no version at or above the minimum.",
+    meaning:
+      "Apple's GDMF feed does not list the rule's target version for its platform (reported at `target`, or at `minimum` when the target is the minimum), so no device could install it; for `target: latest` or `latest-in-major`, the feed offers no version at or above the minimum.",
     fix: "Use a version Apple offers, or refresh the snapshot if the release is new.",
   },
   "target-expired": {
     severity: "error",
     title: "Target no longer offered",
-    meaning: "Apple's GDMF feed lists the target version only with an `ExpirationDate` that has passed at `--now`: Apple no longer offers it.",
+    meaning:
+      "Apple's GDMF feed lists the target version only with an `ExpirationDate` that has passed at `--now`: Apple no longer offers it.",
     fix: "Move the target to a version Apple still offers.",
   },
   "models-without-target": {
     severity: "warning",
     title: "Models that cannot install the target",
-    meaning: "Apple's GDMF feed lists models the rule matches on its platform, but does not offer them the target version; the message says what `whenUnavailable` does for them.",
+    meaning:
+      "Apple's GDMF feed lists models the rule matches on its platform, but does not offer them the target version; the message says what `whenUnavailable` does for them.",
     fix: "Narrow the rule's models, add a rule with a floor those models can reach, or set `whenUnavailable` to what you want for them.",
   },
   "adu-update-missing": {
     severity: "error",
     title: "ADU update not imported",
-    meaning: "The rule's Azure Device Update update at the target version is not imported into the ADU instance (reported at `adu`).",
+    meaning:
+      "The rule's Azure Device Update update at the target version is not imported into the ADU instance (reported at `adu`).",
     fix: "Import the update into ADU, or correct the rule's `adu` provider and name.",
   },
   "adu-incompatible": {
@@ -282,13 +316,15 @@ export const FINDING_CODES = {
   "adu-case-mismatch": {
     severity: "warning",
     title: "ADU compatibility differs in letter case",
-    meaning: "A compatibility entry matches a model only when letter case is ignored. ADU matches exactly, so it does not count as a match.",
+    meaning:
+      "A compatibility entry matches a model only when letter case is ignored. ADU matches exactly, so it does not count as a match.",
     fix: "Make the compatibility entry's letter case match the model's.",
   },
   "adu-unknown": {
     severity: "warning",
     title: "ADU could not be asked",
-    meaning: "Azure Device Update could not be reached, or did not answer for this update, so whether the target is imported is unknown.",
+    meaning:
+      "Azure Device Update could not be reached, or did not answer for this update, so whether the target is imported is unknown.",
     fix: "Check the ADU URL, instance and credentials (the identity needs the Device Update Content Reader role); under `--strict` this is an error.",
   },
 } as const satisfies Record<string, CodeInfo>;

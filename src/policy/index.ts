@@ -8,13 +8,27 @@
 // the confined file reader every file a policy names goes through.
 
 export { REASONS, DEFAULT_SETTINGS } from "./model.js";
-export type { Mode, TargetSpec, TokenRef, AduReference, FeedSettings, ResponseFormatSetting, TestExpectation } from "./model.js";
+export type {
+  Mode,
+  TargetSpec,
+  TokenRef,
+  AduReference,
+  FeedSettings,
+  ResponseFormatSetting,
+  TestExpectation,
+} from "./model.js";
 export { FINDING_CODES } from "./findings.js";
 export type { CodeInfo, Position, SourceRange, RelatedLocation } from "./findings.js";
 
 // What compile() asks of the feeds.
 export { ALWAYS_AVAILABLE } from "./availability.js";
-export type { AvailabilitySource, AvailabilityQuery, AvailabilityAnswer, DeviceIdentity, FeedProblem } from "./availability.js";
+export type {
+  AvailabilitySource,
+  AvailabilityQuery,
+  AvailabilityAnswer,
+  DeviceIdentity,
+  FeedProblem,
+} from "./availability.js";
 
 // Decisions, for code that answers devices itself.
 export { renderBody, negotiateFormat } from "./render.js";

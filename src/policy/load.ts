@@ -84,7 +84,9 @@ export async function loadPolicySet(dir: string, options: { cwd?: string } = {})
   try {
     await walk(root, root, names);
   } catch (e) {
-    throw new PolicyLoadError(`cannot read policy directory ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new PolicyLoadError(
+      `cannot read policy directory ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
   names.sort();
   const files: PolicyFile[] = [];
@@ -100,7 +102,11 @@ export async function loadPolicySet(dir: string, options: { cwd?: string } = {})
       if (!(e instanceof FileRefusedError)) throw e;
       if (e.problem === "outside") {
         const to = e.resolved !== null ? `a symlink to ${e.resolved}` : "a link";
-        unreadable.push({ path, code: "file-outside-policy-dir", error: `the file is ${to}, outside the policy directory; policy files are read only inside it` });
+        unreadable.push({
+          path,
+          code: "file-outside-policy-dir",
+          error: `the file is ${to}, outside the policy directory; policy files are read only inside it`,
+        });
       } else {
         unreadable.push({ path, error: describe(e) });
       }
@@ -125,7 +131,10 @@ export async function loadPolicySet(dir: string, options: { cwd?: string } = {})
  * which the server runs in its compile worker and the CLI in its one-shot
  * process.
  */
-export function policyFileReader(dir: string, secretsDirs: ReadonlyArray<string> = []): (absolutePath: string, kind: NamedFileKind) => NamedFileRead {
+export function policyFileReader(
+  dir: string,
+  secretsDirs: ReadonlyArray<string> = [],
+): (absolutePath: string, kind: NamedFileKind) => NamedFileRead {
   const within = [dir, ...secretsDirs];
   return (absolutePath, kind) => {
     try {

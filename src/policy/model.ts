@@ -43,7 +43,11 @@ export interface Rule {
   readonly mode: Mode;
   /** Epoch milliseconds; the rule is inactive before it. */
   readonly activeFrom: number | null;
-  readonly exempt: { readonly serials: ReadonlySet<string>; readonly until: number | null; readonly untilText: string | null } | null;
+  readonly exempt: {
+    readonly serials: ReadonlySet<string>;
+    readonly until: number | null;
+    readonly untilText: string | null;
+  } | null;
   readonly whenUnavailable: "allow" | "block";
   readonly adu: AduReference | null;
   /** Where the rule is defined (its `id`). */
@@ -56,7 +60,12 @@ export type VerifyMode = "enforce" | "audit" | "off";
 export interface FeedSettings {
   /** GDMF snapshot path, relative to the policy directory. */
   readonly gdmf?: string;
-  readonly adu?: { readonly catalog?: string; readonly url?: string; readonly instance?: string; readonly api?: "v2" | "2022-10-01" };
+  readonly adu?: {
+    readonly catalog?: string;
+    readonly url?: string;
+    readonly instance?: string;
+    readonly api?: "v2" | "2022-10-01";
+  };
 }
 
 /** A policy set's settings (enrollgate.yaml), with the defaults filled in (DEFAULT_SETTINGS). */
@@ -77,11 +86,11 @@ export interface Settings {
 export const DEFAULT_SETTINGS: Settings = Object.freeze({
   format: "json",
   verify: "enforce",
-  trustAnchors: Object.freeze([]) as ReadonlyArray<string>,
+  trustAnchors: Object.freeze([]),
   bodyLimit: 64 * 1024,
   bodyTimeout: 10_000,
   noMachineInfo: "allow",
-  trustProxy: Object.freeze([]) as ReadonlyArray<string>,
+  trustProxy: Object.freeze([]),
 });
 
 /** What decide() knows about a device: MachineInfo's keys, by meaning. */

@@ -89,7 +89,11 @@ function distance(a: string, b: string): number {
     row[0] = i;
     for (let j = 1; j <= b.length; j++) {
       const cur = row[j] ?? 0;
-      row[j] = Math.min(cur + 1, (row[j - 1] ?? 0) + 1, prev + (a[i - 1]?.toLowerCase() === b[j - 1]?.toLowerCase() ? 0 : 1));
+      row[j] = Math.min(
+        cur + 1,
+        (row[j - 1] ?? 0) + 1,
+        prev + (a[i - 1]?.toLowerCase() === b[j - 1]?.toLowerCase() ? 0 : 1),
+      );
       prev = cur;
     }
   }
@@ -106,7 +110,9 @@ function suggestion(unknown: string, known: ReadonlyArray<string>): string {
       bestScore = d;
     }
   }
-  return best !== undefined && bestScore <= Math.max(2, Math.floor(best.length / 3)) ? ` (did you mean "${best}"?)` : "";
+  return best !== undefined && bestScore <= Math.max(2, Math.floor(best.length / 3))
+    ? ` (did you mean "${best}"?)`
+    : "";
 }
 
 function knownKeys(parentSchema: unknown): string[] {
@@ -132,22 +138,51 @@ function describeValueProblem(e: ErrorObject, path: DataPath, source: ParsedSour
   if (kind !== null && (e.keyword === "type" || e.keyword === "pattern")) {
     if (scalar !== null && (typeof scalar.value === "number" || typeof scalar.value === "boolean") && kind !== "date") {
       const code = kind === "build" ? "invalid-build" : "version-not-string";
-      return finding(at, code, "error", `${what} is the YAML ${typeof scalar.value} ${scalar.source}; write it as a quoted string: "${scalar.source}"`, rule);
+      return finding(
+        at,
+        code,
+        "error",
+        `${what} is the YAML ${typeof scalar.value} ${scalar.source}; write it as a quoted string: "${scalar.source}"`,
+        rule,
+      );
     }
     if (e.keyword === "pattern" && scalar !== null && typeof scalar.value === "string") {
       if (kind === "build") {
         return finding(at, "invalid-build", "error", `${what}: ${errorText(() => parseBuild(scalar.value))}`, rule);
       }
       if (kind === "date") {
-        return finding(at, "invalid-date", "error", `${what}: ${JSON.stringify(scalar.value)} is not a date (expected YYYY-MM-DD or an RFC 3339 date-time)`, rule);
+        return finding(
+          at,
+          "invalid-date",
+          "error",
+          `${what}: ${JSON.stringify(scalar.value)} is not a date (expected YYYY-MM-DD or an RFC 3339 date-time)`,
+          rule,
+        );
       }
       const extra = kind === "target" ? ' or "latest" / "latest-in-major"' : "";
-      return finding(at, "invalid-version", "error", `${what}: ${errorText(() => parseOsVersion(scalar.value))}${extra}`, rule);
+      return finding(
+        at,
+        "invalid-version",
+        "error",
+        `${what}: ${errorText(() => parseOsVersion(scalar.value))}${extra}`,
+        rule,
+      );
     }
   }
   // A string where the token mapping belongs: a literal token, never allowed in git.
-  if (path[path.length - 1] === "token" && e.keyword === "type" && scalar !== null && typeof scalar.value === "string") {
-    return finding(at, "literal-beta-token", "error", 'betaProgram.token is a literal token; tokens never live in git: use token: {env: NAME} or token: {file: PATH}', rule);
+  if (
+    path[path.length - 1] === "token" &&
+    e.keyword === "type" &&
+    scalar !== null &&
+    typeof scalar.value === "string"
+  ) {
+    return finding(
+      at,
+      "literal-beta-token",
+      "error",
+      "betaProgram.token is a literal token; tokens never live in git: use token: {env: NAME} or token: {file: PATH}",
+      rule,
+    );
   }
   switch (e.keyword) {
     case "type":
@@ -156,15 +191,39 @@ function describeValueProblem(e: ErrorObject, path: DataPath, source: ParsedSour
       const allowed = (e.params.allowedValues as unknown[]).map((v) => String(v));
       const got = scalar?.source ?? JSON.stringify(e.data);
       const near = allowed.find((a) => typeof e.data === "string" && a.toLowerCase() === e.data.toLowerCase());
-      return finding(at, "schema-value", "error", `${what} must be one of ${allowed.join(", ")}, not ${got}${near !== undefined ? ` (did you mean "${near}"?)` : ""}`, rule);
+      return finding(
+        at,
+        "schema-value",
+        "error",
+        `${what} must be one of ${allowed.join(", ")}, not ${got}${near !== undefined ? ` (did you mean "${near}"?)` : ""}`,
+        rule,
+      );
     }
     case "pattern":
       if (path[path.length - 1] === "id") {
-        return finding(at, "schema-value", "error", `rule id ${JSON.stringify(e.data)} must be lowercase letters, digits and hyphens, starting with a letter or digit`, rule);
+        return finding(
+          at,
+          "schema-value",
+          "error",
+          `rule id ${JSON.stringify(e.data)} must be lowercase letters, digits and hyphens, starting with a letter or digit`,
+          rule,
+        );
       }
-      return finding(at, "schema-value", "error", `${what}: ${JSON.stringify(e.data)} is not allowed here (must match ${String(e.params.pattern)})`, rule);
+      return finding(
+        at,
+        "schema-value",
+        "error",
+        `${what}: ${JSON.stringify(e.data)} is not allowed here (must match ${String(e.params.pattern)})`,
+        rule,
+      );
     case "uniqueItems":
-      return finding(at, "schema-value", "error", `${what} lists the same value twice (items ${Number(e.params.j) + 1} and ${Number(e.params.i) + 1})`, rule);
+      return finding(
+        at,
+        "schema-value",
+        "error",
+        `${what} lists the same value twice (items ${Number(e.params.j) + 1} and ${Number(e.params.i) + 1})`,
+        rule,
+      );
     case "minProperties":
     case "maxProperties":
       if (path[path.length - 1] === "token") {
@@ -172,14 +231,28 @@ function describeValueProblem(e: ErrorObject, path: DataPath, source: ParsedSour
       }
       return finding(at, "schema-value", "error", `${what} ${e.message ?? "is invalid"}`, rule);
     case "oneOf":
-      return finding(at, "schema-value", "error", `${what} must be ${path[path.length - 1] === "rule" ? "a rule id or null" : "a build number or null"}`, rule);
+      return finding(
+        at,
+        "schema-value",
+        "error",
+        `${what} must be ${path[path.length - 1] === "rule" ? "a rule id or null" : "a build number or null"}`,
+        rule,
+      );
     default:
       return finding(at, "schema-value", "error", `${what} ${e.message ?? "is invalid"}`, rule);
   }
 }
 
 function article(type: string): string {
-  const names: Record<string, string> = { array: "a list", object: "a mapping", string: "a string", integer: "an integer", boolean: "true or false", number: "a number", null: "null" };
+  const names: Record<string, string> = {
+    array: "a list",
+    object: "a mapping",
+    string: "a string",
+    integer: "an integer",
+    boolean: "true or false",
+    number: "a number",
+    null: "null",
+  };
   return names[type] ?? type;
 }
 
@@ -201,12 +274,17 @@ export interface StructureCheck {
 }
 
 /** Validates one parsed file against its kind's schema. */
-export function validateStructure(source: ParsedSource, kind: FileKind, validators: Record<FileKind, ValidateFunction> = compiled()): StructureCheck {
+export function validateStructure(
+  source: ParsedSource,
+  kind: FileKind,
+  validators: Record<FileKind, ValidateFunction> = compiled(),
+): StructureCheck {
   const validate = validators[kind];
   if (validate(source.value)) return { findings: [], brokenRules: new Set(), brokenFile: false };
   const errors = validate.errors ?? [];
   const oneOfs = errors.filter((e) => e.keyword === "oneOf");
-  const insideOneOf = (e: ErrorObject) => oneOfs.some((o) => o !== e && e.schemaPath.startsWith(`${o.schemaPath}/`) && e.instancePath === o.instancePath);
+  const insideOneOf = (e: ErrorObject) =>
+    oneOfs.some((o) => o !== e && e.schemaPath.startsWith(`${o.schemaPath}/`) && e.instancePath === o.instancePath);
   const out: Finding[] = [];
   const seen = new Set<string>();
   const brokenRules = new Set<number>();
@@ -225,13 +303,21 @@ export function validateStructure(source: ParsedSource, kind: FileKind, validato
         "schema-unknown-key",
         "error",
         `unknown key "${key}"${path.length > 0 ? ` in ${label(path)}` : ""}${
-          /^\d+$/.test(key) ? ' (inside { }, a comma ends a value: quote values such as "iPhone15,2")' : suggestion(key, knownKeys(e.parentSchema))
+          /^\d+$/.test(key)
+            ? ' (inside { }, a comma ends a value: quote values such as "iPhone15,2")'
+            : suggestion(key, knownKeys(e.parentSchema))
         }`,
         ruleIdAt(source.value, path),
       );
     } else if (e.keyword === "required") {
       const missing = String(e.params.missingProperty);
-      f = finding(source.locate(path), "schema-missing-key", "error", `missing required key "${missing}"${path.length > 0 ? ` in ${label(path)}` : ""}`, ruleIdAt(source.value, path));
+      f = finding(
+        source.locate(path),
+        "schema-missing-key",
+        "error",
+        `missing required key "${missing}"${path.length > 0 ? ` in ${label(path)}` : ""}`,
+        ruleIdAt(source.value, path),
+      );
     } else {
       f = describeValueProblem(e, path, source);
     }

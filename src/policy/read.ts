@@ -9,7 +9,6 @@ import { describedFacts, type DeviceDescription } from "./facts.js";
 import {
   DEFAULT_SETTINGS,
   type PolicyPlatform,
-  type Rule,
   type Settings,
   type TargetSpec,
   type TestCase,
@@ -81,7 +80,10 @@ function target(text: string | undefined, minimum: string): TargetSpec {
 }
 
 /** Reads a rule file's rules, skipping those (by index) that failed structural validation. */
-export function readRules(source: ParsedSource, skip: ReadonlySet<number> = new Set()): { drafts: RuleDraft[]; findings: Finding[] } {
+export function readRules(
+  source: ParsedSource,
+  skip: ReadonlySet<number> = new Set(),
+): { drafts: RuleDraft[]; findings: Finding[] } {
   const raw = (source.value as { rules: RawRule[] }).rules;
   const drafts: RuleDraft[] = [];
   const findings: Finding[] = [];
@@ -91,34 +93,39 @@ export function readRules(source: ParsedSource, skip: ReadonlySet<number> = new 
     const date = (field: DataPath, text: string | undefined) => {
       if (text === undefined) return null;
       const d = parsePolicyDate(text);
-      if (d === null) findings.push(finding(at(field), "invalid-date", "error", `${JSON.stringify(text)} is not a real date`, r.id));
+      if (d === null)
+        findings.push(finding(at(field), "invalid-date", "error", `${JSON.stringify(text)} is not a real date`, r.id));
       return d;
     };
     const activeFrom = date(["activeFrom"], r.activeFrom);
     const until = date(["exempt", "until"], r.exempt?.until);
-    if ((r.activeFrom !== undefined && activeFrom === null) || (r.exempt?.until !== undefined && until === null)) return;
+    if ((r.activeFrom !== undefined && activeFrom === null) || (r.exempt?.until !== undefined && until === null))
+      return;
     const rule = new PolicyRule(
       {
-      id: r.id,
-      platform: r.platform,
-      models: r.models ?? null,
-      minimum: parseOsVersion(r.minimum),
-      minimumText: r.minimum,
-      minimumBuild: r.minimumBuild === undefined ? null : parseBuild(r.minimumBuild),
-      minimumBuildText: r.minimumBuild ?? null,
-      target: target(r.target, r.minimum),
-      targetBuild: r.targetBuild ?? null,
-      betaProgram: r.betaProgram ?? null,
-      message: r.message ?? null,
-      description: r.description ?? null,
-      mode: r.mode ?? "enforce",
-      activeFrom: activeFrom?.start ?? null,
-      exempt:
-        r.exempt === undefined
-          ? null
-          : { serials: new Set(r.exempt.serials), until: until?.end ?? null, untilText: r.exempt.until ?? null },
-      whenUnavailable: r.whenUnavailable ?? "allow",
-      adu: r.adu === undefined ? null : { provider: r.adu.provider, name: r.adu.name, manufacturer: r.adu.manufacturer ?? "Apple" },
+        id: r.id,
+        platform: r.platform,
+        models: r.models ?? null,
+        minimum: parseOsVersion(r.minimum),
+        minimumText: r.minimum,
+        minimumBuild: r.minimumBuild === undefined ? null : parseBuild(r.minimumBuild),
+        minimumBuildText: r.minimumBuild ?? null,
+        target: target(r.target, r.minimum),
+        targetBuild: r.targetBuild ?? null,
+        betaProgram: r.betaProgram ?? null,
+        message: r.message ?? null,
+        description: r.description ?? null,
+        mode: r.mode ?? "enforce",
+        activeFrom: activeFrom?.start ?? null,
+        exempt:
+          r.exempt === undefined
+            ? null
+            : { serials: new Set(r.exempt.serials), until: until?.end ?? null, untilText: r.exempt.until ?? null },
+        whenUnavailable: r.whenUnavailable ?? "allow",
+        adu:
+          r.adu === undefined
+            ? null
+            : { provider: r.adu.provider, name: r.adu.name, manufacturer: r.adu.manufacturer ?? "Apple" },
       },
       () => at(["id"]),
       source.file,
@@ -133,22 +140,42 @@ export function readTests(source: ParsedSource): { cases: TestCase[]; findings: 
   const cases: TestCase[] = [];
   const findings: Finding[] = [];
   if (raw.length === 0) {
-    findings.push(finding(source.locate(["cases"]), "test-no-cases", "error", "the test file has no cases; a test file without cases proves nothing"));
+    findings.push(
+      finding(
+        source.locate(["cases"]),
+        "test-no-cases",
+        "error",
+        "the test file has no cases; a test file without cases proves nothing",
+      ),
+    );
   }
   raw.forEach((c, i) => {
     let now: number | null = null;
     if (c.now !== undefined) {
       const d = parsePolicyDate(c.now);
       if (d === null) {
-        findings.push(finding(source.locate(["cases", i, "now"]), "invalid-date", "error", `${JSON.stringify(c.now)} is not a real date`));
+        findings.push(
+          finding(
+            source.locate(["cases", i, "now"]),
+            "invalid-date",
+            "error",
+            `${JSON.stringify(c.now)} is not a real date`,
+          ),
+        );
         return;
       }
       now = d.start;
     }
     const facts = describedFacts(c.facts);
     // Where a case is written matters only when it fails: located on demand.
-    const test = lazily({ name: c.name, now, facts, expect: c.expect }, "source", () => source.locate(["cases", i, "name"]));
-    cases.push(lazily(test, "ruleSource", () => (c.expect.rule === undefined ? null : source.locate(["cases", i, "expect", "rule"]))) as TestCase);
+    const test = lazily({ name: c.name, now, facts, expect: c.expect }, "source", () =>
+      source.locate(["cases", i, "name"]),
+    );
+    cases.push(
+      lazily(test, "ruleSource", () =>
+        c.expect.rule === undefined ? null : source.locate(["cases", i, "expect", "rule"]),
+      ) as TestCase,
+    );
   });
   return { cases, findings };
 }

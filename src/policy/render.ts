@@ -14,7 +14,11 @@ export interface RenderedResponse {
 
 export function renderBody(body: SoftwareUpdateRequiredBody, format: ResponseFormat): RenderedResponse {
   if (format === "plist") {
-    return { status: 403, contentType: "application/xml", body: Buffer.from(buildPlist(body as unknown as Parameters<typeof buildPlist>[0]), "utf8") };
+    return {
+      status: 403,
+      contentType: "application/xml",
+      body: Buffer.from(buildPlist(body as unknown as Parameters<typeof buildPlist>[0]), "utf8"),
+    };
   }
   return { status: 403, contentType: "application/json", body: Buffer.from(JSON.stringify(body), "utf8") };
 }
@@ -30,7 +34,10 @@ export function negotiateFormat(accept: string | undefined): ResponseFormat {
     const q = qParam === undefined ? 1 : Number(qParam.slice(2));
     if (!Number.isFinite(q) || q <= 0) continue;
     const format: ResponseFormat | null =
-      type === "application/xml" || type === "text/xml" || type === "application/x-plist" || type === "application/x-apple-plist"
+      type === "application/xml" ||
+      type === "text/xml" ||
+      type === "application/x-plist" ||
+      type === "application/x-apple-plist"
         ? "plist"
         : type === "application/json"
           ? "json"

@@ -91,4 +91,3 @@ export class RuleIndex<R extends IndexableRule> {
     return rules.size;
   }
 }
-

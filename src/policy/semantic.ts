@@ -66,7 +66,13 @@ function duplicates(drafts: ReadonlyArray<RuleDraft>): Finding[] {
     for (const d of list) {
       const others = list.filter((o) => o !== d);
       out.push({
-        ...finding(d.rule.source, "duplicate-rule-id", "error", `rule id "${id}" is also defined at ${others.map((o) => formatLocation(o.rule.source)).join(", ")}`, id),
+        ...finding(
+          d.rule.source,
+          "duplicate-rule-id",
+          "error",
+          `rule id "${id}" is also defined at ${others.map((o) => formatLocation(o.rule.source)).join(", ")}`,
+          id,
+        ),
         related: others.map((o) => ({ ...o.rule.source, message: `"${id}" defined here` })),
       });
     }
@@ -90,7 +96,12 @@ function lookUpToken(rule: Rule, ctx: Pick<SemanticContext, "env" | "readFile" |
   const ref = rule.betaProgram?.token;
   if (ref === undefined) return null;
   if ("env" in ref) {
-    if (!TOKEN_ENV_NAME.test(ref.env)) return { token: null, refused: "a policy may take a token only from BETA_TOKEN or a variable whose name ends in _BETA_TOKEN; the environment holds the server's other secrets" };
+    if (!TOKEN_ENV_NAME.test(ref.env))
+      return {
+        token: null,
+        refused:
+          "a policy may take a token only from BETA_TOKEN or a variable whose name ends in _BETA_TOKEN; the environment holds the server's other secrets",
+      };
     const v = ctx.env[ref.env]?.trim();
     return v === undefined || v === "" ? { token: null, refused: null } : { token: v };
   }
@@ -111,16 +122,35 @@ function tokenFinding(d: RuleDraft, ctx: SemanticContext): Finding | null {
   if (ref === undefined || lookup === null || lookup.token !== null) return null;
   if ("file" in ref && lookup.refused !== null) {
     // Never a warning: the gate will not read this file on any machine.
-    return finding(d.at(["betaProgram", "token", "file"]), "token-file-refused", "error", `beta program token file ${ref.file} is refused: ${lookup.refused}`, d.rule.id);
+    return finding(
+      d.at(["betaProgram", "token", "file"]),
+      "token-file-refused",
+      "error",
+      `beta program token file ${ref.file} is refused: ${lookup.refused}`,
+      d.rule.id,
+    );
   }
   if ("env" in ref && lookup.refused !== null) {
     // Never a warning either: the gate will not read this variable on any machine.
-    return finding(d.at(["betaProgram", "token", "env"]), "token-env-refused", "error", `beta program token variable ${ref.env} is refused: ${lookup.refused}`, d.rule.id);
+    return finding(
+      d.at(["betaProgram", "token", "env"]),
+      "token-env-refused",
+      "error",
+      `beta program token variable ${ref.env} is refused: ${lookup.refused}`,
+      d.rule.id,
+    );
   }
   const severity = ctx.purpose === "serve" ? "error" : "warning";
   const what = "env" in ref ? `environment variable ${ref.env} is not set` : `token file ${ref.file} cannot be read`;
-  const consequence = ctx.purpose === "serve" ? "the gate will not serve without it" : "the gate will refuse to serve until it is";
-  return finding(d.at(["betaProgram", "token", "env" in ref ? "env" : "file"]), "beta-token-unset", severity, `beta program token: ${what}; ${consequence}`, d.rule.id);
+  const consequence =
+    ctx.purpose === "serve" ? "the gate will not serve without it" : "the gate will refuse to serve until it is";
+  return finding(
+    d.at(["betaProgram", "token", "env" in ref ? "env" : "file"]),
+    "beta-token-unset",
+    severity,
+    `beta program token: ${what}; ${consequence}`,
+    d.rule.id,
+  );
 }
 
 /** The keyword for Apple's bundled device CA chain in trustAnchors (not a file). */
@@ -139,7 +169,14 @@ export function checkSettingsFiles(settings: ParsedSource, ctx: Pick<SemanticCon
     if (typeof entry !== "string" || entry === BUILT_IN_ANCHORS || entry.includes("-----BEGIN")) return;
     const read = readNamed(ctx, isAbsolute(entry) ? entry : resolve(ctx.dir, entry), "trust-anchor");
     if (!read.ok && read.refused) {
-      out.push(finding(settings.locate(["trustAnchors", i]), "trust-anchor-refused", "error", `trust anchor ${entry} is refused: ${read.problem}`));
+      out.push(
+        finding(
+          settings.locate(["trustAnchors", i]),
+          "trust-anchor-refused",
+          "error",
+          `trust anchor ${entry} is refused: ${read.problem}`,
+        ),
+      );
     }
   });
   return out;
@@ -151,12 +188,41 @@ function targetFindings(d: RuleDraft, ctx: SemanticContext): Finding[] {
   if (r.target.kind === "version") {
     const c = compareOsVersions(r.target.version, r.minimum);
     if (c < 0) {
-      out.push(finding(d.at(["target"]), "target-below-minimum", "error", `target ${r.target.text} is below minimum ${r.minimumText}: a device that installs it would still be blocked`, r.id));
-    } else if (c === 0 && r.targetBuild !== null && r.minimumBuild !== null && compareBuilds(parseBuild(r.targetBuild), r.minimumBuild) < 0) {
-      out.push(finding(d.at(["targetBuild"]), "target-below-minimum", "error", `targetBuild ${r.targetBuild} is below minimumBuild ${r.minimumBuildText ?? ""}: a device that installs it would still be blocked`, r.id));
+      out.push(
+        finding(
+          d.at(["target"]),
+          "target-below-minimum",
+          "error",
+          `target ${r.target.text} is below minimum ${r.minimumText}: a device that installs it would still be blocked`,
+          r.id,
+        ),
+      );
+    } else if (
+      c === 0 &&
+      r.targetBuild !== null &&
+      r.minimumBuild !== null &&
+      compareBuilds(parseBuild(r.targetBuild), r.minimumBuild) < 0
+    ) {
+      out.push(
+        finding(
+          d.at(["targetBuild"]),
+          "target-below-minimum",
+          "error",
+          `targetBuild ${r.targetBuild} is below minimumBuild ${r.minimumBuildText ?? ""}: a device that installs it would still be blocked`,
+          r.id,
+        ),
+      );
     }
   } else if (!ctx.availability.resolvesLatest) {
-    out.push(finding(d.at(["target"]), "target-needs-feed", "error", `target: ${r.target.kind} is resolved from Apple's GDMF feed; configure one (--gdmf FILE, or feeds.gdmf in enrollgate.yaml)`, r.id));
+    out.push(
+      finding(
+        d.at(["target"]),
+        "target-needs-feed",
+        "error",
+        `target: ${r.target.kind} is resolved from Apple's GDMF feed; configure one (--gdmf FILE, or feeds.gdmf in enrollgate.yaml)`,
+        r.id,
+      ),
+    );
   }
   return out;
 }
@@ -165,7 +231,15 @@ function globFindings(d: RuleDraft): Finding[] {
   const out: Finding[] = [];
   d.globs?.forEach((glob, i) => {
     if (!canMatchPlatform(glob, d.rule.platform)) {
-      out.push(finding(d.at(["models", i]), "model-never-matches", "error", `model "${glob.pattern}" can never match a ${d.rule.platform} device's PRODUCT or SOFTWARE_UPDATE_DEVICE_ID`, d.rule.id));
+      out.push(
+        finding(
+          d.at(["models", i]),
+          "model-never-matches",
+          "error",
+          `model "${glob.pattern}" can never match a ${d.rule.platform} device's PRODUCT or SOFTWARE_UPDATE_DEVICE_ID`,
+          d.rule.id,
+        ),
+      );
     }
   });
   return out;
@@ -174,7 +248,13 @@ function globFindings(d: RuleDraft): Finding[] {
 function exemptionFinding(d: RuleDraft, now: number | null): Finding | null {
   const until = d.rule.exempt?.until ?? null;
   if (now === null || until === null || until > now) return null;
-  return finding(d.at(["exempt", "until"]), "exemption-expired", "warning", `the exemption ended ${d.rule.exempt?.untilText ?? ""}; the listed serials are no longer exempt`, d.rule.id);
+  return finding(
+    d.at(["exempt", "until"]),
+    "exemption-expired",
+    "warning",
+    `the exemption ended ${d.rule.exempt?.untilText ?? ""}; the listed serials are no longer exempt`,
+    d.rule.id,
+  );
 }
 
 function betaProgramFinding(d: RuleDraft, errors: ErrorSchema): Finding | null {
@@ -196,13 +276,16 @@ function betaProgramFinding(d: RuleDraft, errors: ErrorSchema): Finding | null {
   );
 }
 
-/** Whether `a` always decides before `b` could: same devices, active at least as long, never exempt where `b` applies. */
+/**
+ * Whether `a` always decides before `b` could: same devices, active at least as long, never exempt where `b` applies.
+ */
 function covers(a: Rule, b: Rule): boolean {
   if (a.activeFrom !== null && (b.activeFrom === null || a.activeFrom > b.activeFrom)) return false;
   if (a.exempt !== null) {
     if (b.exempt === null) return false;
     for (const s of a.exempt.serials) if (!b.exempt.serials.has(s)) return false;
-    if (a.exempt.until === null ? b.exempt.until !== null : b.exempt.until !== null && a.exempt.until > b.exempt.until) return false;
+    if (a.exempt.until === null ? b.exempt.until !== null : b.exempt.until !== null && a.exempt.until > b.exempt.until)
+      return false;
   }
   if (!belowImplies(b, a)) return false;
   if (a.mode === "enforce") return b.mode === "audit" || byStrictness(a, 0, b, 0) < 0;
@@ -232,7 +315,13 @@ function unreachable(drafts: ReadonlyArray<RuleDraft>): Finding[] {
       else if (scope.length <= PAIRWISE_LIMIT) by = sorted.find((a, i) => i !== j && covers(a.rule, b.rule));
       if (by !== undefined) {
         out.push({
-          ...finding(b.rule.source, "rule-unreachable", "warning", `rule "${b.rule.id}" never decides: "${by.rule.id}" (${formatLocation(by.rule.source)}) covers the same devices and always decides first`, b.rule.id),
+          ...finding(
+            b.rule.source,
+            "rule-unreachable",
+            "warning",
+            `rule "${b.rule.id}" never decides: "${by.rule.id}" (${formatLocation(by.rule.source)}) covers the same devices and always decides first`,
+            b.rule.id,
+          ),
           related: [{ ...by.rule.source, message: `"${by.rule.id}" decides instead` }],
         });
       }
@@ -262,7 +351,15 @@ export function checkTests(cases: ReadonlyArray<TestCase>, ruleIds: ReadonlySet<
   for (const c of cases) {
     const expected = c.expect.rule;
     if (typeof expected === "string" && !ruleIds.has(expected) && c.ruleSource !== null) {
-      out.push(finding(c.ruleSource, "test-unknown-rule", "error", `test "${c.name}" expects rule "${expected}", which no policy file defines`, expected));
+      out.push(
+        finding(
+          c.ruleSource,
+          "test-unknown-rule",
+          "error",
+          `test "${c.name}" expects rule "${expected}", which no policy file defines`,
+          expected,
+        ),
+      );
     }
   }
   return out;

@@ -106,7 +106,7 @@ class Source implements ParsedSource {
 
   private walk(path: DataPath): Located {
     const doc = this.ast.doc;
-    let here: Located = { node: doc.contents as YamlNode | null, pair: null };
+    let here: Located = { node: doc.contents, pair: null };
     for (const segment of path) {
       const next = step(doc, here.node, segment);
       if (next === null) break; // the deepest node that exists: where a missing key belongs
@@ -132,7 +132,11 @@ class Source implements ParsedSource {
     let { node } = this.walk(path);
     if (isAlias(node)) node = (node.resolve(this.ast.doc) as YamlNode | undefined) ?? null;
     if (!isScalar(node)) return null;
-    const quoted = node.type === "QUOTE_DOUBLE" || node.type === "QUOTE_SINGLE" || node.type === "BLOCK_FOLDED" || node.type === "BLOCK_LITERAL";
+    const quoted =
+      node.type === "QUOTE_DOUBLE" ||
+      node.type === "QUOTE_SINGLE" ||
+      node.type === "BLOCK_FOLDED" ||
+      node.type === "BLOCK_LITERAL";
     return { value: node.value, quoted, source: node.source ?? String(node.value) };
   }
 }
@@ -170,7 +174,14 @@ export function parseSource(file: SourceFile): { source: ParsedSource | null; fi
   if (file.text.length > MAX_POLICY_FILE_BYTES) {
     return {
       source: null,
-      findings: [finding(wholeFile(file.path), "file-too-large", "error", `the file is larger than ${MAX_POLICY_FILE_BYTES / 1024 / 1024} MiB`)],
+      findings: [
+        finding(
+          wholeFile(file.path),
+          "file-too-large",
+          "error",
+          `the file is larger than ${MAX_POLICY_FILE_BYTES / 1024 / 1024} MiB`,
+        ),
+      ],
     };
   }
   const fast = fastParse(file.text);
@@ -183,7 +194,17 @@ export function parseSource(file: SourceFile): { source: ParsedSource | null; fi
     const line = before.split("\n").length;
     const column = deep - before.lastIndexOf("\n");
     const at = { file: file.path, line, column, endLine: line, endColumn: column + 1 };
-    return { source: null, findings: [finding(at, "yaml-too-deep", "error", `the document nests more than ${MAX_YAML_DEPTH} levels deep here; policy files need a handful`)] };
+    return {
+      source: null,
+      findings: [
+        finding(
+          at,
+          "yaml-too-deep",
+          "error",
+          `the document nests more than ${MAX_YAML_DEPTH} levels deep here; policy files need a handful`,
+        ),
+      ],
+    };
   }
   const lines = new LineCounter();
   const docs = parseAllDocuments(file.text, { lineCounter: lines, uniqueKeys: true });
@@ -194,7 +215,10 @@ export function parseSource(file: SourceFile): { source: ParsedSource | null; fi
   };
   if (!Array.isArray(docs)) {
     // An empty stream: no document at all. Treat as an empty mapping-less file.
-    return { source: null, findings: [finding(wholeFile(file.path), "yaml-syntax", "error", "the file holds no YAML document")] };
+    return {
+      source: null,
+      findings: [finding(wholeFile(file.path), "yaml-syntax", "error", "the file holds no YAML document")],
+    };
   }
   const findings: Finding[] = [];
   for (const doc of docs) {
@@ -205,14 +229,25 @@ export function parseSource(file: SourceFile): { source: ParsedSource | null; fi
   const [first, second] = docs;
   if (second !== undefined) {
     const start = second.range[0];
-    findings.push(finding(at(start, start), "yaml-multiple-documents", "error", "a policy file holds one YAML document; remove the '---' separator"));
+    findings.push(
+      finding(
+        at(start, start),
+        "yaml-multiple-documents",
+        "error",
+        "a policy file holds one YAML document; remove the '---' separator",
+      ),
+    );
   }
   if (findings.length > 0 || first === undefined) return { source: null, findings };
   let value: unknown;
   try {
     value = first.toJS();
   } catch (e) {
-    if (e instanceof RangeError) return { source: null, findings: [finding(wholeFile(file.path), "yaml-syntax", "error", yamlMessage(e.message))] };
+    if (e instanceof RangeError)
+      return {
+        source: null,
+        findings: [finding(wholeFile(file.path), "yaml-syntax", "error", yamlMessage(e.message))],
+      };
     let where = wholeFile(file.path);
     visit(first, {
       Alias(_key, node) {

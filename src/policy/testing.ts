@@ -35,19 +35,23 @@ function check(test: TestCase, d: Decision): string[] {
   const problems: string[] = [];
   if (d.decision !== e.decision) problems.push(`decision: expected ${e.decision}, got ${d.decision}`);
   if (d.reason !== e.reason) problems.push(`reason: expected ${e.reason}, got ${d.reason}`);
-  if (e.rule !== undefined && d.rule !== e.rule) problems.push(`rule: expected ${e.rule ?? "none"}, got ${d.rule ?? "none"}`);
+  if (e.rule !== undefined && d.rule !== e.rule)
+    problems.push(`rule: expected ${e.rule ?? "none"}, got ${d.rule ?? "none"}`);
   const details = d.body?.details;
   if (e.target !== undefined) {
     if (details === undefined) problems.push(`target: expected ${e.target}, but no 403 body`);
-    else if (!sameVersion(details.OSVersion, e.target)) problems.push(`target: expected ${e.target}, got ${details.OSVersion}`);
+    else if (!sameVersion(details.OSVersion, e.target))
+      problems.push(`target: expected ${e.target}, got ${details.OSVersion}`);
   }
   if (e.buildVersion !== undefined) {
     const got = details?.BuildVersion ?? null;
-    if (got !== e.buildVersion) problems.push(`buildVersion: expected ${e.buildVersion ?? "none"}, got ${got ?? "none"}`);
+    if (got !== e.buildVersion)
+      problems.push(`buildVersion: expected ${e.buildVersion ?? "none"}, got ${got ?? "none"}`);
   }
   if (e.betaProgram !== undefined) {
     const got = details?.RequireBetaProgram !== undefined;
-    if (got !== e.betaProgram) problems.push(`betaProgram: expected ${e.betaProgram ? "present" : "absent"}, got ${got ? "present" : "absent"}`);
+    if (got !== e.betaProgram)
+      problems.push(`betaProgram: expected ${e.betaProgram ? "present" : "absent"}, got ${got ? "present" : "absent"}`);
   }
   return problems;
 }

@@ -32,7 +32,18 @@ export interface Weakening {
 
 export type RuleSnapshot = Pick<
   Rule,
-  "id" | "platform" | "models" | "minimum" | "minimumText" | "minimumBuild" | "minimumBuildText" | "target" | "mode" | "activeFrom" | "exempt" | "whenUnavailable"
+  | "id"
+  | "platform"
+  | "models"
+  | "minimum"
+  | "minimumText"
+  | "minimumBuild"
+  | "minimumBuildText"
+  | "target"
+  | "mode"
+  | "activeFrom"
+  | "exempt"
+  | "whenUnavailable"
 >;
 
 export interface PolicySnapshot {
@@ -80,23 +91,40 @@ function ruleWeakenings(a: RuleSnapshot, b: RuleSnapshot): Weakening[] {
   }
   const minimum = compareOsVersions(b.minimum, a.minimum);
   if (minimum < 0) add("minimum-lowered", a.minimumText, b.minimumText);
-  else if (minimum === 0 && a.minimumBuild !== null && (b.minimumBuild === null || compareBuilds(b.minimumBuild, a.minimumBuild) < 0)) {
+  else if (
+    minimum === 0 &&
+    a.minimumBuild !== null &&
+    (b.minimumBuild === null || compareBuilds(b.minimumBuild, a.minimumBuild) < 0)
+  ) {
     add("minimum-build-lowered", a.minimumBuildText ?? "", b.minimumBuildText ?? "none");
   }
   // A target that follows the minimum (the default) moved with it: said above.
-  const followsMinimum = a.target.kind === "version" && a.target.text === a.minimumText && b.target.kind === "version" && b.target.text === b.minimumText;
-  if (a.target.kind === "version" && b.target.kind === "version" && !followsMinimum && compareOsVersions(b.target.version, a.target.version) < 0) {
+  const followsMinimum =
+    a.target.kind === "version" &&
+    a.target.text === a.minimumText &&
+    b.target.kind === "version" &&
+    b.target.text === b.minimumText;
+  if (
+    a.target.kind === "version" &&
+    b.target.kind === "version" &&
+    !followsMinimum &&
+    compareOsVersions(b.target.version, a.target.version) < 0
+  ) {
     add("target-lowered", a.target.text, b.target.text);
   }
-  if (b.models !== null && (a.models === null || a.models.some((m) => !b.models?.some((n) => covers(n, m))))) add("models-narrowed", models(a.models), models(b.models));
+  if (b.models !== null && (a.models === null || a.models.some((m) => !b.models?.some((n) => covers(n, m)))))
+    add("models-narrowed", models(a.models), models(b.models));
   if (a.mode === "enforce" && b.mode === "audit") add("mode-relaxed", a.mode, b.mode);
-  if (b.activeFrom !== null && (a.activeFrom === null || b.activeFrom > a.activeFrom)) add("activation-delayed", day(a.activeFrom), day(b.activeFrom));
+  if (b.activeFrom !== null && (a.activeFrom === null || b.activeFrom > a.activeFrom))
+    add("activation-delayed", day(a.activeFrom), day(b.activeFrom));
   if (b.exempt !== null) {
     const added = [...b.exempt.serials].some((s) => a.exempt === null || !a.exempt.serials.has(s));
-    const longer = a.exempt !== null && a.exempt.until !== null && (b.exempt.until === null || b.exempt.until > a.exempt.until);
+    const longer =
+      a.exempt !== null && a.exempt.until !== null && (b.exempt.until === null || b.exempt.until > a.exempt.until);
     if (added || longer) add("exemption-widened", exemption(a.exempt), exemption(b.exempt));
   }
-  if (a.whenUnavailable === "block" && b.whenUnavailable === "allow") add("when-unavailable-relaxed", a.whenUnavailable, b.whenUnavailable);
+  if (a.whenUnavailable === "block" && b.whenUnavailable === "allow")
+    add("when-unavailable-relaxed", a.whenUnavailable, b.whenUnavailable);
   return out;
 }
 
@@ -106,7 +134,13 @@ export function weakenings(before: PolicySnapshot, after: PolicySnapshot): Weake
   const next = new Map(after.rules.map((r) => [r.id, r]));
   for (const a of before.rules) {
     const b = next.get(a.id);
-    if (b === undefined) out.push({ change: "rule-removed", rule: a.id, from: `${a.platform} ${models(a.models)}, minimum ${a.minimumText}${a.mode === "audit" ? " (audit)" : ""}`, to: "removed" });
+    if (b === undefined)
+      out.push({
+        change: "rule-removed",
+        rule: a.id,
+        from: `${a.platform} ${models(a.models)}, minimum ${a.minimumText}${a.mode === "audit" ? " (audit)" : ""}`,
+        to: "removed",
+      });
     else out.push(...ruleWeakenings(a, b));
   }
   if (VERIFY_STRENGTH[after.settings.verify] < VERIFY_STRENGTH[before.settings.verify]) {
@@ -116,16 +150,30 @@ export function weakenings(before: PolicySnapshot, after: PolicySnapshot): Weake
     out.push({ change: "missing-machine-info-allowed", rule: null, from: "reject", to: "allow" });
   }
   // A peer newly trusted as a proxy may write the client address the log and the MDM server believe.
-  const proxies = (list: ReadonlyArray<string> | undefined) => (list ?? []).flatMap((e) => e.split(",")).map((e) => e.trim().toLowerCase()).filter((e) => e !== "");
+  const proxies = (list: ReadonlyArray<string> | undefined) =>
+    (list ?? [])
+      .flatMap((e) => e.split(","))
+      .map((e) => e.trim().toLowerCase())
+      .filter((e) => e !== "");
   const proxiesBefore = new Set(proxies(before.settings.trustProxy));
   const addedProxies = proxies(after.settings.trustProxy).filter((p) => !proxiesBefore.has(p));
   if (addedProxies.length > 0) {
-    out.push({ change: "trusted-proxies-added", rule: null, from: proxiesBefore.size === 0 ? "none" : [...proxiesBefore].join(", "), to: proxies(after.settings.trustProxy).join(", ") });
+    out.push({
+      change: "trusted-proxies-added",
+      rule: null,
+      from: proxiesBefore.size === 0 ? "none" : [...proxiesBefore].join(", "),
+      to: proxies(after.settings.trustProxy).join(", "),
+    });
   }
   const anchorsBefore = new Set(before.trustAnchors ?? []);
   const added = (after.trustAnchors ?? []).filter((f) => !anchorsBefore.has(f));
   if (before.trustAnchors !== undefined && added.length > 0) {
-    out.push({ change: "trust-anchors-added", rule: null, from: `${anchorsBefore.size} anchors`, to: `${added.length} more: ${added.join(", ")}` });
+    out.push({
+      change: "trust-anchors-added",
+      rule: null,
+      from: `${anchorsBefore.size} anchors`,
+      to: `${added.length} more: ${added.join(", ")}`,
+    });
   }
   return out;
 }

@@ -41,7 +41,14 @@ export function firstTooDeep(text: string, max = MAX_YAML_DEPTH): number | null 
     if (flow > 0) {
       if (token === "[" || token === "{") flow++;
       else if (token === "]" || token === "}") flow--;
-    } else if (first === "\n" || first === "\r" || first === " " || first === "\t" || first === "#" || token === "\uFEFF") {
+    } else if (
+      first === "\n" ||
+      first === "\r" ||
+      first === " " ||
+      first === "\t" ||
+      first === "#" ||
+      token === "\uFEFF"
+    ) {
       // Layout and comments: nothing opens.
     } else if ((token === "---" || token === "...") && at === lineStart) {
       stack.length = 0;

@@ -19,11 +19,19 @@ interface Host {
 }
 
 const HOSTS = new Map<string, Host>([
-  ["github.com", { path: /^[\w.-]+\/[\w.-]+$/, file: (path, tag, file) => `https://github.com/${path}/blob/${tag}/${file}` }],
-  ["gitlab.com", { path: /^[\w.-]+(\/[\w.-]+)+$/, file: (path, tag, file) => `https://gitlab.com/${path}/-/blob/${tag}/${file}` }],
+  [
+    "github.com",
+    { path: /^[\w.-]+\/[\w.-]+$/, file: (path, tag, file) => `https://github.com/${path}/blob/${tag}/${file}` },
+  ],
+  [
+    "gitlab.com",
+    { path: /^[\w.-]+(\/[\w.-]+)+$/, file: (path, tag, file) => `https://gitlab.com/${path}/-/blob/${tag}/${file}` },
+  ],
 ]);
 
-/** `host` and `owner/name` of a repository as npm writes it: a URL, `git@host:path`, or a `github:`/`gitlab:` shorthand. */
+/**
+ * `host` and `owner/name` of a repository as npm writes it: a URL, `git@host:path`, or a `github:`/`gitlab:` shorthand.
+ */
 function repositoryOf(spec: string): { host: string; path: string } | undefined {
   const shorthand = /^(?:(github|gitlab):)?([\w.-]+(?:\/[\w.-]+)+)$/.exec(spec);
   if (shorthand !== null) return { host: `${shorthand[1] ?? "github"}.com`, path: shorthand[2] ?? "" };
@@ -34,10 +42,18 @@ function repositoryOf(spec: string): { host: string; path: string } | undefined 
   } catch {
     return undefined;
   }
-  return { host: url.hostname.toLowerCase().replace(/^www\./, ""), path: decodeURIComponent(url.pathname).replace(/^\/+|\/+$/g, "").replace(/\.git$/, "") };
+  return {
+    host: url.hostname.toLowerCase().replace(/^www\./, ""),
+    path: decodeURIComponent(url.pathname)
+      .replace(/^\/+|\/+$/g, "")
+      .replace(/\.git$/, ""),
+  };
 }
 
-/** The absolute URL of docs/findings.md for this release, or undefined when package.json names no GitHub or GitLab repository. */
+/**
+ * The absolute URL of docs/findings.md for this release, or undefined when package.json names no GitHub or GitLab
+ * repository.
+ */
 export function findingsDocsUrl(manifest: PackageManifest): string | undefined {
   const repository = manifest.repository;
   if (repository === undefined) return undefined;

@@ -6,7 +6,10 @@ import type { ValidationReport } from "./report.js";
 /** Escapes text for XML 1.0; characters XML cannot carry are written as visible \uXXXX text. */
 export function xmlEscape(s: string): string {
   return s
-    .replace(/[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, "0")}`)
+    .replace(
+      /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu,
+      (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, "0")}`,
+    )
     .replace(/&/g, "&amp;")
     .replace(/</g, "&lt;")
     .replace(/>/g, "&gt;")
@@ -27,7 +30,9 @@ export function junitDocument(suite: string, cases: ReadonlyArray<JunitCase>): s
   const body = cases.map((c) => {
     const parts = [`    <testcase classname="${xmlEscape(c.classname)}" name="${xmlEscape(c.name)}">`];
     if (c.failure !== undefined) {
-      parts.push(`      <failure message="${xmlEscape(c.failure.message)}" type="${xmlEscape(c.failure.type)}">${xmlEscape(c.failure.text)}</failure>`);
+      parts.push(
+        `      <failure message="${xmlEscape(c.failure.message)}" type="${xmlEscape(c.failure.type)}">${xmlEscape(c.failure.text)}</failure>`,
+      );
     }
     if (c.systemOut !== undefined) parts.push(`      <system-out>${xmlEscape(c.systemOut)}</system-out>`);
     parts.push("    </testcase>");
@@ -54,7 +59,13 @@ export function formatJunit(report: ValidationReport): string {
       name: file,
       classname: "enrollgate.validate",
       ...(errors.length > 0
-        ? { failure: { message: `${errors.length} error${errors.length === 1 ? "" : "s"}: ${errors[0]?.message ?? ""}`, type: errors[0]?.code ?? "error", text: errors.map((f) => formatFinding(f)).join("\n") } }
+        ? {
+            failure: {
+              message: `${errors.length} error${errors.length === 1 ? "" : "s"}: ${errors[0]?.message ?? ""}`,
+              type: errors[0]?.code ?? "error",
+              text: errors.map((f) => formatFinding(f)).join("\n"),
+            },
+          }
         : {}),
       ...(warnings.length > 0 ? { systemOut: warnings.map((f) => formatFinding(f)).join("\n") } : {}),
     };

@@ -8,7 +8,10 @@ export interface ValidationReport {
   readonly files: ReadonlyArray<string>;
   /** enrollgate's version, for tool metadata. */
   readonly version: string;
-  /** The absolute URL of docs/findings.md for this version (see findingsDocsUrl); SARIF links each rule to its entry. Absent: no links. */
+  /**
+   * The absolute URL of docs/findings.md for this version (see findingsDocsUrl); SARIF links each rule to its entry.
+   * Absent: no links.
+   */
   readonly findingsDocsUrl?: string;
 }
 

@@ -38,7 +38,12 @@ export function formatSarif(report: ValidationReport): string {
       {
         physicalLocation: {
           artifactLocation: { uri: f.file, uriBaseId: "%SRCROOT%" },
-          region: { startLine: f.line, startColumn: f.column, endLine: f.endLine, endColumn: Math.max(f.endColumn, f.line === f.endLine ? f.column : 1) },
+          region: {
+            startLine: f.line,
+            startColumn: f.column,
+            endLine: f.endLine,
+            endColumn: Math.max(f.endColumn, f.line === f.endLine ? f.column : 1),
+          },
         },
       },
     ],

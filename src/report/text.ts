@@ -10,6 +10,10 @@ export function formatText(report: ValidationReport): string {
   const lines = report.findings.map((f) => formatFinding(f));
   const { errors, warnings } = countBySeverity(report.findings);
   const checked = plural(report.files.length, "file");
-  lines.push(errors + warnings === 0 ? `${checked} checked, no findings` : `${checked} checked: ${plural(errors, "error")}, ${plural(warnings, "warning")}`);
+  lines.push(
+    errors + warnings === 0
+      ? `${checked} checked, no findings`
+      : `${checked} checked: ${plural(errors, "error")}, ${plural(warnings, "warning")}`,
+  );
   return `${lines.join("\n")}\n`;
 }

@@ -1,7 +1,18 @@
 // MachineInfo: CMS verification with a throwaway CA, the strict plist reader,
 // schema validation and the facts it yields.
 import { beforeAll, describe, expect, it } from "vitest";
-import { BandedSchema, bundledAppleSchema, CmsError, parsePemCertificates, parsePlistBytes, parsePlistText, parseSignedData, PlistError, TrustStore, verifySignedData } from "enrollgate/apple";
+import {
+  BandedSchema,
+  bundledAppleSchema,
+  CmsError,
+  parsePemCertificates,
+  parsePlistBytes,
+  parsePlistText,
+  parseSignedData,
+  PlistError,
+  TrustStore,
+  verifySignedData,
+} from "enrollgate/apple";
 import { ingestMachineInfo, type MachineInfoResult } from "enrollgate/gate";
 import { createCA, createIdentity, machineInfoPlist, signCms, type Identity } from "../../support/signing.js";
 
@@ -45,14 +56,22 @@ describe("CMS verification", () => {
     const intermediate = await createIdentity(ca, { commonName: "Test Intermediate", ca: true });
     const leaf = await createIdentity(intermediate, { kind: "ecdsa" });
     expect(verify(await signCms(plist, leaf, { certificates: [intermediate] })).ok).toBe(true);
-    expect(verify(await signCms(plist, leaf))).toEqual({ ok: false, code: "chain-unanchored", detail: expect.stringMatching(/no chain from the signer to a trust anchor/) });
+    expect(verify(await signCms(plist, leaf))).toEqual({
+      ok: false,
+      code: "chain-unanchored",
+      detail: expect.stringMatching(/no chain from the signer to a trust anchor/),
+    });
   });
 
   it("rejects a tampered payload", async () => {
     const der = Buffer.from(await signCms(plist, rsaDevice));
     const at = der.indexOf("iPhone17,3");
     der[at + 6] = "8".charCodeAt(0);
-    expect(verify(der)).toEqual({ ok: false, code: "digest-mismatch", detail: "the content does not match the signed messageDigest" });
+    expect(verify(der)).toEqual({
+      ok: false,
+      code: "digest-mismatch",
+      detail: "the content does not match the signed messageDigest",
+    });
     const bare = Buffer.from(await signCms(plist, rsaDevice, { signedAttributes: false }));
     bare[bare.indexOf("iPhone17,3") + 6] = "8".charCodeAt(0);
     expect(verify(bare)).toEqual({ ok: false, code: "signature-mismatch", detail: "the signature does not match" });
@@ -60,15 +79,27 @@ describe("CMS verification", () => {
 
   it("rejects a signer from another CA", async () => {
     const stranger = await createIdentity(otherCa);
-    expect(verify(await signCms(plist, stranger))).toEqual({ ok: false, code: "chain-unanchored", detail: expect.stringMatching(/no chain .*\(stuck at issuer ".*CN=Someone Else's CA"\)/) });
+    expect(verify(await signCms(plist, stranger))).toEqual({
+      ok: false,
+      code: "chain-unanchored",
+      detail: expect.stringMatching(/no chain .*\(stuck at issuer ".*CN=Someone Else's CA"\)/),
+    });
   });
 
   it("rejects two signers", async () => {
-    expect(verify(await signCms(plist, rsaDevice, { coSigners: [ecDevice] }))).toEqual({ ok: false, code: "signer-count", detail: "the message has 2 signers; MachineInfo has exactly one" });
+    expect(verify(await signCms(plist, rsaDevice, { coSigners: [ecDevice] }))).toEqual({
+      ok: false,
+      code: "signer-count",
+      detail: "the message has 2 signers; MachineInfo has exactly one",
+    });
   });
 
   it("rejects a message without the signer's certificate", async () => {
-    expect(verify(await signCms(plist, rsaDevice, { includeCertificate: false }))).toEqual({ ok: false, code: "signer-certificate-missing", detail: "the signer's certificate is not in the message" });
+    expect(verify(await signCms(plist, rsaDevice, { includeCertificate: false }))).toEqual({
+      ok: false,
+      code: "signer-certificate-missing",
+      detail: "the signer's certificate is not in the message",
+    });
   });
 
   it("trusts nothing with an empty trust store", async () => {
@@ -86,7 +117,9 @@ describe("CMS verification", () => {
 
   it("names trailing bytes", async () => {
     const der = await signCms(plist, rsaDevice);
-    expect(() => parseSignedData(Buffer.concat([der, Buffer.from([0])]))).toThrow("the message has 1 bytes of trailing data");
+    expect(() => parseSignedData(Buffer.concat([der, Buffer.from([0])]))).toThrow(
+      "the message has 1 bytes of trailing data",
+    );
   });
 
   it("refuses a message with more certificates than any device sends", async () => {
@@ -111,8 +144,12 @@ describe("CMS verification", () => {
     const intermediate = await createIdentity(ca, { commonName: "Anchor Intermediate", ca: true });
     const leaf = await createIdentity(intermediate, { kind: "ecdsa" });
     const anchoredAtIntermediate = new TrustStore(parsePemCertificates(intermediate.pem, "intermediate.pem"));
-    expect(verify(await signCms(plist, leaf, { certificates: [intermediate, ca] }), anchoredAtIntermediate).ok).toBe(true);
-    expect(verify(await signCms(plist, leaf, { certificates: [intermediate, otherCa] }), anchoredAtIntermediate).ok).toBe(false);
+    expect(verify(await signCms(plist, leaf, { certificates: [intermediate, ca] }), anchoredAtIntermediate).ok).toBe(
+      true,
+    );
+    expect(
+      verify(await signCms(plist, leaf, { certificates: [intermediate, otherCa] }), anchoredAtIntermediate).ok,
+    ).toBe(false);
   });
 
   it("refuses parts no signature covers when they are not what the signer wrote", async () => {
@@ -136,13 +173,17 @@ describe("CMS verification", () => {
   it("reads trust anchors from PEM bundles and names bad ones", () => {
     expect(parsePemCertificates(`${ca.pem}\n${otherCa.pem}`, "bundle.pem")).toHaveLength(2);
     expect(() => parsePemCertificates("nothing here", "empty.pem")).toThrow("empty.pem holds no PEM certificate");
-    expect(() => parsePemCertificates("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----", "bad.pem")).toThrow(/bad.pem: certificate 1 cannot be read/);
+    expect(() =>
+      parsePemCertificates("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----", "bad.pem"),
+    ).toThrow(/bad.pem: certificate 1 cannot be read/);
   });
 });
 
 describe("the plist reader", () => {
-  const wrap = (inner: string, doctype = '<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">') =>
-    `<?xml version="1.0" encoding="UTF-8"?>\n${doctype}\n<plist version="1.0">${inner}</plist>`;
+  const wrap = (
+    inner: string,
+    doctype = '<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">',
+  ) => `<?xml version="1.0" encoding="UTF-8"?>\n${doctype}\n<plist version="1.0">${inner}</plist>`;
 
   it("reads every value type", () => {
     expect(
@@ -152,7 +193,17 @@ describe("the plist reader", () => {
             "<key>d</key><date>2026-11-22T10:00:00Z</date><key>b</key><data>aGVs\nbG8=</data><key>a</key><array><string>x</string><integer>1</integer></array><key>e</key><dict/></dict>",
         ),
       ),
-    ).toEqual({ s: "a & b", i: -42, r: 0.5, t: true, f: false, d: new Date("2026-11-22T10:00:00Z"), b: Buffer.from("hello"), a: ["x", 1], e: {} });
+    ).toEqual({
+      s: "a & b",
+      i: -42,
+      r: 0.5,
+      t: true,
+      f: false,
+      d: new Date("2026-11-22T10:00:00Z"),
+      b: Buffer.from("hello"),
+      a: ["x", 1],
+      e: {},
+    });
   });
 
   it("accepts Apple's standard DOCTYPE line", () => {
@@ -160,12 +211,32 @@ describe("the plist reader", () => {
   });
 
   it.each([
-    ["an entity declaration", wrap("<string>&a;</string>", '<!DOCTYPE plist [<!ENTITY a "aaaa">]>'), "internal DTD subset"],
-    ["nested entities", wrap("<string>&b;</string>", '<!DOCTYPE plist [<!ENTITY a "x"><!ENTITY b "&a;&a;">]>'), "internal DTD subset"],
-    ["an external DOCTYPE", wrap("<string>x</string>", '<!DOCTYPE plist SYSTEM "file:///etc/passwd">'), "a DOCTYPE other than Apple's standard plist DOCTYPE"],
-    ["a bare entity declaration", `<?xml version="1.0"?><!ENTITY x "y"><plist><string>x</string></plist>`, "the plist declares an entity (<!ENTITY>)"],
+    [
+      "an entity declaration",
+      wrap("<string>&a;</string>", '<!DOCTYPE plist [<!ENTITY a "aaaa">]>'),
+      "internal DTD subset",
+    ],
+    [
+      "nested entities",
+      wrap("<string>&b;</string>", '<!DOCTYPE plist [<!ENTITY a "x"><!ENTITY b "&a;&a;">]>'),
+      "internal DTD subset",
+    ],
+    [
+      "an external DOCTYPE",
+      wrap("<string>x</string>", '<!DOCTYPE plist SYSTEM "file:///etc/passwd">'),
+      "a DOCTYPE other than Apple's standard plist DOCTYPE",
+    ],
+    [
+      "a bare entity declaration",
+      `<?xml version="1.0"?><!ENTITY x "y"><plist><string>x</string></plist>`,
+      "the plist declares an entity (<!ENTITY>)",
+    ],
     ["an undefined entity", wrap("<string>&xxe;</string>"), "the plist refers to an undefined entity &xxe;"],
-    ["10,000 levels of nesting", wrap(`${"<array>".repeat(10_000)}${"</array>".repeat(10_000)}`), "the plist nests deeper than 32 levels"],
+    [
+      "10,000 levels of nesting",
+      wrap(`${"<array>".repeat(10_000)}${"</array>".repeat(10_000)}`),
+      "the plist nests deeper than 32 levels",
+    ],
     ["an integer that is not one", wrap("<integer>abc</integer>"), "<integer>abc</integer> is not an integer"],
     ["an unsafe integer", wrap("<integer>123456789012345678901234</integer>"), /is not an integer/],
     ["a date that is not one", wrap("<date>tomorrow</date>"), "<date>tomorrow</date> is not an ISO 8601 UTC date"],
@@ -174,7 +245,7 @@ describe("the plist reader", () => {
     ["a key without a value", wrap("<dict><key>a</key></dict>"), "<key>a</key> has no value"],
     ["a duplicated key", wrap("<dict><key>a</key><true/><key>a</key><false/></dict>"), 'key "a" appears twice'],
     ["two values", wrap("<string>a</string><string>b</string>"), "<plist> must hold exactly one value, not 2"],
-    ["an unclosed tag", '<plist><dict><key>a</key><string>x</string>', /not well-formed XML: unclosed xml tag/],
+    ["an unclosed tag", "<plist><dict><key>a</key><string>x</string>", /not well-formed XML: unclosed xml tag/],
     ["no XML", "hello", /not well-formed XML/],
     ["the wrong root", "<html><body/></html>", "the root element is <html>, not <plist>"],
   ])("refuses %s", (_what, xml, message) => {
@@ -183,7 +254,9 @@ describe("the plist reader", () => {
   });
 
   it("does not let a key named __proto__ reach the prototype", () => {
-    const v = parsePlistText(wrap("<dict><key>__proto__</key><dict><key>polluted</key><true/></dict></dict>")) as Record<string, unknown>;
+    const v = parsePlistText(
+      wrap("<dict><key>__proto__</key><dict><key>polluted</key><true/></dict></dict>"),
+    ) as Record<string, unknown>;
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(Object.keys(v)).toEqual(["__proto__"]);
   });
@@ -198,11 +271,17 @@ describe("the plist reader", () => {
 });
 
 describe("ingestMachineInfo", () => {
-  const read = async (content: string, mode: "enforce" | "audit" | "off" = "enforce", signer?: Identity): Promise<MachineInfoResult> =>
+  const read = async (
+    content: string,
+    mode: "enforce" | "audit" | "off" = "enforce",
+    signer?: Identity,
+  ): Promise<MachineInfoResult> =>
     ingestMachineInfo(await signCms(content, signer ?? ecDevice), { mode, trust, schema });
 
   it("turns a verified MachineInfo into facts", async () => {
-    const r = await read(machineInfoPlist({ SUPPLEMENTAL_BUILD_VERSION: "23F77a", SUPPLEMENTAL_OS_VERSION_EXTRA: "(a)" }));
+    const r = await read(
+      machineInfoPlist({ SUPPLEMENTAL_BUILD_VERSION: "23F77a", SUPPLEMENTAL_OS_VERSION_EXTRA: "(a)" }),
+    );
     expect(r).toMatchObject({
       ok: true,
       verification: { status: "verified", signer: expect.stringMatching(/CN=Apple iPhone Device/) },
@@ -227,12 +306,20 @@ describe("ingestMachineInfo", () => {
 
   it("under enforce, answers an unverified signature with 403", async () => {
     const stranger = await createIdentity(otherCa);
-    expect(await read(plist, "enforce", stranger)).toMatchObject({ ok: false, status: 403, code: "unverified-machine-info", message: /^MachineInfo signature not verified: no chain/ });
+    expect(await read(plist, "enforce", stranger)).toMatchObject({
+      ok: false,
+      status: 403,
+      code: "unverified-machine-info",
+      message: /^MachineInfo signature not verified: no chain/,
+    });
   });
 
   it("under audit, continues and says why it is unverified", async () => {
     const stranger = await createIdentity(otherCa);
-    expect(await read(plist, "audit", stranger)).toMatchObject({ ok: true, verification: { status: "unverified", problem: /no chain/ } });
+    expect(await read(plist, "audit", stranger)).toMatchObject({
+      ok: true,
+      verification: { status: "unverified", problem: /no chain/ },
+    });
   });
 
   it("under off, does not look at the signature", async () => {
@@ -241,7 +328,14 @@ describe("ingestMachineInfo", () => {
   });
 
   it("validates the plist against schemas/machineinfo.yaml", async () => {
-    expect(await read(machineInfoPlist({ SERIAL: undefined as unknown as string }).replace(/<key>SERIAL<\/key>\s*<string>[^<]*<\/string>/, ""))).toMatchObject({
+    expect(
+      await read(
+        machineInfoPlist({ SERIAL: undefined as unknown as string }).replace(
+          /<key>SERIAL<\/key>\s*<string>[^<]*<\/string>/,
+          "",
+        ),
+      ),
+    ).toMatchObject({
       ok: false,
       status: 400,
       code: "invalid-machine-info",
@@ -255,11 +349,21 @@ describe("ingestMachineInfo", () => {
   });
 
   it("answers a signed plist declaring entities with 400", async () => {
-    const hostile = '<?xml version="1.0"?><!DOCTYPE plist [<!ENTITY a "x">]><plist><dict><key>PRODUCT</key><string>&a;</string></dict></plist>';
-    expect(await read(hostile)).toMatchObject({ ok: false, status: 400, code: "bad-plist", message: /internal DTD subset/ });
+    const hostile =
+      '<?xml version="1.0"?><!DOCTYPE plist [<!ENTITY a "x">]><plist><dict><key>PRODUCT</key><string>&a;</string></dict></plist>';
+    expect(await read(hostile)).toMatchObject({
+      ok: false,
+      status: 400,
+      code: "bad-plist",
+      message: /internal DTD subset/,
+    });
   });
 
   it("answers bytes that are not CMS with 400", () => {
-    expect(ingestMachineInfo(Buffer.from("nope"), { mode: "off", trust, schema })).toMatchObject({ ok: false, status: 400, code: "bad-cms" });
+    expect(ingestMachineInfo(Buffer.from("nope"), { mode: "off", trust, schema })).toMatchObject({
+      ok: false,
+      status: 400,
+      code: "bad-cms",
+    });
   });
 });

@@ -11,9 +11,23 @@
 import * as asn1js from "asn1js";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { BandedSchema, type BerNode, bundledAppleSchema, decodeBer, parsePemCertificates, TrustStore } from "enrollgate/apple";
+import {
+  BandedSchema,
+  type BerNode,
+  bundledAppleSchema,
+  decodeBer,
+  parsePemCertificates,
+  TrustStore,
+} from "enrollgate/apple";
 import { ingestMachineInfo } from "enrollgate/gate";
-import { createCA, createIdentity, machineInfoPlist, signCms, type Identity, type SignOptions } from "../../support/signing.js";
+import {
+  createCA,
+  createIdentity,
+  machineInfoPlist,
+  signCms,
+  type Identity,
+  type SignOptions,
+} from "../../support/signing.js";
 import { readValue, writeValue, type Value } from "../helpers/cms-edit.js";
 import { buildOpensslPki, tlv } from "../helpers/openssl-pki.js";
 
@@ -37,17 +51,42 @@ beforeAll(async () => {
   const ecdsa = await createIdentity(intermediate, { kind: "ecdsa" });
   await sign("RSA, chain to the root", rsa, store(root.pem), { certificates: [intermediate] });
   await sign("ECDSA, chain and root included", ecdsa, store(root.pem), { certificates: [intermediate, root] });
-  await sign("ECDSA, intermediate and root anchors, root included above the intermediate", ecdsa, store(intermediate.pem, root.pem), { certificates: [intermediate, root] });
-  await sign("RSA, SHA-1, no signed attributes", rsa, store(root.pem), { certificates: [intermediate], hash: "SHA-1", signedAttributes: false });
+  await sign(
+    "ECDSA, intermediate and root anchors, root included above the intermediate",
+    ecdsa,
+    store(intermediate.pem, root.pem),
+    { certificates: [intermediate, root] },
+  );
+  await sign("RSA, SHA-1, no signed attributes", rsa, store(root.pem), {
+    certificates: [intermediate],
+    hash: "SHA-1",
+    signedAttributes: false,
+  });
 
   const pki = await buildOpensslPki();
   const plist = machineInfoPlist();
   const apple = store(pki.deviceCa.pem, pki.iphoneCa.pem, pki.root.pem);
   variants.push(
-    { name: "openssl, Apple's shape, SHA-1, signed attributes, DER", der: pki.sign(plist, { certs: [pki.deviceCa, pki.iphoneCa], hash: "sha1" }), trust: apple },
-    { name: "openssl, SHA-256, no signed attributes, streamed BER, root carried", der: pki.sign(plist, { certs: [pki.deviceCa, pki.iphoneCa, pki.root], noattr: true, stream: true }), trust: store(pki.deviceCa.pem, pki.root.pem) },
-    { name: "openssl, SHA-1, no signed attributes, Device CA anchor", der: pki.sign(plist, { certs: [pki.deviceCa], hash: "sha1", noattr: true }), trust: store(pki.deviceCa.pem) },
-    { name: "openssl, SHA-1, signed attributes, streamed BER", der: pki.sign(plist, { certs: [pki.deviceCa, pki.iphoneCa], hash: "sha1", stream: true }), trust: apple },
+    {
+      name: "openssl, Apple's shape, SHA-1, signed attributes, DER",
+      der: pki.sign(plist, { certs: [pki.deviceCa, pki.iphoneCa], hash: "sha1" }),
+      trust: apple,
+    },
+    {
+      name: "openssl, SHA-256, no signed attributes, streamed BER, root carried",
+      der: pki.sign(plist, { certs: [pki.deviceCa, pki.iphoneCa, pki.root], noattr: true, stream: true }),
+      trust: store(pki.deviceCa.pem, pki.root.pem),
+    },
+    {
+      name: "openssl, SHA-1, no signed attributes, Device CA anchor",
+      der: pki.sign(plist, { certs: [pki.deviceCa], hash: "sha1", noattr: true }),
+      trust: store(pki.deviceCa.pem),
+    },
+    {
+      name: "openssl, SHA-1, signed attributes, streamed BER",
+      der: pki.sign(plist, { certs: [pki.deviceCa, pki.iphoneCa], hash: "sha1", stream: true }),
+      trust: apple,
+    },
   );
 }, 30_000);
 
@@ -87,9 +126,11 @@ function canonical(der: Uint8Array): Uint8Array {
     const id = whole.subarray(0, node.idBlock.blockLength);
     if (!node.idBlock.isConstructed) return whole;
     if (node.idBlock.tagClass === 1 && node.idBlock.tagNumber === 4) return tlv(0x04, ...octets(node));
-    const universal = (c: asn1js.AsnType | undefined, tag: number) => c !== undefined && c.idBlock.tagClass === 1 && c.idBlock.tagNumber === tag;
+    const universal = (c: asn1js.AsnType | undefined, tag: number) =>
+      c !== undefined && c.idBlock.tagClass === 1 && c.idBlock.tagNumber === tag;
     let children = ((node.valueBlock as { value?: asn1js.AsnType[] }).value ?? []).filter((c) => !universal(c, 0));
-    if (universal(node, 16) && children.length === 2 && universal(children[0], 6) && universal(children[1], 5)) children = children.slice(0, 1);
+    if (universal(node, 16) && children.length === 2 && universal(children[0], 6) && universal(children[1], 5))
+      children = children.slice(0, 1);
     return tlv([...id], ...children.map(walk));
   };
   return walk(decoded.result);
@@ -98,18 +139,26 @@ function canonical(der: Uint8Array): Uint8Array {
 describe("a signed MachineInfo with one bit flipped", () => {
   it("is accepted as signed, before any flip", () => {
     expect(variants).toHaveLength(8);
-    for (const v of variants) expect(read(v.der, v.trust), v.name).toMatchObject({ ok: true, verification: { status: "verified" } });
+    for (const v of variants)
+      expect(read(v.der, v.trust), v.name).toMatchObject({ ok: true, verification: { status: "verified" } });
   });
 
   it("is refused under enforce, wherever the bit is", () => {
-    const flips = fc.integer({ min: 0, max: variants.length - 1 }).chain((v) => fc.tuple(fc.constant(v), fc.nat({ max: (variants[v] as Variant).der.length * 8 - 1 })));
+    const flips = fc
+      .integer({ min: 0, max: variants.length - 1 })
+      .chain((v) => fc.tuple(fc.constant(v), fc.nat({ max: (variants[v] as Variant).der.length * 8 - 1 })));
     fc.assert(
       fc.property(flips, ([v, bit]) => {
         const { name, der, trust } = variants[v] as Variant;
         const flipped = Uint8Array.from(der);
         flipped[bit >> 3] = (flipped[bit >> 3] ?? 0) ^ (1 << (bit & 7));
         const result = read(flipped, trust);
-        if (result.ok && bit >> 3 === signatureAlgorithmNameByte(der) && [0x01, 0x05].includes(flipped[bit >> 3] as number)) return; // the one documented alias
+        if (
+          result.ok &&
+          bit >> 3 === signatureAlgorithmNameByte(der) &&
+          [0x01, 0x05].includes(flipped[bit >> 3] as number)
+        )
+          return; // the one documented alias
         expect(result.ok, `${name}: bit ${bit & 7} of byte ${bit >> 3} flipped and still accepted`).toBe(false);
         if (!result.ok) expect([400, 403]).toContain(result.status);
       }),
@@ -148,25 +197,30 @@ function constructedPaths(v: Value, path: number[] = []): number[][] {
   return [path, ...v.children.flatMap((c, i) => constructedPaths(c, [...path, i]))];
 }
 
-const at = (root: Value, path: ReadonlyArray<number>): Value => path.reduce<Value>((v, i) => (v.children as Value[])[i] as Value, root);
+const at = (root: Value, path: ReadonlyArray<number>): Value =>
+  path.reduce<Value>((v, i) => (v.children as Value[])[i] as Value, root);
 
 /** Well-formed values an attacker might insert: the optional CMS fields, certificates, chunks, NULLs, noise. */
 const insertable = fc.oneof(
-  fc.constantFrom(0x02, 0x04, 0x05, 0x06, 0x30, 0x31, 0x80, 0x81, 0xa0, 0xa1, 0xa2, 0xa3).chain((tag) =>
-    fc.uint8Array({ maxLength: 12 }).map((contents) => ((tag & 0x20) !== 0 ? tlv(tag, ...(contents.length > 0 ? [tlv(0x04, contents)] : [])) : tlv(tag, contents))),
-  ),
+  fc
+    .constantFrom(0x02, 0x04, 0x05, 0x06, 0x30, 0x31, 0x80, 0x81, 0xa0, 0xa1, 0xa2, 0xa3)
+    .chain((tag) =>
+      fc
+        .uint8Array({ maxLength: 12 })
+        .map((contents) =>
+          (tag & 0x20) !== 0 ? tlv(tag, ...(contents.length > 0 ? [tlv(0x04, contents)] : [])) : tlv(tag, contents),
+        ),
+    ),
   fc.constant(Uint8Array.of(0x04, 0x00)), // an empty chunk
   fc.constant(Uint8Array.of(0x05, 0x00)), // NULL parameters
 );
 
 describe("a signed MachineInfo with something inserted", () => {
   it("is refused, unless only the BER framing changed", () => {
-    const structured = fc
-      .integer({ min: 0, max: variants.length - 1 })
-      .chain((v) => {
-        const paths = constructedPaths(readValue((variants[v] as Variant).der));
-        return fc.tuple(fc.constant(v), fc.constantFrom(...paths), fc.nat(), insertable);
-      });
+    const structured = fc.integer({ min: 0, max: variants.length - 1 }).chain((v) => {
+      const paths = constructedPaths(readValue((variants[v] as Variant).der));
+      return fc.tuple(fc.constant(v), fc.constantFrom(...paths), fc.nat(), insertable);
+    });
     fc.assert(
       fc.property(structured, ([v, path, index, inserted]) => {
         const { name, der, trust } = variants[v] as Variant;
@@ -178,7 +232,10 @@ describe("a signed MachineInfo with something inserted", () => {
         const mutated = writeValue(root);
         const result = read(mutated, trust);
         if (result.ok) {
-          expect(Buffer.from(canonical(mutated)).equals(Buffer.from(canonical(der))), `${name}: ${Buffer.from(inserted).toString("hex")} inserted at [${path.join(",")}] #${where} and accepted with different values`).toBe(true);
+          expect(
+            Buffer.from(canonical(mutated)).equals(Buffer.from(canonical(der))),
+            `${name}: ${Buffer.from(inserted).toString("hex")} inserted at [${path.join(",")}] #${where} and accepted with different values`,
+          ).toBe(true);
         }
       }),
       { numRuns: 1500 },
@@ -186,13 +243,25 @@ describe("a signed MachineInfo with something inserted", () => {
   });
 
   it("is refused when the bytes go in anywhere as they are", () => {
-    const raw = fc.integer({ min: 0, max: variants.length - 1 }).chain((v) => fc.tuple(fc.constant(v), fc.nat({ max: (variants[v] as Variant).der.length }), fc.uint8Array({ minLength: 1, maxLength: 16 })));
+    const raw = fc
+      .integer({ min: 0, max: variants.length - 1 })
+      .chain((v) =>
+        fc.tuple(
+          fc.constant(v),
+          fc.nat({ max: (variants[v] as Variant).der.length }),
+          fc.uint8Array({ minLength: 1, maxLength: 16 }),
+        ),
+      );
     fc.assert(
       fc.property(raw, ([v, offset, bytes]) => {
         const { name, der, trust } = variants[v] as Variant;
         const mutated = Buffer.concat([der.subarray(0, offset), bytes, der.subarray(offset)]);
         const result = read(mutated, trust);
-        if (result.ok) expect(Buffer.from(canonical(mutated)).equals(Buffer.from(canonical(der))), `${name}: ${Buffer.from(bytes).toString("hex")} at ${offset}`).toBe(true);
+        if (result.ok)
+          expect(
+            Buffer.from(canonical(mutated)).equals(Buffer.from(canonical(der))),
+            `${name}: ${Buffer.from(bytes).toString("hex")} at ${offset}`,
+          ).toBe(true);
       }),
       { numRuns: 1500 },
     );

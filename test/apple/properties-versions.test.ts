@@ -5,14 +5,30 @@
 import fc from "fast-check";
 import semver from "semver";
 import { describe, expect, it } from "vitest";
-import { type Build, compareBuilds, compareOsVersions, formatBuild, formatOsVersion, parseBuild, parseOsVersion, tryParseBuild, tryParseOsVersion } from "enrollgate/apple";
+import {
+  type Build,
+  compareBuilds,
+  compareOsVersions,
+  formatBuild,
+  formatOsVersion,
+  parseBuild,
+  parseOsVersion,
+  tryParseBuild,
+  tryParseOsVersion,
+} from "enrollgate/apple";
 
 const component = fc.oneof(fc.integer({ min: 0, max: 30 }), fc.integer({ min: 0, max: 9999 }));
 const extra = fc.option(fc.constantFrom("a", "b", "c", "z"), { nil: undefined });
 
 /** Version strings as people and devices write them: "17", "17.1", "17.1.2", "17.1 (a)", "17.1(a)". */
 const versionText = fc
-  .tuple(component, fc.option(component, { nil: undefined }), fc.option(component, { nil: undefined }), extra, fc.boolean())
+  .tuple(
+    component,
+    fc.option(component, { nil: undefined }),
+    fc.option(component, { nil: undefined }),
+    extra,
+    fc.boolean(),
+  )
   .map(([major, minor, patch, x, space]) => {
     let text = String(major);
     if (minor !== undefined) text += `.${minor}`;
@@ -27,7 +43,11 @@ const buildText = fc
   .tuple(
     fc.integer({ min: 1, max: 999 }),
     fc.constantFrom("A", "B", "C", "E", "F", "G", "Z"),
-    fc.oneof(fc.integer({ min: 1, max: 999 }), fc.integer({ min: 5000, max: 9999 }), fc.integer({ min: 1, max: 9_999_999 })),
+    fc.oneof(
+      fc.integer({ min: 1, max: 999 }),
+      fc.integer({ min: 5000, max: 9999 }),
+      fc.integer({ min: 1, max: 9_999_999 }),
+    ),
     fc.constantFrom("", "a", "b", "f", "v"),
   )
   .map(([train, letter, number, suffix]) => `${train}${letter}${number}${suffix}`);
@@ -36,7 +56,12 @@ const build = buildText.map((t) => parseBuild(t));
 const runs = { numRuns: 2000 };
 
 /** The laws of a total order (a total preorder when `same` is coarser than identity). */
-function orderLaws<T>(arb: fc.Arbitrary<T>, compare: (a: T, b: T) => -1 | 0 | 1, same: (a: T, b: T) => boolean, sameMeans: string): void {
+function orderLaws<T>(
+  arb: fc.Arbitrary<T>,
+  compare: (a: T, b: T) => -1 | 0 | 1,
+  same: (a: T, b: T) => boolean,
+  sameMeans: string,
+): void {
   it("is antisymmetric and reflexive", () => {
     fc.assert(
       fc.property(arb, arb, (a, b) => {
@@ -108,15 +133,25 @@ describe("build comparison", () => {
   /** What makes two builds the same release: forks of one base build tie. */
   const identity = (b: Build) => `${b.train}|${b.letter}|${b.kind === "beta"}|${b.base}|${b.suffix}`;
 
-  orderLaws(build, compareBuilds, (a, b) => identity(a) === identity(b), "they are one release (a build and its hardware forks)");
+  orderLaws(
+    build,
+    compareBuilds,
+    (a, b) => identity(a) === identity(b),
+    "they are one release (a build and its hardware forks)",
+  );
 
   it("ties every fork with its base build, and puts seeds before the release", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 99 }), fc.integer({ min: 1, max: 999 }), fc.integer({ min: 6, max: 9 }), (train, base, fork) => {
-        const release = parseBuild(`${train}G${base}`);
-        expect(compareBuilds(parseBuild(`${train}G${fork * 1000 + base}`), release)).toBe(0);
-        expect(compareBuilds(parseBuild(`${train}G5${String(base).padStart(3, "0")}a`), release)).toBe(-1);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 99 }),
+        fc.integer({ min: 1, max: 999 }),
+        fc.integer({ min: 6, max: 9 }),
+        (train, base, fork) => {
+          const release = parseBuild(`${train}G${base}`);
+          expect(compareBuilds(parseBuild(`${train}G${fork * 1000 + base}`), release)).toBe(0);
+          expect(compareBuilds(parseBuild(`${train}G5${String(base).padStart(3, "0")}a`), release)).toBe(-1);
+        },
+      ),
       runs,
     );
   });

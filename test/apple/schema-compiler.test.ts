@@ -2,7 +2,14 @@
 // do not exercise, and malformed or hostile schema files.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { AppleSchemaError, compileAppleSchema, formatViolations, parseAppleSchema, type SchemaTarget, toJsonSchema } from "enrollgate/apple";
+import {
+  AppleSchemaError,
+  compileAppleSchema,
+  formatViolations,
+  parseAppleSchema,
+  type SchemaTarget,
+  toJsonSchema,
+} from "enrollgate/apple";
 
 function fixture(name: string) {
   return parseAppleSchema(readFileSync(new URL(`../fixtures/apple/${name}`, import.meta.url), "utf8"), name);
@@ -29,7 +36,9 @@ describe("recursive aliases", () => {
   });
 
   it("validates any depth of nesting", () => {
-    expect(validate({ Items: [{ Name: "Home", Children: [{ Name: "Work", Children: [{ Name: "Mail" }] }] }] })).toBe("ok");
+    expect(validate({ Items: [{ Name: "Home", Children: [{ Name: "Work", Children: [{ Name: "Mail" }] }] }] })).toBe(
+      "ok",
+    );
   });
 
   it("rejects a bad item deep inside", () => {
@@ -44,7 +53,9 @@ describe("ANY keys", () => {
 
   it("accept arbitrary key names with the wildcard's schema", () => {
     expect(validate({ Domains: { "example.com": { Enabled: true }, "example.org": { Enabled: false } } })).toBe("ok");
-    expect(validate({ Domains: { "example.com": { Enabled: "yes" } } })).toBe("Domains.example.com.Enabled: must be boolean");
+    expect(validate({ Domains: { "example.com": { Enabled: "yes" } } })).toBe(
+      "Domains.example.com.Enabled: must be boolean",
+    );
   });
 
   it("with presence required demand at least one key", () => {
@@ -53,7 +64,9 @@ describe("ANY keys", () => {
 
   it("with presence required beside named keys demand one key beyond them", () => {
     expect(validate({ Domains: { a: { Enabled: true } }, Headers: { Host: "h", "X-Trace": "1" } })).toBe("ok");
-    expect(validate({ Domains: { a: { Enabled: true } }, Headers: { Host: "h" } })).toMatch(/^Headers: must NOT be valid$/);
+    expect(validate({ Domains: { a: { Enabled: true } }, Headers: { Host: "h" } })).toMatch(
+      /^Headers: must NOT be valid$/,
+    );
   });
 
   it("with presence optional allow an empty dictionary but type every value", () => {
@@ -65,8 +78,17 @@ describe("ANY keys", () => {
 describe("arrays with several item variants", () => {
   it("accept any variant and reject a mix", () => {
     const validate = check("variants.yaml", { direction: "emit", platform: "iOS", os: "17.0" });
-    expect(validate({ Settings: [{ Item: "DeviceName", DeviceName: "Kiosk 4" }, { Item: "Wallpaper", Image: "aGVsbG8=" }] })).toBe("ok");
-    expect(validate({ Settings: [{ Item: "Wallpaper", DeviceName: "Kiosk 4" }] })).toBe("Settings.0: does not match any allowed form");
+    expect(
+      validate({
+        Settings: [
+          { Item: "DeviceName", DeviceName: "Kiosk 4" },
+          { Item: "Wallpaper", Image: "aGVsbG8=" },
+        ],
+      }),
+    ).toBe("ok");
+    expect(validate({ Settings: [{ Item: "Wallpaper", DeviceName: "Kiosk 4" }] })).toBe(
+      "Settings.0: does not match any allowed form",
+    );
   });
 
   it("drop a variant the platform does not have", () => {
@@ -80,9 +102,13 @@ describe("a scalar whose subkeys list its allowed values", () => {
   it("allows exactly the listed values available at the target", () => {
     const ios17 = check("values.yaml", { direction: "emit", platform: "iOS", os: "17.4" });
     expect(ios17({ Queries: ["OSVersion", "SoftwareUpdateDeviceID", "IMEI"] })).toBe("ok");
-    expect(ios17({ Queries: ["Battery"] })).toBe('Queries.0: must be one of "OSVersion", "BuildVersion", "SoftwareUpdateDeviceID", "IMEI"');
+    expect(ios17({ Queries: ["Battery"] })).toBe(
+      'Queries.0: must be one of "OSVersion", "BuildVersion", "SoftwareUpdateDeviceID", "IMEI"',
+    );
     const ios16 = check("values.yaml", { direction: "emit", platform: "iOS", os: "16.0" });
-    expect(ios16({ Queries: ["SoftwareUpdateDeviceID"] })).toBe('Queries.0: must be one of "OSVersion", "BuildVersion", "IMEI"');
+    expect(ios16({ Queries: ["SoftwareUpdateDeviceID"] })).toBe(
+      'Queries.0: must be one of "OSVersion", "BuildVersion", "IMEI"',
+    );
     const mac = check("values.yaml", { direction: "emit", platform: "macOS", os: "15.0" });
     expect(mac({ Queries: ["IMEI"] })).toMatch(/must be one of "OSVersion", "BuildVersion", "SoftwareUpdateDeviceID"$/);
   });
@@ -92,19 +118,30 @@ describe("supportedOS", () => {
   const props = (target: SchemaTarget) => {
     const c = toJsonSchema(fixture("availability.yaml"), target);
     if (!c.applicable) throw new Error(c.reason);
-    return c.schema as { properties: Record<string, { properties?: Record<string, unknown>; required?: string[]; deprecated?: boolean }>; required: string[] };
+    return c.schema as {
+      properties: Record<string, { properties?: Record<string, unknown>; required?: string[]; deprecated?: boolean }>;
+      required: string[];
+    };
   };
 
   it("removed: '0' means gone from every version", () => {
-    expect(Object.keys(props({ direction: "emit", platform: "iOS", os: "18.0" }).properties)).not.toContain("GoneEverywhere");
+    expect(Object.keys(props({ direction: "emit", platform: "iOS", os: "18.0" }).properties)).not.toContain(
+      "GoneEverywhere",
+    );
     expect(Object.keys(props({ direction: "emit", platform: "macOS" }).properties)).not.toContain("GoneEverywhere");
     expect(Object.keys(props({ direction: "emit" }).properties)).not.toContain("GoneEverywhere");
   });
 
   it("removed: V drops the key from V on", () => {
-    expect(Object.keys(props({ direction: "emit", platform: "macOS", os: "13.6" }).properties)).toContain("RemovedInMacOS14");
-    expect(Object.keys(props({ direction: "emit", platform: "macOS", os: "14.0" }).properties)).not.toContain("RemovedInMacOS14");
-    expect(Object.keys(props({ direction: "emit", platform: "iOS", os: "18.0" }).properties)).toContain("RemovedInMacOS14");
+    expect(Object.keys(props({ direction: "emit", platform: "macOS", os: "13.6" }).properties)).toContain(
+      "RemovedInMacOS14",
+    );
+    expect(Object.keys(props({ direction: "emit", platform: "macOS", os: "14.0" }).properties)).not.toContain(
+      "RemovedInMacOS14",
+    );
+    expect(Object.keys(props({ direction: "emit", platform: "iOS", os: "18.0" }).properties)).toContain(
+      "RemovedInMacOS14",
+    );
   });
 
   it("introduced: all is available at every version the payload is", () => {
@@ -117,8 +154,12 @@ describe("supportedOS", () => {
     expect(ios174.properties.NewInIOS17?.required).toEqual(["Inherited"]);
     const ios170 = props({ direction: "emit", platform: "iOS", os: "17.0" });
     expect(Object.keys(ios170.properties.NewInIOS17?.properties ?? {})).toEqual(["Inherited"]);
-    expect(Object.keys(props({ direction: "emit", platform: "iOS", os: "16.4" }).properties)).not.toContain("NewInIOS17");
-    expect(Object.keys(props({ direction: "emit", platform: "macOS", os: "15.0" }).properties)).not.toContain("NewInIOS17");
+    expect(Object.keys(props({ direction: "emit", platform: "iOS", os: "16.4" }).properties)).not.toContain(
+      "NewInIOS17",
+    );
+    expect(Object.keys(props({ direction: "emit", platform: "macOS", os: "15.0" }).properties)).not.toContain(
+      "NewInIOS17",
+    );
   });
 
   it("without an OS version, keeps version-limited keys but does not require them", () => {
@@ -134,8 +175,14 @@ describe("supportedOS", () => {
 
   it("reports a payload that does not apply instead of an empty schema", () => {
     const doc = fixture("availability.yaml");
-    expect(toJsonSchema(doc, { direction: "emit", platform: "tvOS" })).toEqual({ applicable: false, reason: "Availability Rules is not available on tvOS" });
-    expect(toJsonSchema(doc, { direction: "emit", platform: "watchOS" })).toEqual({ applicable: false, reason: "Availability Rules is not supported on watchOS" });
+    expect(toJsonSchema(doc, { direction: "emit", platform: "tvOS" })).toEqual({
+      applicable: false,
+      reason: "Availability Rules is not available on tvOS",
+    });
+    expect(toJsonSchema(doc, { direction: "emit", platform: "watchOS" })).toEqual({
+      applicable: false,
+      reason: "Availability Rules is not supported on watchOS",
+    });
     expect(toJsonSchema(doc, { direction: "emit", platform: "iPadOS", os: "14.8" })).toEqual({
       applicable: false,
       reason: "Availability Rules requires iPadOS 15.0 or later, not 14.8",
@@ -205,9 +252,18 @@ describe("malformed and hostile schema files", () => {
     ["title: T\n", /neither "payloadkeys" nor "responsekeys"/],
     ["title: T\npayloadkeys:\n- key: A\n  type: <str>\n", /payloadkeys\[0\] \(A\): unknown type "<str>"/],
     ["title: T\npayloadkeys:\n- type: <string>\n", /payloadkeys\[0\]: "key" must be a non-empty string/],
-    ["title: T\npayloadkeys:\n- key: A\n  type: <string>\n  format: '(['\n", /format is not a valid regular expression/],
-    ["title: T\npayloadkeys:\n- key: A\n  type: <string>\n  supportedOS:\n    iOS:\n      introduced: soon\n", /introduced: "soon" is not an OS version/],
-    ["title: T\npayloadkeys:\n- key: A\n  type: <array>\n  subkeys:\n  - key: B\n    type: <string>\n    repetition: {min: one, max: 2}\n", /repetition must have integer min and max/],
+    [
+      "title: T\npayloadkeys:\n- key: A\n  type: <string>\n  format: '(['\n",
+      /format is not a valid regular expression/,
+    ],
+    [
+      "title: T\npayloadkeys:\n- key: A\n  type: <string>\n  supportedOS:\n    iOS:\n      introduced: soon\n",
+      /introduced: "soon" is not an OS version/,
+    ],
+    [
+      "title: T\npayloadkeys:\n- key: A\n  type: <array>\n  subkeys:\n  - key: B\n    type: <string>\n    repetition: {min: one, max: 2}\n",
+      /repetition must have integer min and max/,
+    ],
     ["title: T\npayloadkeys:\n- key: A\n  type: <integer>\n  range: {min: low}\n", /range must have numeric min/],
     ["title: T\npayloadkeys: 7\n", /payloadkeys must be a sequence of keys/],
   ])("rejects %j with a clear error", (text, message) => {
@@ -227,7 +283,9 @@ describe("malformed and hostile schema files", () => {
     for (let i = 0; i < 100; i++) {
       keys = `- key: K${i}\n  type: <dictionary>\n  subkeys:\n${keys.replace(/^/gm, "  ")}`;
     }
-    expect(() => parseAppleSchema(`title: Deep\npayloadkeys:\n${keys}`, "deep.yaml")).toThrow(/nested deeper than 64 levels/);
+    expect(() => parseAppleSchema(`title: Deep\npayloadkeys:\n${keys}`, "deep.yaml")).toThrow(
+      /nested deeper than 64 levels/,
+    );
   });
 
   it("refuses an oversized file before parsing it", () => {

@@ -18,7 +18,8 @@ describe("Apple's whole schema corpus", () => {
 
   it.each(files)("%s converts and compiles for every platform it supports", (file) => {
     const doc = parseAppleSchema(readShared("apple-corpus", file), file);
-    const ajv = createAjv({ validateSchema: true }); // also checks each converted schema against the 2020-12 meta-schema
+    // also checks each converted schema against the 2020-12 meta-schema
+    const ajv = createAjv({ validateSchema: true });
     const lists = (["payload", "response"] as const).filter((k) =>
       k === "payload" ? doc.payloadkeys !== undefined : doc.responsekeys !== undefined,
     );
@@ -29,7 +30,8 @@ describe("Apple's whole schema corpus", () => {
         expect(all.applicable).toBe(true);
         compiled++;
         for (const platform of SCHEMA_PLATFORMS) {
-          const supported = doc.payload?.supportedOS === undefined || doc.payload.supportedOS[platform]?.introduced !== "n/a";
+          const supported =
+            doc.payload?.supportedOS === undefined || doc.payload.supportedOS[platform]?.introduced !== "n/a";
           const one = compileAppleSchema(doc, { keys, direction, platform }, ajv);
           expect(one.applicable).toBe(supported);
           if (one.applicable) compiled++;

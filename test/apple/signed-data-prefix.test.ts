@@ -14,7 +14,8 @@ beforeAll(async () => {
 });
 
 /** Verdicts for every prefix of `bytes`, from empty to whole. */
-const verdicts = (bytes: Uint8Array) => Array.from({ length: bytes.length + 1 }, (_, n) => signedDataPrefix(bytes.subarray(0, n)));
+const verdicts = (bytes: Uint8Array) =>
+  Array.from({ length: bytes.length + 1 }, (_, n) => signedDataPrefix(bytes.subarray(0, n)));
 
 describe("signedDataPrefix", () => {
   it("needs more until the OID is complete, then says signed-data, for a real DER message", () => {
@@ -28,10 +29,19 @@ describe("signedDataPrefix", () => {
     ["an indefinite outer length", [0x30, 0x80, 0x06, 0x09, ...OID]],
     ["a short outer length", [0x30, 0x20, 0x06, 0x09, ...OID]],
     ["long-form lengths padded with zeros", [0x30, 0x84, 0, 0, 0x10, 0x00, 0x06, 0x82, 0x00, 0x09, ...OID]],
-    ["the longest lengths BER allows", [0x30, 0xfe, ...Array(126).fill(0), 0x06, 0xfe, ...Array(125).fill(0), 0x09, ...OID]],
-    ["127 length octets (FF, reserved by X.690, read by OpenSSL)", [0x30, 0xff, ...Array(127).fill(0), 0x06, 0xff, ...Array(126).fill(0), 0x09, ...OID]],
+    [
+      "the longest lengths BER allows",
+      [0x30, 0xfe, ...Array(126).fill(0), 0x06, 0xfe, ...Array(125).fill(0), 0x09, ...OID],
+    ],
+    [
+      "127 length octets (FF, reserved by X.690, read by OpenSSL)",
+      [0x30, 0xff, ...Array(127).fill(0), 0x06, 0xff, ...Array(126).fill(0), 0x09, ...OID],
+    ],
     ["a SEQUENCE tag in the high-tag-number form (3F 10), as OpenSSL reads it", [0x3f, 0x10, 0x80, 0x06, 0x09, ...OID]],
-    ["a high-tag-number SEQUENCE padded with zero septets (3F 80 80 10)", [0x3f, 0x80, 0x80, 0x10, 0x80, 0x06, 0x09, ...OID]],
+    [
+      "a high-tag-number SEQUENCE padded with zero septets (3F 80 80 10)",
+      [0x3f, 0x80, 0x80, 0x10, 0x80, 0x06, 0x09, ...OID],
+    ],
     ["an OID tag in the high-tag-number form (1F 06, 1F 80 06)", [0x30, 0x80, 0x1f, 0x80, 0x06, 0x09, ...OID]],
   ])("recognises %s", (_what, bytes) => {
     const v = verdicts(Uint8Array.from(bytes));
@@ -63,7 +73,11 @@ describe("signedDataPrefix", () => {
   });
 
   it("on any bytes: never throws, and a verdict once given holds for every longer prefix", () => {
-    const start = fc.oneof(fc.uint8Array({ maxLength: 40 }), fc.uint8Array({ maxLength: 20 }).map((b) => Uint8Array.from([0x30, ...b])), fc.uint8Array({ maxLength: 10 }).map((b) => Uint8Array.from([0x30, 0x80, 0x06, 0x09, ...OID.slice(0, 5), ...b])));
+    const start = fc.oneof(
+      fc.uint8Array({ maxLength: 40 }),
+      fc.uint8Array({ maxLength: 20 }).map((b) => Uint8Array.from([0x30, ...b])),
+      fc.uint8Array({ maxLength: 10 }).map((b) => Uint8Array.from([0x30, 0x80, 0x06, 0x09, ...OID.slice(0, 5), ...b])),
+    );
     fc.assert(
       fc.property(start, fc.uint8Array({ maxLength: 20 }), (bytes, more) => {
         const first = signedDataPrefix(bytes);

@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { compareBuildStrings, compareOsVersions, compareOsVersionStrings, formatOsVersion, parseBuild, parseOsVersion, VersionError, withSupplementalExtra } from "enrollgate/apple";
+import {
+  compareBuildStrings,
+  compareOsVersions,
+  compareOsVersionStrings,
+  formatOsVersion,
+  parseBuild,
+  parseOsVersion,
+  VersionError,
+  withSupplementalExtra,
+} from "enrollgate/apple";
 import semver from "semver";
 
 describe("OS versions", () => {
@@ -15,7 +24,21 @@ describe("OS versions", () => {
   });
 
   // The chain from DESIGN.md, step 4, plus neighbours.
-  const ordered = ["9.3.5", "10.0", "16.7.10", "17.0", "17.0 (a)", "17.0 (b)", "17.0.1", "17.0.3", "17.1", "17.10", "18", "26.0", "26.0.1"];
+  const ordered = [
+    "9.3.5",
+    "10.0",
+    "16.7.10",
+    "17.0",
+    "17.0 (a)",
+    "17.0 (b)",
+    "17.0.1",
+    "17.0.3",
+    "17.1",
+    "17.10",
+    "18",
+    "26.0",
+    "26.0.1",
+  ];
   it.each(ordered.slice(0, -1).map((v, i) => [v, ordered[i + 1] as string]))("%s < %s", (lower, higher) => {
     expect(compareOsVersionStrings(lower, higher)).toBe(-1);
     expect(compareOsVersionStrings(higher, lower)).toBe(1);
@@ -130,7 +153,24 @@ describe("build numbers", () => {
 describe("OS version order against semver", () => {
   // Versions without a supplemental extra order exactly as semver orders
   // MAJOR.MINOR.PATCH; "17" and "17.0" are 17.0.0.
-  const versions = ["9", "10", "10.0.1", "16.7.10", "17", "17.0.1", "17.0.3", "17.1", "17.10", "17.2", "17.2.1", "18", "26", "26.0.1", "26.1", "100.0.0"];
+  const versions = [
+    "9",
+    "10",
+    "10.0.1",
+    "16.7.10",
+    "17",
+    "17.0.1",
+    "17.0.3",
+    "17.1",
+    "17.10",
+    "17.2",
+    "17.2.1",
+    "18",
+    "26",
+    "26.0.1",
+    "26.1",
+    "100.0.0",
+  ];
   const asSemver = (v: string) => {
     const [major = "0", minor = "0", patch = "0"] = v.split(".");
     return `${major}.${minor}.${patch}`;

@@ -19,26 +19,37 @@ interface CheckJson {
 function printed(body: Expectation["body"]): unknown {
   if (body === null) return null;
   const details = body.details as { RequireBetaProgram?: { Description: string; Token: string } };
-  return details.RequireBetaProgram === undefined ? body : { ...body, details: { ...details, RequireBetaProgram: { ...details.RequireBetaProgram, Token: "<redacted>" } } };
+  return details.RequireBetaProgram === undefined
+    ? body
+    : { ...body, details: { ...details, RequireBetaProgram: { ...details.RequireBetaProgram, Token: "<redacted>" } } };
 }
 
-for (const set of loadCorpus()) describe(set.file, () => {
-  let dir: string;
+for (const set of loadCorpus())
+  describe(set.file, () => {
+    let dir: string;
 
-  beforeAll(async () => {
-    dir = await tempDir(policyFiles(set, "p"));
-  });
-
-  // Up to vitest's maxConcurrency (5) processes at a time.
-  for (const c of set.cases) {
-    it.concurrent(c.name, async ({ expect }) => {
-      const feeds = set.gdmf === null ? [] : ["--gdmf", set.gdmf];
-      const r = await enrollgate(["check", "--policies", "p", "--json", "--now", instantOf(set, c), ...feeds, ...factFlags(c.facts)], { cwd: dir, env: set.env });
-      expect(r.stderr).toBe("");
-      const out = JSON.parse(r.stdout) as CheckJson;
-      expect({ decision: out.decision, reason: out.reason, rule: out.rule, body: out.response?.body ?? null }).toEqual({ ...c.expect, body: printed(c.expect.body) });
-      if (out.response !== null) expect(out.response.status).toBe(403);
-      expect(r.code).toBe(c.expect.decision === "block" ? 1 : 0);
+    beforeAll(async () => {
+      dir = await tempDir(policyFiles(set, "p"));
     });
-  }
-});
+
+    // Up to vitest's maxConcurrency (5) processes at a time.
+    for (const c of set.cases) {
+      it.concurrent(c.name, async ({ expect }) => {
+        const feeds = set.gdmf === null ? [] : ["--gdmf", set.gdmf];
+        const r = await enrollgate(
+          ["check", "--policies", "p", "--json", "--now", instantOf(set, c), ...feeds, ...factFlags(c.facts)],
+          { cwd: dir, env: set.env },
+        );
+        expect(r.stderr).toBe("");
+        const out = JSON.parse(r.stdout) as CheckJson;
+        expect({
+          decision: out.decision,
+          reason: out.reason,
+          rule: out.rule,
+          body: out.response?.body ?? null,
+        }).toEqual({ ...c.expect, body: printed(c.expect.body) });
+        if (out.response !== null) expect(out.response.status).toBe(403);
+        expect(r.code).toBe(c.expect.decision === "block" ? 1 : 0);
+      });
+    }
+  });

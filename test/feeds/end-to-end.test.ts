@@ -35,7 +35,11 @@ interface Finding {
 
 async function validate(args: string[], cwd: string, env: Record<string, string> = {}) {
   const r = await enrollgate(["validate", "p", "--format", "json", ...args], { cwd, env });
-  return { code: r.code, stderr: r.stderr, out: r.stdout === "" ? null : (JSON.parse(r.stdout) as { findings: Finding[]; errors: number; warnings: number }) };
+  return {
+    code: r.code,
+    stderr: r.stderr,
+    out: r.stdout === "" ? null : (JSON.parse(r.stdout) as { findings: Finding[]; errors: number; warnings: number }),
+  };
 }
 
 describe("validate with Apple's feed", () => {
@@ -76,18 +80,26 @@ describe("validate with Apple's feed", () => {
     const byCode = (c: string) => r.out?.findings.find((f) => f.code === c)?.message;
     expect(byCode("target-not-in-feed")).toBe("Apple's feed does not list iOS 26.9");
     expect(byCode("target-expired")).toBe("Apple's feed no longer offers macOS 26.5 (it expired after 2026-08-30)");
-    expect(byCode("models-without-target")).toMatch(/^\d+ iOS models this rule matches cannot install 26.6.1 per Apple's feed \(iPhone10,1, .*\); whenUnavailable: block keeps them from enrolling$/);
+    expect(byCode("models-without-target")).toMatch(
+      /^\d+ iOS models this rule matches cannot install 26.6.1 per Apple's feed \(iPhone10,1, .*\); whenUnavailable: block keeps them from enrolling$/,
+    );
     expect(r.code).toBe(1);
   });
 
   it("needs the feed for target: latest", async () => {
-    const dir = await tempDir({ "p/rules.yaml": 'rules:\n  - id: latest\n    platform: macOS\n    minimum: "15.0"\n    target: latest\n' });
+    const dir = await tempDir({
+      "p/rules.yaml": 'rules:\n  - id: latest\n    platform: macOS\n    minimum: "15.0"\n    target: latest\n',
+    });
     expect((await validate([], dir)).out?.findings.map((f) => f.code)).toEqual(["target-needs-feed"]);
     expect((await validate(["--gdmf", AUGUST, "--now", "2026-08-25"], dir)).out?.findings).toEqual([]);
   });
 
   it("reads the feed named in enrollgate.yaml, relative to the policy directory", async () => {
-    const dir = await tempDir({ "p/rules.yaml": RULES, "p/enrollgate.yaml": "feeds:\n  gdmf: snapshots/gdmf.json\n", "p/snapshots/gdmf.json": readShared("feeds", "gdmf-2026-08-22.json") });
+    const dir = await tempDir({
+      "p/rules.yaml": RULES,
+      "p/enrollgate.yaml": "feeds:\n  gdmf: snapshots/gdmf.json\n",
+      "p/snapshots/gdmf.json": readShared("feeds", "gdmf-2026-08-22.json"),
+    });
     expect((await validate(["--now", "2026-09-01"], dir)).out?.errors).toBe(2);
   });
 
@@ -108,8 +120,15 @@ describe("enrollgate gdmf pull", () => {
 
   beforeAll(async () => {
     const now = Date.now();
-    const ca = await createCA("Test Feed Root", "ecdsa", { valid: { from: new Date(now - 86_400_000), to: new Date(now + 86_400_000) } });
-    const leaf = await createIdentity(ca, { kind: "ecdsa", commonName: "127.0.0.1", altNames: ["127.0.0.1", "localhost"], valid: { from: new Date(now - 86_400_000), to: new Date(now + 86_400_000) } });
+    const ca = await createCA("Test Feed Root", "ecdsa", {
+      valid: { from: new Date(now - 86_400_000), to: new Date(now + 86_400_000) },
+    });
+    const leaf = await createIdentity(ca, {
+      kind: "ecdsa",
+      commonName: "127.0.0.1",
+      altNames: ["127.0.0.1", "localhost"],
+      valid: { from: new Date(now - 86_400_000), to: new Date(now + 86_400_000) },
+    });
     const feed = readShared("feeds", "gdmf-2026-08-22.json");
     const server = createHttpsServer({ cert: leaf.pem, key: await privateKeyPem(leaf) }, (req, res) => {
       if (req.url === "/v2/pmv") {
@@ -132,9 +151,12 @@ describe("enrollgate gdmf pull", () => {
 
   it("writes a snapshot of the feed, trusting the root given with --ca", async () => {
     const dir = await tempDir({ "root.pem": caPem });
-    const r = await enrollgate(["gdmf", "pull", "--url", `${url}/v2/pmv`, "--ca", "root.pem", "--out", "gdmf.json"], { cwd: dir });
+    const r = await enrollgate(["gdmf", "pull", "--url", `${url}/v2/pmv`, "--ca", "root.pem", "--out", "gdmf.json"], {
+      cwd: dir,
+    });
     const counts = new Map<string, number>();
-    for (const rel of parseGdmf(readShared("feeds", "gdmf-2026-08-22.json")).releases) counts.set(rel.feedPlatform, (counts.get(rel.feedPlatform) ?? 0) + 1);
+    for (const rel of parseGdmf(readShared("feeds", "gdmf-2026-08-22.json")).releases)
+      counts.set(rel.feedPlatform, (counts.get(rel.feedPlatform) ?? 0) + 1);
     expect(r.stdout).toBe(`wrote gdmf.json: 107 releases (${[...counts].map(([p, n]) => `${p} ${n}`).join(", ")})\n`);
     expect(r.code).toBe(0);
     expect(await readFile(join(dir, "gdmf.json"), "utf8")).toBe(readShared("feeds", "gdmf-2026-08-22.json"));
@@ -187,7 +209,13 @@ describe("ADU", () => {
 
   beforeAll(async () => {
     adu = await startFakeAdu();
-    adu.updates.set("Contoso/iOS/26.6.1", { compatibility: [{ manufacturer: "Apple", model: "iPhone17,1" }, { manufacturer: "Apple", model: "iphone18,1" }], etag: '"v1"' });
+    adu.updates.set("Contoso/iOS/26.6.1", {
+      compatibility: [
+        { manufacturer: "Apple", model: "iPhone17,1" },
+        { manufacturer: "Apple", model: "iphone18,1" },
+      ],
+      etag: '"v1"',
+    });
   });
   afterAll(() => adu.close());
 
@@ -205,7 +233,10 @@ describe("ADU", () => {
 
   it("adu pull writes a snapshot that validate reads without the network", async () => {
     const dir = await tempDir({ "p/rules.yaml": RULES });
-    const pull = await enrollgate(["adu", "pull", "--policies", "p", ...live(), "--out", "adu.json"], { cwd: dir, env: env() });
+    const pull = await enrollgate(["adu", "pull", "--policies", "p", ...live(), "--out", "adu.json"], {
+      cwd: dir,
+      env: env(),
+    });
     expect(pull.stdout).toBe("wrote adu.json: 2 updates (1 present, 1 not imported, 0 unknown)\n");
     expect(pull.code).toBe(0);
     const offline = await validate(["--adu-catalog", "adu.json"], dir);
@@ -215,7 +246,10 @@ describe("ADU", () => {
   it("an unreachable ADU is a warning, and an error with --strict", async () => {
     const gone = await startFakeAdu();
     await gone.close();
-    const dir = await tempDir({ "p/rules.yaml": 'rules:\n  - id: iphone16\n    platform: iOS\n    minimum: "26.6.1"\n    adu: { provider: Contoso, name: iOS }\n' });
+    const dir = await tempDir({
+      "p/rules.yaml":
+        'rules:\n  - id: iphone16\n    platform: iOS\n    minimum: "26.6.1"\n    adu: { provider: Contoso, name: iOS }\n',
+    });
     const args = ["--adu-url", gone.url, "--adu-instance", "blue"];
     const r = await validate(args, dir, env());
     expect(r.out?.findings.map((f) => [f.code, f.severity])).toEqual([["adu-unknown", "warning"]]);
@@ -226,25 +260,49 @@ describe("ADU", () => {
 
   it("adu pull names the role when ADU refuses the token", async () => {
     const dir = await tempDir({ "p/rules.yaml": RULES });
-    const r = await enrollgate(["adu", "pull", "--policies", "p", ...live(), "--out", "adu.json"], { cwd: dir, env: { ENROLLGATE_ADU_TOKEN: "wrong" } });
+    const r = await enrollgate(["adu", "pull", "--policies", "p", ...live(), "--out", "adu.json"], {
+      cwd: dir,
+      env: { ENROLLGATE_ADU_TOKEN: "wrong" },
+    });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/ADU rejected the token .*\(401\).*Device Update Content Reader role/);
     expect(r.stdout).toBe("wrote adu.json: 2 updates (0 present, 0 not imported, 2 unknown)\n");
   });
 
   it("an enrollgate.yaml naming an ADU endpoint of its own: serve and validate refuse it, and the server's token never leaves", async () => {
-    // The policy repository chooses enrollgate.yaml; the token is the server's (ENROLLGATE_ADU_TOKEN or its Azure identity).
+    // The policy repository chooses enrollgate.yaml; the token is the server's (ENROLLGATE_ADU_TOKEN or its Azure
+    // identity).
     const thief = await startFakeAdu();
     try {
-      const dir = await tempDir({ "p/rules.yaml": RULES, "p/enrollgate.yaml": `feeds:\n  adu:\n    url: ${thief.url}\n    instance: blue\n` });
+      const dir = await tempDir({
+        "p/rules.yaml": RULES,
+        "p/enrollgate.yaml": `feeds:\n  adu:\n    url: ${thief.url}\n    instance: blue\n`,
+      });
       const env = { ENROLLGATE_ADU_TOKEN: "the-servers-adu-token" };
       const port = await freePort();
-      const serve = run(process.execPath, [BIN, "serve", "--policies", "p", "--host", "127.0.0.1", "--port", String(port), "--no-watch", "--verify", "off"], { cwd: dir, env });
+      const serve = run(
+        process.execPath,
+        [
+          BIN,
+          "serve",
+          "--policies",
+          "p",
+          "--host",
+          "127.0.0.1",
+          "--port",
+          String(port),
+          "--no-watch",
+          "--verify",
+          "off",
+        ],
+        { cwd: dir, env },
+      );
       await listening(serve);
       if (serve.child.exitCode === null) serve.child.kill("SIGTERM");
       expect(await serve.exited).toBe(2);
       expect(thief.requests.map((r) => r.headers.authorization)).toEqual([]);
-      const refusal = /feeds\.adu\.url "http:\/\/127\.0\.0\.1:\d+" in enrollgate\.yaml is not an Azure Device Update endpoint \(https:\/\/NAME\.api\.adu\.microsoft\.com\); the gate sends its ADU token there, so another endpoint must come from the operator \(--adu-url\)/;
+      const refusal =
+        /feeds\.adu\.url "http:\/\/127\.0\.0\.1:\d+" in enrollgate\.yaml is not an Azure Device Update endpoint \(https:\/\/NAME\.api\.adu\.microsoft\.com\); the gate sends its ADU token there, so another endpoint must come from the operator \(--adu-url\)/;
       expect(serve.stderr()).toMatch(refusal);
       const checked = await enrollgate(["validate", "p"], { cwd: dir, env });
       expect(checked.code).toBe(2);
@@ -257,7 +315,10 @@ describe("ADU", () => {
 
   it("serve decides with ADU, refreshes it on reload with ETags, and keeps the last good catalog when ADU fails", async () => {
     const flaky = await startFakeAdu();
-    flaky.updates.set("Contoso/iOS/26.6.1", { compatibility: [{ manufacturer: "Apple", model: "iPhone17,1" }], etag: '"v1"' });
+    flaky.updates.set("Contoso/iOS/26.6.1", {
+      compatibility: [{ manufacturer: "Apple", model: "iPhone17,1" }],
+      etag: '"v1"',
+    });
     const dir = await tempDir({ "p/rules.yaml": RULES });
     const log = captureLog();
     const server = await startServer({
@@ -270,12 +331,24 @@ describe("ADU", () => {
       cwd: dir,
       watch: false,
       feeds: { aduUrl: flaky.url, aduInstance: "blue" },
-      feedProvider: new FeedProvider({ env: { ENROLLGATE_ADU_TOKEN: flaky.token }, client: { maxAttempts: 1, timeoutMs: 500 } }),
+      feedProvider: new FeedProvider({
+        env: { ENROLLGATE_ADU_TOKEN: flaky.token },
+        client: { maxAttempts: 1, timeoutMs: 500 },
+      }),
     });
     const device = await createIdentity(await createCA(), { kind: "ecdsa" });
     const decide = async (product: string) => {
-      const res = await fetch(`${server.url}/mdm/enroll`, { headers: { "x-apple-aspen-deviceinfo": base64(await signCms(machineInfoPlist({ PRODUCT: product, SOFTWARE_UPDATE_DEVICE_ID: product, OS_VERSION: "26.4" }), device)) } });
-      return res.status === 403 ? "block" : (((await res.json()) as { reason: string }).reason);
+      const res = await fetch(`${server.url}/mdm/enroll`, {
+        headers: {
+          "x-apple-aspen-deviceinfo": base64(
+            await signCms(
+              machineInfoPlist({ PRODUCT: product, SOFTWARE_UPDATE_DEVICE_ID: product, OS_VERSION: "26.4" }),
+              device,
+            ),
+          ),
+        },
+      });
+      return res.status === 403 ? "block" : ((await res.json()) as { reason: string }).reason;
     };
     try {
       expect(await decide("iPhone17,1")).toBe("block"); // imported and compatible
@@ -289,8 +362,12 @@ describe("ADU", () => {
       const result = await server.reload("ADU is down");
       expect(result.ok).toBe(true);
       expect(await decide("iPhone17,1")).toBe("block"); // the last good catalog still says imported
-      expect(log.lines.filter((l) => l.event === "feed-refresh-failed").map((l) => l.problem)).toContainEqual(expect.stringMatching(/ECONNREFUSED.*keeping the last good entries/));
-      expect(await (await fetch(`${server.url}/metrics`)).text()).toMatch(/^enrollgate_feed_refresh_failures_total [1-9]\d*$/m);
+      expect(log.lines.filter((l) => l.event === "feed-refresh-failed").map((l) => l.problem)).toContainEqual(
+        expect.stringMatching(/ECONNREFUSED.*keeping the last good entries/),
+      );
+      expect(await (await fetch(`${server.url}/metrics`)).text()).toMatch(
+        /^enrollgate_feed_refresh_failures_total [1-9]\d*$/m,
+      );
     } finally {
       await server.close();
     }

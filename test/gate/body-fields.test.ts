@@ -25,14 +25,20 @@ const MULTIPART = `multipart/form-data; boundary=${B}`;
 /** A multipart body from parts given as [header lines, body]. */
 function multipart(parts: ReadonlyArray<readonly [ReadonlyArray<string>, string | Buffer]>, boundary = B): Buffer {
   const pieces: Buffer[] = [];
-  for (const [headers, body] of parts) pieces.push(Buffer.from(`--${boundary}\r\n${headers.join("\r\n")}\r\n\r\n`, "latin1"), Buffer.isBuffer(body) ? body : Buffer.from(body, "latin1"), Buffer.from("\r\n"));
+  for (const [headers, body] of parts)
+    pieces.push(
+      Buffer.from(`--${boundary}\r\n${headers.join("\r\n")}\r\n\r\n`, "latin1"),
+      Buffer.isBuffer(body) ? body : Buffer.from(body, "latin1"),
+      Buffer.from("\r\n"),
+    );
   pieces.push(Buffer.from(`--${boundary}--\r\n`));
   return Buffer.concat(pieces);
 }
 
 const field = (name: string, value = "AAAA") => [[`Content-Disposition: form-data; ${name}`], value] as const;
 
-const texts = (fields: ReadonlyArray<BodyField>) => fields.map((f) => (f.kind === "text" ? f.text : f.bytes.toString("latin1")));
+const texts = (fields: ReadonlyArray<BodyField>) =>
+  fields.map((f) => (f.kind === "text" ? f.text : f.bytes.toString("latin1")));
 
 function fieldsOf(body: Buffer, contentType = MULTIPART): string[] {
   const kind = fieldBody(contentType, "POST");
@@ -65,9 +71,12 @@ describe("names some framework reads as deviceinfo", () => {
     expect(namesMachineInfo(name)).toBe(true);
   });
 
-  it.each(["deviceinfos", "device_info", "mydeviceinfo", "deviceinfo_x", "device%u0069nfo2", "devicelnfo"])("not %s", (name) => {
-    expect(namesMachineInfo(name)).toBe(false);
-  });
+  it.each(["deviceinfos", "device_info", "mydeviceinfo", "deviceinfo_x", "device%u0069nfo2", "devicelnfo"])(
+    "not %s",
+    (name) => {
+      expect(namesMachineInfo(name)).toBe(false);
+    },
+  );
 });
 
 describe("reading a Content-Type", () => {
@@ -94,13 +103,19 @@ describe("reading a Content-Type", () => {
   });
 
   it("reads parameters strictly, and refuses what does not fit", () => {
-    expect(parseParameters('; a=1;B="x\\"y" ;')).toEqual([["a", "1"], ["b", 'x"y']]);
-    for (const bad of ["; a", "; a=", '; a="x', "; =x", "x; a=1", "; a=1 2", '; a="\u0001"']) expect(parseParameters(bad), bad).toBeNull();
+    expect(parseParameters('; a=1;B="x\\"y" ;')).toEqual([
+      ["a", "1"],
+      ["b", 'x"y'],
+    ]);
+    for (const bad of ["; a", "; a=", '; a="x', "; =x", "x; a=1", "; a=1 2", '; a="\u0001"'])
+      expect(parseParameters(bad), bad).toBeNull();
   });
 
   it("knows which charsets write names as their ASCII bytes", () => {
-    for (const c of ["utf-8", "UTF8", "us-ascii", "ISO-8859-1", "windows-1252", "Shift_JIS", ""]) expect(asciiCompatible(c), c).toBe(true);
-    for (const c of ["utf-16", "UTF-16LE", "utf-32", "utf-7", "IBM037", "cp500", "base64"]) expect(asciiCompatible(c), c).toBe(false);
+    for (const c of ["utf-8", "UTF8", "us-ascii", "ISO-8859-1", "windows-1252", "Shift_JIS", ""])
+      expect(asciiCompatible(c), c).toBe(true);
+    for (const c of ["utf-16", "UTF-16LE", "utf-32", "utf-7", "IBM037", "cp500", "base64"])
+      expect(asciiCompatible(c), c).toBe(false);
   });
 });
 
@@ -108,7 +123,11 @@ describe("the multipart boundary", () => {
   it.each([
     ["plain", `multipart/form-data; boundary=${B}`, B],
     ["quoted", 'multipart/form-data; boundary="a:b/c?"', "a:b/c?"],
-    ["a browser's", "multipart/form-data; boundary=----WebKitFormBoundaryePkpFF7tjBAqx29L", "----WebKitFormBoundaryePkpFF7tjBAqx29L"],
+    [
+      "a browser's",
+      "multipart/form-data; boundary=----WebKitFormBoundaryePkpFF7tjBAqx29L",
+      "----WebKitFormBoundaryePkpFF7tjBAqx29L",
+    ],
     ["with a charset", "multipart/form-data; charset=utf-8; BOUNDARY=x", "x"],
   ])("is read when every parser agrees: %s", (_what, type, boundary) => {
     expect(multipartBoundary(type)).toEqual({ ok: true, value: boundary });
@@ -124,7 +143,11 @@ describe("the multipart boundary", () => {
     ["with a space (Rack keeps it, Go does not)", 'multipart/form-data; boundary="a b"', /character/],
     ["PHP's first 'boundary' elsewhere (xboundary=a)", "multipart/form-data; xboundary=a; boundary=b", /differently/],
     ["Rack's last 'boundary=' in another value", 'multipart/form-data; boundary=a; x="boundary=b"', /differently/],
-    ["junk between the type and the parameters", "multipart/form-data, text/plain; boundary=a", /other than parameters/],
+    [
+      "junk between the type and the parameters",
+      "multipart/form-data, text/plain; boundary=a",
+      /other than parameters/,
+    ],
     ["unreadable parameters", "multipart/form-data; boundary=a b", /cannot be read/],
     ["a trailing space PHP keeps", "multipart/form-data; boundary=a ", /differently/],
   ])("is refused when parsers could disagree: %s", (_what, type, why) => {
@@ -136,13 +159,26 @@ describe("the multipart boundary", () => {
 
 describe("a multipart body read one way only", () => {
   it("gives each part's headers and exact body", () => {
-    const body = Buffer.concat([Buffer.from(`preamble\r\n--${B}\r\nContent-Disposition: form-data; name="a"\r\n\r\n`), Buffer.from([0, 13, 10, 255]), Buffer.from(`\r\n--${B}\r\nContent-Disposition: form-data; name="b"; filename="b.txt"\r\nContent-Type: text/plain\r\n\r\n\r\n--${B}--\r\nepilogue`)]);
+    const body = Buffer.concat([
+      Buffer.from(`preamble\r\n--${B}\r\nContent-Disposition: form-data; name="a"\r\n\r\n`),
+      Buffer.from([0, 13, 10, 255]),
+      Buffer.from(
+        `\r\n--${B}\r\nContent-Disposition: form-data; name="b"; filename="b.txt"\r\nContent-Type: text/plain\r\n\r\n\r\n--${B}--\r\nepilogue`,
+      ),
+    ]);
     const read = readMultipart(body, B);
     expect(read.ok).toBe(true);
     if (!read.ok) return;
     expect(read.value.map((p) => [p.index, p.disposition, p.body.toString("hex")])).toEqual([
       [1, [["name", "a"]], "000d0aff"],
-      [2, [["name", "b"], ["filename", "b.txt"]], ""],
+      [
+        2,
+        [
+          ["name", "b"],
+          ["filename", "b.txt"],
+        ],
+        "",
+      ],
     ]);
   });
 
@@ -154,36 +190,121 @@ describe("a multipart body read one way only", () => {
 
   it.each([
     ["no delimiter at all", "just text", /no delimiter/],
-    ["the boundary in the preamble, mid-line", `x--${B}\r\nContent-Disposition: form-data; name=a\r\n\r\nv\r\n--${B}--`, /preamble/],
-    ["bare LF line ends (Go and PHP read them)", `--${B}\nContent-Disposition: form-data; name=a\n\nv\n--${B}--\n`, /CRLF right after/],
-    ["the boundary in mid-line inside a part (Rack and PHP end the part there)", `--${B}\r\nContent-Disposition: form-data; name=a\r\n\r\nv--${B}\r\nContent-Disposition: form-data; name=deviceinfo\r\n\r\nw\r\n--${B}--`, /inside part 1/],
-    ["transport padding after a delimiter (Go and Rack allow it)", `--${B}  \r\nContent-Disposition: form-data; name=a\r\n\r\nv\r\n--${B}--`, /CRLF right after/],
-    ["the boundary as a prefix of a longer line", `--${B}\r\nContent-Disposition: form-data; name=a\r\n\r\nv\r\n--${B}x\r\n--${B}--`, /CRLF right after/],
-    ["no closing delimiter", `--${B}\r\nContent-Disposition: form-data; name=a\r\n\r\nv\r\n`, /ends before its closing delimiter/],
+    [
+      "the boundary in the preamble, mid-line",
+      `x--${B}\r\nContent-Disposition: form-data; name=a\r\n\r\nv\r\n--${B}--`,
+      /preamble/,
+    ],
+    [
+      "bare LF line ends (Go and PHP read them)",
+      `--${B}\nContent-Disposition: form-data; name=a\n\nv\n--${B}--\n`,
+      /CRLF right after/,
+    ],
+    [
+      "the boundary in mid-line inside a part (Rack and PHP end the part there)",
+      `--${B}\r\nContent-Disposition: form-data; name=a\r\n\r\nv--${B}\r\nContent-Disposition: form-data; name=deviceinfo\r\n\r\nw\r\n--${B}--`,
+      /inside part 1/,
+    ],
+    [
+      "transport padding after a delimiter (Go and Rack allow it)",
+      `--${B}  \r\nContent-Disposition: form-data; name=a\r\n\r\nv\r\n--${B}--`,
+      /CRLF right after/,
+    ],
+    [
+      "the boundary as a prefix of a longer line",
+      `--${B}\r\nContent-Disposition: form-data; name=a\r\n\r\nv\r\n--${B}x\r\n--${B}--`,
+      /CRLF right after/,
+    ],
+    [
+      "no closing delimiter",
+      `--${B}\r\nContent-Disposition: form-data; name=a\r\n\r\nv\r\n`,
+      /ends before its closing delimiter/,
+    ],
     ["a truncated body", `--${B}\r\nContent-Disposition: form-da`, /ends before its closing delimiter/],
-    ["the boundary after the closing delimiter", `--${B}--\r\n--${B}\r\nContent-Disposition: form-data; name=deviceinfo\r\n\r\nv\r\n--${B}--`, /after the closing delimiter/],
+    [
+      "the boundary after the closing delimiter",
+      `--${B}--\r\n--${B}\r\nContent-Disposition: form-data; name=deviceinfo\r\n\r\nv\r\n--${B}--`,
+      /after the closing delimiter/,
+    ],
     ["text right after the closing delimiter", `--${B}--x`, /followed by something other than CRLF/],
-    ["headers without a blank line", `--${B}\r\nContent-Disposition: form-data; name=a\r\n--${B}--`, /blank line|inside part 1/],
+    [
+      "headers without a blank line",
+      `--${B}\r\nContent-Disposition: form-data; name=a\r\n--${B}--`,
+      /blank line|inside part 1/,
+    ],
     ["a folded header line", `--${B}\r\nContent-Disposition: form-data;\r\n name=a\r\n\r\nv\r\n--${B}--`, /folded/],
-    ["a bare LF in the headers", `--${B}\r\nX: 1\nContent-Disposition: form-data; name=a\r\n\r\nv\r\n--${B}--`, /bare CR or LF/],
-    ["a header line without a colon", `--${B}\r\nContent-Disposition: form-data; name=a\r\nbroken\r\n\r\nv\r\n--${B}--`, /not "name: value"/],
+    [
+      "a bare LF in the headers",
+      `--${B}\r\nX: 1\nContent-Disposition: form-data; name=a\r\n\r\nv\r\n--${B}--`,
+      /bare CR or LF/,
+    ],
+    [
+      "a header line without a colon",
+      `--${B}\r\nContent-Disposition: form-data; name=a\r\nbroken\r\n\r\nv\r\n--${B}--`,
+      /not "name: value"/,
+    ],
     ["a part without headers", `--${B}\r\n\r\nv\r\n--${B}--`, /no Content-Disposition/],
-    ["a part without a Content-Disposition (Rack takes its Content-ID as the name)", `--${B}\r\nContent-ID: deviceinfo\r\n\r\nv\r\n--${B}--`, /no Content-Disposition/],
-    ["two Content-Dispositions", `--${B}\r\nContent-Disposition: form-data; name=a\r\ncontent-disposition: form-data; name=b\r\n\r\nv\r\n--${B}--`, /more than one Content-Disposition/],
-    ["a Content-Disposition without a name (Rack takes the filename)", `--${B}\r\nContent-Disposition: form-data; filename=deviceinfo\r\n\r\nv\r\n--${B}--`, /no name/],
-    ["name and name*", `--${B}\r\nContent-Disposition: form-data; name=a; name*=UTF-8''deviceinfo\r\n\r\nv\r\n--${B}--`, /name is given more than once \(name, name\*\)/],
-    ["RFC 2231 continuations", `--${B}\r\nContent-Disposition: form-data; name*0=device; name*1=info\r\n\r\nv\r\n--${B}--`, /name is given more than once/],
-    ["a parameter twice", `--${B}\r\nContent-Disposition: form-data; name=a; filename=x; filename=y\r\n\r\nv\r\n--${B}--`, /gives filename more than once/],
-    ["an unterminated quoted name", `--${B}\r\nContent-Disposition: form-data; name="a\r\n\r\nv\r\n--${B}--`, /cannot be read/],
-    ["unquoted spaces (IE's broken file names)", `--${B}\r\nContent-Disposition: form-data; name=a; filename=a b.txt\r\n\r\nv\r\n--${B}--`, /cannot be read/],
-    ["nested multipart/mixed", `--${B}\r\nContent-Disposition: form-data; name=files\r\nContent-Type: multipart/mixed; boundary=inner\r\n\r\n--inner--\r\n--${B}--`, /itself multipart \(multipart\/mixed\)/],
-    ["a quoted-printable part (Go undoes it)", `--${B}\r\nContent-Disposition: form-data; name=a\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nv=3D\r\n--${B}--`, /Content-Transfer-Encoding "quoted-printable"/],
+    [
+      "a part without a Content-Disposition (Rack takes its Content-ID as the name)",
+      `--${B}\r\nContent-ID: deviceinfo\r\n\r\nv\r\n--${B}--`,
+      /no Content-Disposition/,
+    ],
+    [
+      "two Content-Dispositions",
+      `--${B}\r\nContent-Disposition: form-data; name=a\r\ncontent-disposition: form-data; name=b\r\n\r\nv\r\n--${B}--`,
+      /more than one Content-Disposition/,
+    ],
+    [
+      "a Content-Disposition without a name (Rack takes the filename)",
+      `--${B}\r\nContent-Disposition: form-data; filename=deviceinfo\r\n\r\nv\r\n--${B}--`,
+      /no name/,
+    ],
+    [
+      "name and name*",
+      `--${B}\r\nContent-Disposition: form-data; name=a; name*=UTF-8''deviceinfo\r\n\r\nv\r\n--${B}--`,
+      /name is given more than once \(name, name\*\)/,
+    ],
+    [
+      "RFC 2231 continuations",
+      `--${B}\r\nContent-Disposition: form-data; name*0=device; name*1=info\r\n\r\nv\r\n--${B}--`,
+      /name is given more than once/,
+    ],
+    [
+      "a parameter twice",
+      `--${B}\r\nContent-Disposition: form-data; name=a; filename=x; filename=y\r\n\r\nv\r\n--${B}--`,
+      /gives filename more than once/,
+    ],
+    [
+      "an unterminated quoted name",
+      `--${B}\r\nContent-Disposition: form-data; name="a\r\n\r\nv\r\n--${B}--`,
+      /cannot be read/,
+    ],
+    [
+      "unquoted spaces (IE's broken file names)",
+      `--${B}\r\nContent-Disposition: form-data; name=a; filename=a b.txt\r\n\r\nv\r\n--${B}--`,
+      /cannot be read/,
+    ],
+    [
+      "nested multipart/mixed",
+      `--${B}\r\nContent-Disposition: form-data; name=files\r\nContent-Type: multipart/mixed; boundary=inner\r\n\r\n--inner--\r\n--${B}--`,
+      /itself multipart \(multipart\/mixed\)/,
+    ],
+    [
+      "a quoted-printable part (Go undoes it)",
+      `--${B}\r\nContent-Disposition: form-data; name=a\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nv=3D\r\n--${B}--`,
+      /Content-Transfer-Encoding "quoted-printable"/,
+    ],
   ])("refuses %s", (_what, text, why) => {
     expect(problemOf(Buffer.from(text, "latin1"))).toMatch(why);
   });
 
   it("accepts the transfer encodings that change nothing", () => {
-    for (const encoding of ["binary", "8bit", "7BIT"]) expect(fieldsOf(multipart([[["Content-Disposition: form-data; name=a", `Content-Transfer-Encoding: ${encoding}`], "v"]]))).toEqual([]);
+    for (const encoding of ["binary", "8bit", "7BIT"])
+      expect(
+        fieldsOf(
+          multipart([[["Content-Disposition: form-data; name=a", `Content-Transfer-Encoding: ${encoding}`], "v"]]),
+        ),
+      ).toEqual([]);
   });
 });
 
@@ -211,11 +332,22 @@ describe("the deviceinfo fields of a form", () => {
   });
 
   it("a part whose other headers mention deviceinfo is a copy too (Rack 2 reads a name from any line that mentions Content-Disposition)", () => {
-    expect(fieldsOf(multipart([[["X-Note: Content-Disposition: form-data; name=deviceinfo", 'Content-Disposition: form-data; name="a"'], "QUJD"]]))).toEqual(["QUJD"]);
+    expect(
+      fieldsOf(
+        multipart([
+          [
+            ["X-Note: Content-Disposition: form-data; name=deviceinfo", 'Content-Disposition: form-data; name="a"'],
+            "QUJD",
+          ],
+        ]),
+      ),
+    ).toEqual(["QUJD"]);
   });
 
   it("counts every copy: two parts, and parts of every name", () => {
-    expect(fieldsOf(multipart([field("name=deviceinfo", "A"), field("name=x"), field("name=DEVICEINFO", "B")]))).toEqual(["A", "B"]);
+    expect(
+      fieldsOf(multipart([field("name=deviceinfo", "A"), field("name=x"), field("name=DEVICEINFO", "B")])),
+    ).toEqual(["A", "B"]);
   });
 
   it("leaves other names alone", () => {
@@ -232,7 +364,9 @@ describe("the deviceinfo fields of a form", () => {
 
   it("refuses a form whose charset is not ASCII-compatible (a servlet container decodes names in it)", () => {
     const body = Buffer.from("deviceinfo=AAAA", "utf16le");
-    expect(problemOf(body, "application/x-www-form-urlencoded; charset=UTF-16LE")).toMatch(/charset "UTF-16LE" is not ASCII-compatible/);
+    expect(problemOf(body, "application/x-www-form-urlencoded; charset=UTF-16LE")).toMatch(
+      /charset "UTF-16LE" is not ASCII-compatible/,
+    );
     expect(problemOf(multipart([field("name=a")]), `${MULTIPART}; charset=utf-7`)).toMatch(/charset "utf-7"/);
   });
 
@@ -242,7 +376,17 @@ describe("the deviceinfo fields of a form", () => {
   });
 
   it("in what a parser before the gate left at req.body: every key named deviceinfo, each string in it", () => {
-    expect(texts(parsedMachineInfoFields({ a: "1", deviceinfo: "A", "device%69nfo": ["B", "C"], "[deviceinfo]": { x: "D" }, deviceinfo_x: "E" }) ?? [])).toEqual(["A", "B", "C", "D"]);
+    expect(
+      texts(
+        parsedMachineInfoFields({
+          a: "1",
+          deviceinfo: "A",
+          "device%69nfo": ["B", "C"],
+          "[deviceinfo]": { x: "D" },
+          deviceinfo_x: "E",
+        }) ?? [],
+      ),
+    ).toEqual(["A", "B", "C", "D"]);
     expect(texts(parsedMachineInfoFields({ deviceinfo: 5 }) ?? [])).toEqual(["\u0000"]);
     expect(parsedMachineInfoFields(undefined)).toBeNull();
     expect(parsedMachineInfoFields(Buffer.from("deviceinfo=A"))).toBeNull();
@@ -253,7 +397,11 @@ describe("the deviceinfo members of a JSON body", () => {
   const JSON_TYPE = "application/json";
   it.each([
     ['{"a":1,"deviceinfo":"QUJD"}', ["QUJD"], "a member"],
-    ['{"deviceinfo":"QUJD","deviceinfo":"REVG"}', ["QUJD", "REVG"], "a repeated member, both (parsers keep the first or the last)"],
+    [
+      '{"deviceinfo":"QUJD","deviceinfo":"REVG"}',
+      ["QUJD", "REVG"],
+      "a repeated member, both (parsers keep the first or the last)",
+    ],
     ['{"\\u0064eviceInfo": "QU\\/J"}', ["QU/J"], "escapes undone in the name and the value"],
     ['{"device%69nfo":"QUJD","[deviceinfo]":"REVG"}', ["QUJD", "REVG"], "names matched as parameters are"],
     ['{"deviceinfo":{"a":"x"}}', ["\u0000"], "a value that is not a string: a copy, and not base64"],
@@ -273,19 +421,45 @@ describe("the deviceinfo members of a JSON body", () => {
 });
 
 describe("on hostile input", () => {
-  const pieces = fc.constantFrom(`--${B}`, `--${B}--`, "\r\n", "\n", "\r", " ", "Content-Disposition: form-data; ", "name=", "deviceinfo", '"', ";", "\\", "=?UTF-8?B?", "?=", "*=UTF-8''", "Content-Type: multipart/mixed", "%69", "x");
+  const pieces = fc.constantFrom(
+    `--${B}`,
+    `--${B}--`,
+    "\r\n",
+    "\n",
+    "\r",
+    " ",
+    "Content-Disposition: form-data; ",
+    "name=",
+    "deviceinfo",
+    '"',
+    ";",
+    "\\",
+    "=?UTF-8?B?",
+    "?=",
+    "*=UTF-8''",
+    "Content-Type: multipart/mixed",
+    "%69",
+    "x",
+  );
 
   it("never throws, and whatever it reads holds every part that names deviceinfo", () => {
     const text = fc.array(fc.oneof(pieces, fc.string({ maxLength: 6 })), { maxLength: 6 }).map((l) => l.join(""));
-    const name = fc.oneof(fc.constantFrom("deviceinfo", '"DeviceInfo"', "device%69nfo", "a", '"a;name=deviceinfo;"'), text);
-    const part = fc.tuple(name, fc.array(text, { maxLength: 2 }), text).map(([n, lines, body]) => [[`Content-Disposition: form-data; name=${n}`, ...lines], body] as const);
+    const name = fc.oneof(
+      fc.constantFrom("deviceinfo", '"DeviceInfo"', "device%69nfo", "a", '"a;name=deviceinfo;"'),
+      text,
+    );
+    const part = fc
+      .tuple(name, fc.array(text, { maxLength: 2 }), text)
+      .map(([n, lines, body]) => [[`Content-Disposition: form-data; name=${n}`, ...lines], body] as const);
     // Well-formed bodies of such parts, some with a piece inserted anywhere.
-    const bodies = fc.tuple(fc.array(part, { maxLength: 4 }), fc.option(fc.tuple(fc.nat(), pieces))).map(([parts, insert]) => {
-      const body = multipart(parts).toString("latin1");
-      if (insert === null) return body;
-      const at = insert[0] % (body.length + 1);
-      return body.slice(0, at) + insert[1] + body.slice(at);
-    });
+    const bodies = fc
+      .tuple(fc.array(part, { maxLength: 4 }), fc.option(fc.tuple(fc.nat(), pieces)))
+      .map(([parts, insert]) => {
+        const body = multipart(parts).toString("latin1");
+        if (insert === null) return body;
+        const at = insert[0] % (body.length + 1);
+        return body.slice(0, at) + insert[1] + body.slice(at);
+      });
     let readWithFields = 0;
     fc.assert(
       fc.property(bodies, (text) => {

@@ -29,7 +29,14 @@ beforeAll(async () => {
   await Promise.all(
     corpus.map(async (set) => {
       const feeds = set.gdmf === null ? [] : ["--gdmf", set.gdmf];
-      gates.set(set, await spawnGate({ ...policyFiles(set, "p"), "ca.pem": ca.pem }, ["--verify", "enforce", "--trust-anchor", "ca.pem", ...feeds], { ...set.env }));
+      gates.set(
+        set,
+        await spawnGate(
+          { ...policyFiles(set, "p"), "ca.pem": ca.pem },
+          ["--verify", "enforce", "--trust-anchor", "ca.pem", ...feeds],
+          { ...set.env },
+        ),
+      );
     }),
   );
 }, 60_000);
@@ -43,24 +50,36 @@ function bodyOf(contentType: string, text: string): unknown {
   return contentType.startsWith("application/xml") ? parsePlist(text) : JSON.parse(text);
 }
 
-for (const set of corpus) describe(set.file, () => {
-  for (const c of set.cases) {
-    it.concurrent(c.name, async ({ expect }) => {
-      const gate = gates.get(set);
-      if (gate === undefined) throw new Error(`no gate for ${set.file}`);
-      const machineInfo = await signCms(buildPlist(machineInfoOf(c.facts)), device);
-      const res = await fetch(`${gate.url}/mdm/enroll`, { method: "POST", body: machineInfo, headers: { "content-type": "application/pkcs7-signature" } });
-      const text = await res.text();
-      expect(res.status, text).toBe(c.expect.decision === "block" ? 403 : 200);
-      const answer = bodyOf(res.headers.get("content-type") ?? "", text);
-      if (c.expect.decision === "block") expect(answer).toEqual(c.expect.body);
-      else expect(answer).toMatchObject({ decision: c.expect.decision, reason: c.expect.reason, rule: c.expect.rule });
+for (const set of corpus)
+  describe(set.file, () => {
+    for (const c of set.cases) {
+      it.concurrent(c.name, async ({ expect }) => {
+        const gate = gates.get(set);
+        if (gate === undefined) throw new Error(`no gate for ${set.file}`);
+        const machineInfo = await signCms(buildPlist(machineInfoOf(c.facts)), device);
+        const res = await fetch(`${gate.url}/mdm/enroll`, {
+          method: "POST",
+          body: machineInfo,
+          headers: { "content-type": "application/pkcs7-signature" },
+        });
+        const text = await res.text();
+        expect(res.status, text).toBe(c.expect.decision === "block" ? 403 : 200);
+        const answer = bodyOf(res.headers.get("content-type") ?? "", text);
+        if (c.expect.decision === "block") expect(answer).toEqual(c.expect.body);
+        else
+          expect(answer).toMatchObject({ decision: c.expect.decision, reason: c.expect.reason, rule: c.expect.rule });
 
-      // The decision log line of this request: what the gate decided, and that it verified the device.
-      const id = res.headers.get("x-enrollgate-decision-id") ?? (answer as { decisionId?: string }).decisionId;
-      const logged = () => gate.running.lines.find((l) => l.event === "decision" && l.decisionId === id);
-      await eventually(() => logged() !== undefined, `the decision line for ${String(id)}`);
-      expect(logged()).toMatchObject({ decision: c.expect.decision, reason: c.expect.reason, rule: c.expect.rule, verification: "verified", source: "body" });
-    });
-  }
-});
+        // The decision log line of this request: what the gate decided, and that it verified the device.
+        const id = res.headers.get("x-enrollgate-decision-id") ?? (answer as { decisionId?: string }).decisionId;
+        const logged = () => gate.running.lines.find((l) => l.event === "decision" && l.decisionId === id);
+        await eventually(() => logged() !== undefined, `the decision line for ${String(id)}`);
+        expect(logged()).toMatchObject({
+          decision: c.expect.decision,
+          reason: c.expect.reason,
+          rule: c.expect.rule,
+          verification: "verified",
+          source: "body",
+        });
+      });
+    }
+  });

@@ -12,7 +12,8 @@ import { freePort, listening, run } from "../helpers/processes.js";
 import { readShared } from "../helpers/shared.js";
 import { tempDir } from "../helpers/tmp.js";
 
-const floor = (minimum: string) => `rules:\n  - { id: floor, platform: iOS, models: ["iPhone*"], minimum: "${minimum}" }\n`;
+const floor = (minimum: string) =>
+  `rules:\n  - { id: floor, platform: iOS, models: ["iPhone*"], minimum: "${minimum}" }\n`;
 
 const servers: RunningServer[] = [];
 afterEach(async () => {
@@ -25,14 +26,30 @@ async function header(os: string): Promise<Record<string, string>> {
   return { "x-apple-aspen-deviceinfo": base64(await signCms(machineInfoPlist({ OS_VERSION: os }), device)) };
 }
 
-async function serve(dir: string, log: CapturedLog, extra: Partial<Parameters<typeof startServer>[0]> = {}): Promise<RunningServer> {
-  const s = await startServer({ policies: "p", host: "127.0.0.1", port: 0, overrides: { verify: "off" }, logger: log.logger, env: {}, cwd: dir, debounceMs: 40, ...extra });
+async function serve(
+  dir: string,
+  log: CapturedLog,
+  extra: Partial<Parameters<typeof startServer>[0]> = {},
+): Promise<RunningServer> {
+  const s = await startServer({
+    policies: "p",
+    host: "127.0.0.1",
+    port: 0,
+    overrides: { verify: "off" },
+    logger: log.logger,
+    env: {},
+    cwd: dir,
+    debounceMs: 40,
+    ...extra,
+  });
   servers.push(s);
   return s;
 }
 
-const metric = async (s: RunningServer, name: string) => Number(new RegExp(`^${name} (\\d+)$`, "m").exec(await (await fetch(`${s.url}/metrics`)).text())?.[1] ?? "NaN");
-const status = async (s: RunningServer, os: string) => (await fetch(`${s.url}/mdm/enroll`, { headers: await header(os) })).status;
+const metric = async (s: RunningServer, name: string) =>
+  Number(new RegExp(`^${name} (\\d+)$`, "m").exec(await (await fetch(`${s.url}/metrics`)).text())?.[1] ?? "NaN");
+const status = async (s: RunningServer, os: string) =>
+  (await fetch(`${s.url}/mdm/enroll`, { headers: await header(os) })).status;
 const ready = async (s: RunningServer) => (await fetch(`${s.url}/readyz`)).status;
 
 describe("the policy directory", () => {
@@ -42,7 +59,10 @@ describe("the policy directory", () => {
     const s = await serve(dir, log, { watch: false });
     expect(await status(s, "26.5")).toBe(403);
     await rm(join(dir, "p"), { recursive: true });
-    expect(await s.reload("test")).toMatchObject({ ok: false, error: expect.stringMatching(/policy directory p does not exist/) });
+    expect(await s.reload("test")).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/policy directory p does not exist/),
+    });
     expect(await ready(s)).toBe(200);
     expect(await status(s, "26.5")).toBe(403);
     expect(await metric(s, "enrollgate_policy_reload_failures_total")).toBe(1);
@@ -59,34 +79,49 @@ describe("the policy directory", () => {
     const log = captureLog();
     const s = await serve(dir, log);
     await rm(join(dir, "p"), { recursive: true });
-    await eventually(async () => (await metric(s, "enrollgate_policy_reload_failures_total")) >= 1, "the failed reload");
+    await eventually(
+      async () => (await metric(s, "enrollgate_policy_reload_failures_total")) >= 1,
+      "the failed reload",
+    );
     expect(await ready(s)).toBe(200);
     expect(await status(s, "26.5")).toBe(403);
   });
 
   it.each([
-    ["a policy file that became a directory", async (p: string) => {
-      await rm(join(p, "rules.yaml"));
-      await mkdir(join(p, "rules.yaml"));
-      await writeFile(join(p, "rules.yaml", "x"), "x");
-    }],
-    ["a policy file replaced by a dangling symlink", async (p: string) => {
-      await rm(join(p, "rules.yaml"));
-      await symlink(join(p, "gone.yaml"), join(p, "rules.yaml"));
-    }],
-    ["a policy file that cannot be read", async (p: string) => {
-      // Permission bits do not stop root; a FIFO would block a reader that did not check.
-      if (process.getuid?.() === 0) {
+    [
+      "a policy file that became a directory",
+      async (p: string) => {
         await rm(join(p, "rules.yaml"));
-        await symlink("/dev/zero", join(p, "rules.yaml"));
-      } else {
-        await chmod(join(p, "rules.yaml"), 0);
-      }
-    }],
-    ["a policy directory that cannot be listed", async (p: string) => {
-      await rename(p, `${p}.old`);
-      await writeFile(p, "not a directory");
-    }],
+        await mkdir(join(p, "rules.yaml"));
+        await writeFile(join(p, "rules.yaml", "x"), "x");
+      },
+    ],
+    [
+      "a policy file replaced by a dangling symlink",
+      async (p: string) => {
+        await rm(join(p, "rules.yaml"));
+        await symlink(join(p, "gone.yaml"), join(p, "rules.yaml"));
+      },
+    ],
+    [
+      "a policy file that cannot be read",
+      async (p: string) => {
+        // Permission bits do not stop root; a FIFO would block a reader that did not check.
+        if (process.getuid?.() === 0) {
+          await rm(join(p, "rules.yaml"));
+          await symlink("/dev/zero", join(p, "rules.yaml"));
+        } else {
+          await chmod(join(p, "rules.yaml"), 0);
+        }
+      },
+    ],
+    [
+      "a policy directory that cannot be listed",
+      async (p: string) => {
+        await rename(p, `${p}.old`);
+        await writeFile(p, "not a directory");
+      },
+    ],
   ])("%s: the last good set is kept", async (_what, breakIt) => {
     const dir = await tempDir({ "p/rules.yaml": floor("26.6.1") });
     const log = captureLog();
@@ -97,7 +132,9 @@ describe("the policy directory", () => {
     expect(await ready(s)).toBe(200);
     expect(await status(s, "26.5")).toBe(403);
     expect(await status(s, "26.6.1")).toBe(200);
-    expect(log.lines.find((l) => l.event === "policy-reload-failed")).toMatchObject({ keeping: s.store.active?.set.revision });
+    expect(log.lines.find((l) => l.event === "policy-reload-failed")).toMatchObject({
+      keeping: s.store.active?.set.revision,
+    });
   });
 
   it("rewritten every 10 ms without pause: reloads still happen (at most 4 debounce intervals after the first change)", async () => {
@@ -105,9 +142,16 @@ describe("the policy directory", () => {
     const s = await serve(dir, captureLog(), { debounceMs: 50 });
     const before = await metric(s, "enrollgate_policy_reloads_total");
     let i = 0;
-    const churn = setInterval(() => void writeFile(join(dir, "p/rules.yaml"), floor(i++ % 2 === 0 ? "26.4" : "26.6.1")), 10);
+    const churn = setInterval(
+      () => void writeFile(join(dir, "p/rules.yaml"), floor(i++ % 2 === 0 ? "26.4" : "26.6.1")),
+      10,
+    );
     try {
-      await eventually(async () => (await metric(s, "enrollgate_policy_reloads_total")) > before, "a reload during the churn", 3000);
+      await eventually(
+        async () => (await metric(s, "enrollgate_policy_reloads_total")) > before,
+        "a reload during the churn",
+        3000,
+      );
     } finally {
       clearInterval(churn);
     }
@@ -128,7 +172,9 @@ describe("feeds failing during a reload", () => {
     const result = await s.reload("snapshot broke");
     expect(result.ok).toBe(true);
     expect(await status(s, "26.5")).toBe(403);
-    expect(log.lines.filter((l) => l.event === "feed-refresh-failed").map((l) => String(l.problem))).toContainEqual(expect.stringMatching(/gdmf.json/));
+    expect(log.lines.filter((l) => l.event === "feed-refresh-failed").map((l) => String(l.problem))).toContainEqual(
+      expect.stringMatching(/gdmf.json/),
+    );
     expect(await metric(s, "enrollgate_feed_refresh_failures_total")).toBeGreaterThan(0);
   });
 
@@ -142,7 +188,9 @@ describe("feeds failing during a reload", () => {
     await rm(join(dir, "gdmf.json"));
     expect((await s.reload("snapshot gone")).ok).toBe(true);
     expect(await status(s, "26.5")).toBe(403);
-    expect(log.lines.filter((l) => l.event === "feed-refresh-failed").map((l) => String(l.problem))).toEqual([`cannot read the GDMF snapshot ${join(dir, "gdmf.json")}: ENOENT; keeping the last good feed`]);
+    expect(log.lines.filter((l) => l.event === "feed-refresh-failed").map((l) => String(l.problem))).toEqual([
+      `cannot read the GDMF snapshot ${join(dir, "gdmf.json")}: ENOENT; keeping the last good feed`,
+    ]);
   });
 });
 
@@ -157,7 +205,9 @@ describe("the upstream", () => {
       expect(await res.json()).toMatchObject({ error: "upstream-timeout" });
       expect(await ready(s)).toBe(200);
       expect(await status(s, "26.5")).toBe(403);
-      expect(await (await fetch(`${s.url}/metrics`)).text()).toMatch(/^enrollgate_upstream_errors_total\{code="upstream-timeout"\} 1$/m);
+      expect(await (await fetch(`${s.url}/metrics`)).text()).toMatch(
+        /^enrollgate_upstream_errors_total\{code="upstream-timeout"\} 1$/m,
+      );
     } finally {
       await hang.close();
     }
@@ -178,17 +228,38 @@ describe("SIGTERM under load", () => {
     await new Promise<void>((ok) => delayed.listen(Number(new URL(upstreamUrl).port), "127.0.0.1", ok));
     const dir = await tempDir({ "p/rules.yaml": floor("26.6.1") });
     const port = await freePort();
-    const gate = run(process.execPath, [BIN, "serve", "--policies", "p", "--host", "127.0.0.1", "--port", String(port), "--verify", "off", "--upstream", upstreamUrl], { cwd: dir });
+    const gate = run(
+      process.execPath,
+      [
+        BIN,
+        "serve",
+        "--policies",
+        "p",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        String(port),
+        "--verify",
+        "off",
+        "--upstream",
+        upstreamUrl,
+      ],
+      { cwd: dir },
+    );
     try {
       await listening(gate);
       const url = `http://127.0.0.1:${port}/mdm/enroll`;
       const allowed = await header("26.6.1");
       const blocked = await header("26.5");
-      const inFlight = Array.from({ length: 40 }, (_, i) => fetch(url, { headers: i % 4 === 0 ? blocked : allowed }).then(async (r) => [r.status, await r.text()] as const));
+      const inFlight = Array.from({ length: 40 }, (_, i) =>
+        fetch(url, { headers: i % 4 === 0 ? blocked : allowed }).then(async (r) => [r.status, await r.text()] as const),
+      );
       await new Promise((r) => setTimeout(r, 150));
       gate.child.kill("SIGTERM");
       const answers = await Promise.all(inFlight);
-      expect(answers.filter(([st]) => st === 200).map(([, body]) => body)).toEqual(Array.from({ length: 30 }, () => "profile"));
+      expect(answers.filter(([st]) => st === 200).map(([, body]) => body)).toEqual(
+        Array.from({ length: 30 }, () => "profile"),
+      );
       expect(answers.filter(([st]) => st === 403)).toHaveLength(10);
       expect(await gate.exited).toBe(0);
       await expect(fetch(url, { headers: allowed })).rejects.toThrow();

@@ -25,7 +25,10 @@ beforeAll(async () => {
   blocked = base64(await signCms(machineInfoPlist({ OS_VERSION: "26.5" }), device));
   compliant = base64(await signCms(machineInfoPlist({ OS_VERSION: "26.6.1" }), device));
   upstream = await startRawUpstream();
-  gate = await spawnGate({ "p/rules.yaml": RULES, "p/enrollgate.yaml": `verify: enforce\nbodyLimit: ${BODY_LIMIT}\n`, "ca.pem": ca.pem }, ["--trust-anchor", "ca.pem", "--upstream", upstream.url]);
+  gate = await spawnGate(
+    { "p/rules.yaml": RULES, "p/enrollgate.yaml": `verify: enforce\nbodyLimit: ${BODY_LIMIT}\n`, "ca.pem": ca.pem },
+    ["--trust-anchor", "ca.pem", "--upstream", upstream.url],
+  );
 });
 
 afterAll(async () => {
@@ -37,7 +40,10 @@ const JSON_TYPE = "Content-Type: application/json";
 
 function request(line: string, headers: string[], body: Buffer, chunks?: number): Buffer {
   const framing = chunks === undefined ? [`Content-Length: ${body.length}`] : ["Transfer-Encoding: chunked"];
-  const head = Buffer.from(`${line} HTTP/1.1\r\nHost: gate\r\n${[...headers, ...framing, "Connection: close"].join("\r\n")}\r\n\r\n`, "latin1");
+  const head = Buffer.from(
+    `${line} HTTP/1.1\r\nHost: gate\r\n${[...headers, ...framing, "Connection: close"].join("\r\n")}\r\n\r\n`,
+    "latin1",
+  );
   if (chunks === undefined) return Buffer.concat([head, body]);
   const parts: Buffer[] = [head];
   for (let at = 0; at < body.length; at += chunks) {
@@ -57,27 +63,74 @@ async function send(bytes: Buffer): Promise<{ answer: RawAnswer; reached: number
 
 describe("a deviceinfo member of a JSON body", () => {
   it.each([
-    ["a POST under application/json", () => request("POST /mdm/web", [JSON_TYPE], Buffer.from(JSON.stringify({ user: "a", deviceinfo: blocked })))],
-    ["a PUT under a +json type, a byte per chunk", () => request("PUT /mdm/web", ["Content-Type: application/vnd.api+json"], Buffer.from(JSON.stringify({ deviceinfo: blocked })), 1)],
-    ["a member named with an escape (\\u0064eviceinfo)", () => request("POST /mdm/web", [JSON_TYPE], Buffer.from(`{"\\u0064eviceinfo": "${blocked}"}`))],
+    [
+      "a POST under application/json",
+      () => request("POST /mdm/web", [JSON_TYPE], Buffer.from(JSON.stringify({ user: "a", deviceinfo: blocked }))),
+    ],
+    [
+      "a PUT under a +json type, a byte per chunk",
+      () =>
+        request(
+          "PUT /mdm/web",
+          ["Content-Type: application/vnd.api+json"],
+          Buffer.from(JSON.stringify({ deviceinfo: blocked })),
+          1,
+        ),
+    ],
+    [
+      "a member named with an escape (\\u0064eviceinfo)",
+      () => request("POST /mdm/web", [JSON_TYPE], Buffer.from(`{"\\u0064eviceinfo": "${blocked}"}`)),
+    ],
   ])("%s gets Apple's 403, and never reaches the upstream", async (_what, make) => {
     const { answer, reached } = await send(make());
     expect(answer.status).toBe(403);
     expect(JSON.parse(answer.body)).toMatchObject({ code: "com.apple.softwareupdate.required" });
     expect(reached).toBe(0);
     const id = answer.headers["x-enrollgate-decision-id"];
-    await eventually(() => gate.running.lines.some((l) => l.event === "decision" && l.decisionId === id), "the decision line");
-    expect(gate.running.lines.find((l) => l.event === "decision" && l.decisionId === id)).toMatchObject({ decision: "block", source: "json" });
+    await eventually(
+      () => gate.running.lines.some((l) => l.event === "decision" && l.decisionId === id),
+      "the decision line",
+    );
+    expect(gate.running.lines.find((l) => l.event === "decision" && l.decisionId === id)).toMatchObject({
+      decision: "block",
+      source: "json",
+    });
   });
 
   it.each([
-    ["a member and the header", () => request("POST /mdm/web", [JSON_TYPE, `X-Apple-Aspen-DeviceInfo: ${compliant}`], Buffer.from(JSON.stringify({ deviceinfo: blocked }))), "the header, the JSON body"],
-    ["a member and the query", () => request(`POST /mdm/web?deviceinfo=${encodeURIComponent(compliant)}`, [JSON_TYPE], Buffer.from(JSON.stringify({ deviceinfo: blocked }))), "the query, the JSON body"],
-    ["a member given twice (JSON.parse keeps the last, others the first)", () => request("POST /mdm/web", [JSON_TYPE], Buffer.from(`{"deviceinfo":"${compliant}","deviceinfo":"${blocked}"}`)), "2 in the JSON body"],
+    [
+      "a member and the header",
+      () =>
+        request(
+          "POST /mdm/web",
+          [JSON_TYPE, `X-Apple-Aspen-DeviceInfo: ${compliant}`],
+          Buffer.from(JSON.stringify({ deviceinfo: blocked })),
+        ),
+      "the header, the JSON body",
+    ],
+    [
+      "a member and the query",
+      () =>
+        request(
+          `POST /mdm/web?deviceinfo=${encodeURIComponent(compliant)}`,
+          [JSON_TYPE],
+          Buffer.from(JSON.stringify({ deviceinfo: blocked })),
+        ),
+      "the query, the JSON body",
+    ],
+    [
+      "a member given twice (JSON.parse keeps the last, others the first)",
+      () =>
+        request("POST /mdm/web", [JSON_TYPE], Buffer.from(`{"deviceinfo":"${compliant}","deviceinfo":"${blocked}"}`)),
+      "2 in the JSON body",
+    ],
   ])("%s is a 400 that never reaches the upstream", async (_what, make, where) => {
     const { answer, reached } = await send(make());
     expect(answer.status).toBe(400);
-    expect(JSON.parse(answer.body)).toEqual({ error: "ambiguous-machine-info", message: `the request carries MachineInfo 2 times (${where}); send exactly one` });
+    expect(JSON.parse(answer.body)).toEqual({
+      error: "ambiguous-machine-info",
+      message: `the request carries MachineInfo 2 times (${where}); send exactly one`,
+    });
     expect(reached).toBe(0);
   });
 
@@ -99,10 +152,21 @@ describe("a deviceinfo member of a JSON body", () => {
   });
 
   it("a JSON body over the limit is a 413, and one in UTF-16 a 400, neither reaching the upstream", async () => {
-    const large = await send(request("POST /mdm/web", [JSON_TYPE], Buffer.from(JSON.stringify({ pad: "x".repeat(BODY_LIMIT), deviceinfo: blocked }))));
+    const large = await send(
+      request(
+        "POST /mdm/web",
+        [JSON_TYPE],
+        Buffer.from(JSON.stringify({ pad: "x".repeat(BODY_LIMIT), deviceinfo: blocked })),
+      ),
+    );
     expect(large.answer.status).toBe(413);
-    expect(JSON.parse(large.answer.body)).toEqual({ error: "body-too-large", message: `the JSON body is larger than the ${BODY_LIMIT}-byte limit (the gate reads a JSON body to find deviceinfo members)` });
-    const wide = await send(request("POST /mdm/web", [JSON_TYPE], Buffer.from(JSON.stringify({ deviceinfo: blocked }), "utf16le")));
+    expect(JSON.parse(large.answer.body)).toEqual({
+      error: "body-too-large",
+      message: `the JSON body is larger than the ${BODY_LIMIT}-byte limit (the gate reads a JSON body to find deviceinfo members)`,
+    });
+    const wide = await send(
+      request("POST /mdm/web", [JSON_TYPE], Buffer.from(JSON.stringify({ deviceinfo: blocked }), "utf16le")),
+    );
     expect(wide.answer.status).toBe(400);
     expect(JSON.parse(wide.answer.body)).toMatchObject({ error: "bad-content-type" });
     expect(large.reached + wide.reached).toBe(0);

@@ -29,7 +29,26 @@ function watchedGate(nodeFlags: string[], serveFlags: string[]) {
     g.device = await createIdentity(await createCA(), { kind: "ecdsa" });
     g.dir = await tempDir({ "p/rules.yaml": floor });
     const port = await freePort();
-    g.gate = run(process.execPath, [...nodeFlags, BIN, "serve", "--policies", "p", "--host", "127.0.0.1", "--port", String(port), "--verify", "off", "--log-level", "debug", ...serveFlags], { cwd: g.dir });
+    g.gate = run(
+      process.execPath,
+      [
+        ...nodeFlags,
+        BIN,
+        "serve",
+        "--policies",
+        "p",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        String(port),
+        "--verify",
+        "off",
+        "--log-level",
+        "debug",
+        ...serveFlags,
+      ],
+      { cwd: g.dir },
+    );
     await listening(g.gate);
     g.url = `http://127.0.0.1:${port}`;
   });
@@ -38,16 +57,27 @@ function watchedGate(nodeFlags: string[], serveFlags: string[]) {
     await g.gate.exited;
   });
   const status = async (os: string) =>
-    (await fetch(`${g.url}/mdm/enroll`, { headers: { "x-apple-aspen-deviceinfo": base64(await signCms(machineInfoPlist({ OS_VERSION: os }), g.device)) } })).status;
+    (
+      await fetch(`${g.url}/mdm/enroll`, {
+        headers: { "x-apple-aspen-deviceinfo": base64(await signCms(machineInfoPlist({ OS_VERSION: os }), g.device)) },
+      })
+    ).status;
   const failures = () => g.gate.lines.filter((l) => l.event === "policy-reload-failed");
-  const failureCount = async () => Number(/^enrollgate_policy_reload_failures_total (\d+)$/m.exec(await (await fetch(`${g.url}/metrics`)).text())?.[1] ?? "NaN");
+  const failureCount = async () =>
+    Number(
+      /^enrollgate_policy_reload_failures_total (\d+)$/m.exec(await (await fetch(`${g.url}/metrics`)).text())?.[1] ??
+        "NaN",
+    );
 
   /**
    * Drops a file in and polls until the reload has failed: /readyz, /healthz,
    * /readyz, one after another. /readyz says whether a reload is under way,
    * so a /healthz answered between two that both say so was answered during it.
    */
-  async function dropAndWatch(name: string, text: string): Promise<{ healthDuringReload: number; healthStatuses: Set<number>; failure: Record<string, unknown> }> {
+  async function dropAndWatch(
+    name: string,
+    text: string,
+  ): Promise<{ healthDuringReload: number; healthStatuses: Set<number>; failure: Record<string, unknown> }> {
     const before = failures().length;
     await writeFile(join(g.dir, "p", name), text);
     let healthDuringReload = 0;
@@ -79,7 +109,9 @@ describe("a gate under a 128 MB heap whose watched policy directory gets 2 MB of
     expect(watched.failure).toMatchObject({
       level: 50,
       reason: "policy directory changed",
-      findings: ["p/bomb.yaml:1:71 yaml-too-deep the document nests more than 64 levels deep here; policy files need a handful"],
+      findings: [
+        "p/bomb.yaml:1:71 yaml-too-deep the document nests more than 64 levels deep here; policy files need a handful",
+      ],
       msg: "policy set failed to compile; keeping the last good set",
     });
     expect(await failureCount()).toBe(failed + 1);
@@ -99,7 +131,10 @@ describe("a gate under a 128 MB heap whose enrollgate.yaml comes to name a GDMF 
     const failed = await failureCount();
     const watched = await dropAndWatch("enrollgate.yaml", "feeds:\n  gdmf: gdmf.json\n");
     expect(watched.healthStatuses).toEqual(new Set([200]));
-    expect(watched.failure).toMatchObject({ level: 50, msg: "policy set failed to compile; keeping the last good set" });
+    expect(watched.failure).toMatchObject({
+      level: 50,
+      msg: "policy set failed to compile; keeping the last good set",
+    });
     expect(await failureCount()).toBeGreaterThan(failed);
     expect(await status("26.5")).toBe(403);
     expect(await status("26.6.1")).toBe(200);
@@ -117,7 +152,11 @@ describe("a gate whose compile worker may use 32 MB, given a valid file that nee
     const watched = await dropAndWatch("big.yaml", big);
     expect(watched.healthStatuses).toEqual(new Set([200]));
     expect(watched.healthDuringReload).toBeGreaterThan(0);
-    expect(watched.failure).toMatchObject({ level: 50, error: "compiling the policy set needed more than the 32 MB it may use; the compile was stopped", findings: [] });
+    expect(watched.failure).toMatchObject({
+      level: 50,
+      error: "compiling the policy set needed more than the 32 MB it may use; the compile was stopped",
+      findings: [],
+    });
     expect(await failureCount()).toBe(failed + 1);
     expect(await status("26.5")).toBe(403);
     expect(g.gate.child.exitCode).toBeNull();
@@ -126,11 +165,28 @@ describe("a gate whose compile worker may use 32 MB, given a valid file that nee
 
 describe("the compile worker's time limit", () => {
   it("stops a compile that takes longer, and the reload fails with that reason", async () => {
-    const dir = await tempDir({ "p/rules.yaml": Object.values(generatePolicySet({ rules: 20_000, files: 1 }).files)[0] ?? "" });
+    const dir = await tempDir({
+      "p/rules.yaml": Object.values(generatePolicySet({ rules: 20_000, files: 1 }).files)[0] ?? "",
+    });
     const log = captureLog();
-    const store = new PolicyStore({ dir: "p" }, { cwd: dir, logger: log.logger, metrics: new GateMetrics(), overrides: { verify: "off" }, compileLimits: { timeoutMs: 50 } });
-    expect(await store.reload("test")).toEqual({ ok: false, error: "compiling the policy set took longer than 0.05 s; the compile was stopped", findings: [] });
+    const store = new PolicyStore(
+      { dir: "p" },
+      {
+        cwd: dir,
+        logger: log.logger,
+        metrics: new GateMetrics(),
+        overrides: { verify: "off" },
+        compileLimits: { timeoutMs: 50 },
+      },
+    );
+    expect(await store.reload("test")).toEqual({
+      ok: false,
+      error: "compiling the policy set took longer than 0.05 s; the compile was stopped",
+      findings: [],
+    });
     expect(store.active).toBeNull();
-    expect(log.lines.find((l) => l.event === "policy-reload-failed")).toMatchObject({ error: "compiling the policy set took longer than 0.05 s; the compile was stopped" });
+    expect(log.lines.find((l) => l.event === "policy-reload-failed")).toMatchObject({
+      error: "compiling the policy set took longer than 0.05 s; the compile was stopped",
+    });
   });
 });

@@ -22,7 +22,11 @@ beforeAll(async () => {
   const device = await createIdentity(ca, { kind: "ecdsa" });
   blockedDer = await signCms(machineInfoPlist({ OS_VERSION: "26.5" }), device);
   compliantDer = await signCms(machineInfoPlist({ OS_VERSION: "26.6.1" }), device);
-  const dir = await tempDir({ "policies/rules.yaml": RULES, "policies/enrollgate.yaml": `bodyLimit: ${BODY_LIMIT}\n`, "ca.pem": ca.pem });
+  const dir = await tempDir({
+    "policies/rules.yaml": RULES,
+    "policies/enrollgate.yaml": `bodyLimit: ${BODY_LIMIT}\n`,
+    "ca.pem": ca.pem,
+  });
   for (const mode of ["enforce", "off"] as const) {
     const server = await startServer({
       policies: "policies",
@@ -72,29 +76,66 @@ const oneLine = (b: Buffer) => Buffer.from(b.map((x) => (x === 0x0d || x === 0x0
 
 const percentEncoded = (b: Buffer) => [...b].map((x) => `%${x.toString(16).padStart(2, "0")}`).join("");
 
-type Transport = "header" | "body" | "body under another type" | "query" | "raw query" | "urlencoded form field" | "multipart part";
+type Transport =
+  "header" | "body" | "body under another type" | "query" | "raw query" | "urlencoded form field" | "multipart part";
 const FORM_BOUNDARY = "propertyBoundary";
 const request = (transport: Transport, payload: Buffer): Buffer => {
-  const head = (line: string, extra = "") => Buffer.from(`${line}\r\nHost: gate\r\nConnection: close\r\n${extra}`, "latin1");
+  const head = (line: string, extra = "") =>
+    Buffer.from(`${line}\r\nHost: gate\r\nConnection: close\r\n${extra}`, "latin1");
   switch (transport) {
     case "header":
-      return Buffer.concat([head("GET /mdm/enroll HTTP/1.1"), Buffer.from("X-Apple-Aspen-DeviceInfo: "), oneLine(payload), Buffer.from("\r\n\r\n")]);
+      return Buffer.concat([
+        head("GET /mdm/enroll HTTP/1.1"),
+        Buffer.from("X-Apple-Aspen-DeviceInfo: "),
+        oneLine(payload),
+        Buffer.from("\r\n\r\n"),
+      ]);
     case "body":
-      return Buffer.concat([head("POST /mdm/profile HTTP/1.1", `Content-Type: application/pkcs7-signature\r\nContent-Length: ${payload.length}\r\n\r\n`), payload]);
+      return Buffer.concat([
+        head(
+          "POST /mdm/profile HTTP/1.1",
+          `Content-Type: application/pkcs7-signature\r\nContent-Length: ${payload.length}\r\n\r\n`,
+        ),
+        payload,
+      ]);
     case "body under another type":
       // MachineInfo is found by its first bytes, whatever the Content-Type says.
-      return Buffer.concat([head("POST /mdm/checkin HTTP/1.1", `Content-Type: text/plain\r\nContent-Length: ${payload.length}\r\n\r\n`), payload]);
+      return Buffer.concat([
+        head("POST /mdm/checkin HTTP/1.1", `Content-Type: text/plain\r\nContent-Length: ${payload.length}\r\n\r\n`),
+        payload,
+      ]);
     case "query":
       return Buffer.concat([head(`GET /mdm/web?deviceinfo=${percentEncoded(payload)} HTTP/1.1`), Buffer.from("\r\n")]);
     case "raw query":
-      return Buffer.concat([Buffer.from("GET /mdm/web?deviceinfo="), oneLine(payload), head(" HTTP/1.1"), Buffer.from("\r\n")]);
+      return Buffer.concat([
+        Buffer.from("GET /mdm/web?deviceinfo="),
+        oneLine(payload),
+        head(" HTTP/1.1"),
+        Buffer.from("\r\n"),
+      ]);
     case "urlencoded form field": {
       const body = Buffer.concat([Buffer.from("user=a&deviceinfo="), payload]);
-      return Buffer.concat([head("POST /mdm/web HTTP/1.1", `Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n`), body]);
+      return Buffer.concat([
+        head(
+          "POST /mdm/web HTTP/1.1",
+          `Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n`,
+        ),
+        body,
+      ]);
     }
     case "multipart part": {
-      const body = Buffer.concat([Buffer.from(`--${FORM_BOUNDARY}\r\nContent-Disposition: form-data; name="deviceinfo"\r\n\r\n`), payload, Buffer.from(`\r\n--${FORM_BOUNDARY}--\r\n`)]);
-      return Buffer.concat([head("POST /mdm/web HTTP/1.1", `Content-Type: multipart/form-data; boundary=${FORM_BOUNDARY}\r\nContent-Length: ${body.length}\r\n\r\n`), body]);
+      const body = Buffer.concat([
+        Buffer.from(`--${FORM_BOUNDARY}\r\nContent-Disposition: form-data; name="deviceinfo"\r\n\r\n`),
+        payload,
+        Buffer.from(`\r\n--${FORM_BOUNDARY}--\r\n`),
+      ]);
+      return Buffer.concat([
+        head(
+          "POST /mdm/web HTTP/1.1",
+          `Content-Type: multipart/form-data; boundary=${FORM_BOUNDARY}\r\nContent-Length: ${body.length}\r\n\r\n`,
+        ),
+        body,
+      ]);
     }
   }
 };
@@ -112,7 +153,15 @@ const payloadFor = (transport: Transport) =>
         )
       : textBytes;
 
-describe.each(["header", "body", "body under another type", "query", "raw query", "urlencoded form field", "multipart part"] as const)("any bytes in the %s", (transport) => {
+describe.each([
+  "header",
+  "body",
+  "body under another type",
+  "query",
+  "raw query",
+  "urlencoded form field",
+  "multipart part",
+] as const)("any bytes in the %s", (transport) => {
   it("get 400, 403, 413 or the next handler, never a 5xx", async () => {
     const seen = new Map<number | null, number>();
     await fc.assert(
@@ -130,6 +179,7 @@ describe.each(["header", "body", "body under another type", "query", "raw query"
     for (const { server } of servers) expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
     // The cases reached the gate's own answers, not only the HTTP parser's.
     expect(seen.get(400) ?? 0).toBeGreaterThan(0);
-    if (transport !== "raw query") expect([...seen.keys()].filter((s) => s === 200 || s === 403).length).toBeGreaterThan(0);
+    if (transport !== "raw query")
+      expect([...seen.keys()].filter((s) => s === 200 || s === 403).length).toBeGreaterThan(0);
   }, 120_000);
 });

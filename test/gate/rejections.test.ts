@@ -12,20 +12,38 @@ describe("the rejection table", () => {
   it("is README's table of errors, row for row: status, code and meaning", () => {
     const readme = readProject("README.md");
     const section = readme.slice(readme.indexOf("**Errors the gate answers.**"));
-    const rows = [...section.slice(0, section.indexOf("\n\n", section.indexOf("| status |"))).matchAll(/^\| (\d{3}) \| `([a-z0-9-]+)` \| (.+) \|$/gm)].map((m) => [m[2], Number(m[1]), m[3]]);
+    const rows = [
+      ...section
+        .slice(0, section.indexOf("\n\n", section.indexOf("| status |")))
+        .matchAll(/^\| (\d{3}) \| `([a-z0-9-]+)` \| (.+) \|$/gm),
+    ].map((m) => [m[2], Number(m[1]), m[3]]);
     expect(rows).toEqual(Object.entries(REJECTIONS).map(([code, r]) => [code, r.status, r.meaning]));
   });
 
   it("gives the status README and SECURITY.md write beside each code (`400 bad-cms`)", () => {
-    const named = ["README.md", "SECURITY.md"].flatMap((doc) => [...readProject(doc).matchAll(/`(\d{3}) ([a-z][a-z0-9-]*)`/g)].map((m) => [doc, m[2] ?? "", Number(m[1])] as const));
+    const named = ["README.md", "SECURITY.md"].flatMap((doc) =>
+      [...readProject(doc).matchAll(/`(\d{3}) ([a-z][a-z0-9-]*)`/g)].map(
+        (m) => [doc, m[2] ?? "", Number(m[1])] as const,
+      ),
+    );
     expect(named.length).toBeGreaterThan(5);
-    for (const [doc, code, status] of named) expect(REJECTIONS[code as keyof typeof REJECTIONS]?.status, `${doc}: ${status} ${code}`).toBe(status);
+    for (const [doc, code, status] of named)
+      expect(REJECTIONS[code as keyof typeof REJECTIONS]?.status, `${doc}: ${status} ${code}`).toBe(status);
   });
 
   it("holds every error code src/gate and MachineInfo reading send", () => {
     const dir = projectPath("src", "gate");
-    const sources = [...readdirSync(dir).map((f) => readProject("src", "gate", f)), readProject("src", "apple", "machine-info.ts")].join("\n");
-    const sent = new Set([...sources.matchAll(/\berror: "([a-z0-9-]+)"|(?<!readonly )\bcode: "([a-z0-9-]+)"|\b(?:statusOf|failure|reject|refuse)\([^"\n)]*"([a-z0-9-]+)"/g)].map((m) => m[1] ?? m[2] ?? m[3]));
+    const sources = [
+      ...readdirSync(dir).map((f) => readProject("src", "gate", f)),
+      readProject("src", "apple", "machine-info.ts"),
+    ].join("\n");
+    const sent = new Set(
+      [
+        ...sources.matchAll(
+          /\berror: "([a-z0-9-]+)"|(?<!readonly )\bcode: "([a-z0-9-]+)"|\b(?:statusOf|failure|reject|refuse)\([^"\n)]*"([a-z0-9-]+)"/g,
+        ),
+      ].map((m) => m[1] ?? m[2] ?? m[3]),
+    );
     expect(sent.size).toBeGreaterThan(10);
     for (const code of sent) expect(Object.keys(REJECTIONS), code).toContain(code);
   });
@@ -35,15 +53,27 @@ describe("the rejection table", () => {
     expect(readProject("src", "apple", "machine-info.ts")).not.toMatch(/status: \d{3}/);
     const ca = await createCA();
     const device = await createIdentity(ca, { kind: "ecdsa" });
-    const options = { mode: "enforce", trust: new TrustStore(parsePemCertificates(ca.pem, "ca")), schema: new BandedSchema(bundledAppleSchema("machineinfo"), "receive") } as const;
+    const options = {
+      mode: "enforce",
+      trust: new TrustStore(parsePemCertificates(ca.pem, "ca")),
+      schema: new BandedSchema(bundledAppleSchema("machineinfo"), "receive"),
+    } as const;
     const stranger = await createIdentity(await createCA("Someone Else's CA"), { kind: "ecdsa" });
     const refused = [
       ingestMachineInfo(Buffer.from("nope"), options),
-      ingestMachineInfo(await signCms("<plist><dict><key>PRODUCT</key><integer>x</integer></dict></plist>", device), options),
+      ingestMachineInfo(
+        await signCms("<plist><dict><key>PRODUCT</key><integer>x</integer></dict></plist>", device),
+        options,
+      ),
       ingestMachineInfo(await signCms(machineInfoPlist().replace("<true/>", "<string>yes</string>"), device), options),
       ingestMachineInfo(await signCms(machineInfoPlist(), stranger), options),
     ];
-    expect(refused.map((r) => (r.ok ? "accepted" : r.code))).toEqual(["bad-cms", "bad-plist", "invalid-machine-info", "unverified-machine-info"]);
+    expect(refused.map((r) => (r.ok ? "accepted" : r.code))).toEqual([
+      "bad-cms",
+      "bad-plist",
+      "invalid-machine-info",
+      "unverified-machine-info",
+    ]);
     for (const r of refused) if (!r.ok) expect(r.status, r.code).toBe(REJECTIONS[r.code].status);
   });
 });

@@ -23,7 +23,12 @@ beforeAll(async () => {
   blocked = await signCms(machineInfoPlist({ OS_VERSION: "26.5" }), device);
   compliant = await signCms(machineInfoPlist({ OS_VERSION: "26.6.1" }), device);
   upstream = await startRawUpstream();
-  gate = await spawnGate({ "p/rules.yaml": RULES, "p/enrollgate.yaml": "verify: enforce\n", "ca.pem": ca.pem }, ["--trust-anchor", "ca.pem", "--upstream", upstream.url]);
+  gate = await spawnGate({ "p/rules.yaml": RULES, "p/enrollgate.yaml": "verify: enforce\n", "ca.pem": ca.pem }, [
+    "--trust-anchor",
+    "ca.pem",
+    "--upstream",
+    upstream.url,
+  ]);
 });
 
 afterAll(async () => {
@@ -49,34 +54,55 @@ async function arriving<T>(act: () => Promise<T>): Promise<{ result: T; requests
 }
 
 describe("bodies on methods Node would not frame", () => {
-  it.each(["GET", "HEAD", "DELETE", "OPTIONS"])("%s with a chunked body reaches the upstream as one chunked request, never two", async (method) => {
-    const body = smuggled();
-    const request = Buffer.concat([Buffer.from(`${method} /mdm/checkin HTTP/1.1\r\nHost: gate\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n`), chunked(body)]);
-    const { result: answers, requests } = await arriving(() => exchange(gate.url, request, [method]));
-    expect(answers.map((a) => a.status)).toEqual([200]);
-    expect(requests).toHaveLength(1);
-    expect(requests[0]?.method).toBe(method);
-    expect(requests[0]?.header("transfer-encoding")).toEqual(["chunked"]);
-    expect(requests[0]?.body.equals(body)).toBe(true);
-    expect(upstream.malformed).toEqual([]);
-    // Nothing the smuggler wrote was read as a request: the only POST /mdm/profile bytes upstream are inside a chunk.
-    expect(upstream.requests.some((r) => r.method === "POST" && r.target === "/mdm/profile")).toBe(false);
-  });
+  it.each(["GET", "HEAD", "DELETE", "OPTIONS"])(
+    "%s with a chunked body reaches the upstream as one chunked request, never two",
+    async (method) => {
+      const body = smuggled();
+      const request = Buffer.concat([
+        Buffer.from(
+          `${method} /mdm/checkin HTTP/1.1\r\nHost: gate\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n`,
+        ),
+        chunked(body),
+      ]);
+      const { result: answers, requests } = await arriving(() => exchange(gate.url, request, [method]));
+      expect(answers.map((a) => a.status)).toEqual([200]);
+      expect(requests).toHaveLength(1);
+      expect(requests[0]?.method).toBe(method);
+      expect(requests[0]?.header("transfer-encoding")).toEqual(["chunked"]);
+      expect(requests[0]?.body.equals(body)).toBe(true);
+      expect(upstream.malformed).toEqual([]);
+      // Nothing the smuggler wrote was read as a request: the only POST /mdm/profile bytes upstream are inside a chunk.
+      expect(upstream.requests.some((r) => r.method === "POST" && r.target === "/mdm/profile")).toBe(false);
+    },
+  );
 
-  it.each(["GET", "DELETE", "OPTIONS"])("%s with a Content-Length body reaches the upstream with that length", async (method) => {
-    const body = smuggled();
-    const request = Buffer.concat([Buffer.from(`${method} /mdm/checkin HTTP/1.1\r\nHost: gate\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`), body]);
-    const { result: answers, requests } = await arriving(() => exchange(gate.url, request));
-    expect(answers.map((a) => a.status)).toEqual([200]);
-    expect(requests).toHaveLength(1);
-    expect(requests[0]?.header("content-length")).toEqual([String(body.length)]);
-    expect(requests[0]?.body.equals(body)).toBe(true);
-  });
+  it.each(["GET", "DELETE", "OPTIONS"])(
+    "%s with a Content-Length body reaches the upstream with that length",
+    async (method) => {
+      const body = smuggled();
+      const request = Buffer.concat([
+        Buffer.from(
+          `${method} /mdm/checkin HTTP/1.1\r\nHost: gate\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`,
+        ),
+        body,
+      ]);
+      const { result: answers, requests } = await arriving(() => exchange(gate.url, request));
+      expect(answers.map((a) => a.status)).toEqual([200]);
+      expect(requests).toHaveLength(1);
+      expect(requests[0]?.header("content-length")).toEqual([String(body.length)]);
+      expect(requests[0]?.body.equals(body)).toBe(true);
+    },
+  );
 
   it("pipelined after an allowed GET with a body, a blocked device is answered by the gate and never reaches the upstream", async () => {
     const body = smuggled();
-    const first = Buffer.concat([Buffer.from(`GET /mdm/checkin HTTP/1.1\r\nHost: gate\r\nTransfer-Encoding: chunked\r\n\r\n`), chunked(body)]);
-    const second = Buffer.from(`GET /mdm/enroll HTTP/1.1\r\nHost: gate\r\nX-Apple-Aspen-DeviceInfo: ${base64(blocked)}\r\nConnection: close\r\n\r\n`);
+    const first = Buffer.concat([
+      Buffer.from(`GET /mdm/checkin HTTP/1.1\r\nHost: gate\r\nTransfer-Encoding: chunked\r\n\r\n`),
+      chunked(body),
+    ]);
+    const second = Buffer.from(
+      `GET /mdm/enroll HTTP/1.1\r\nHost: gate\r\nX-Apple-Aspen-DeviceInfo: ${base64(blocked)}\r\nConnection: close\r\n\r\n`,
+    );
     const { result: answers, requests } = await arriving(() => exchange(gate.url, Buffer.concat([first, second])));
     expect(answers.map((a) => a.status)).toEqual([200, 403]);
     expect(JSON.parse(answers[1]?.body ?? "{}")).toMatchObject({ code: "com.apple.softwareupdate.required" });
@@ -87,12 +113,20 @@ describe("bodies on methods Node would not frame", () => {
 describe("a Connection header that names what the gate relies on", () => {
   it("GET with Content-Length and Connection: content-length is refused, and nothing reaches the upstream", async () => {
     const body = smuggled();
-    const request = Buffer.concat([Buffer.from(`GET /mdm/checkin HTTP/1.1\r\nHost: gate\r\nContent-Length: ${body.length}\r\nConnection: close, content-length\r\n\r\n`), body]);
+    const request = Buffer.concat([
+      Buffer.from(
+        `GET /mdm/checkin HTTP/1.1\r\nHost: gate\r\nContent-Length: ${body.length}\r\nConnection: close, content-length\r\n\r\n`,
+      ),
+      body,
+    ]);
     const { result: answers, requests } = await arriving(() => exchange(gate.url, request));
     // One answer: the body was read as the body it is, not as a second request.
     expect(answers).toHaveLength(1);
     expect(answers[0]?.status).toBe(400);
-    expect(JSON.parse(answers[0]?.body ?? "{}")).toMatchObject({ error: "bad-connection-header", message: expect.stringContaining('"content-length"') });
+    expect(JSON.parse(answers[0]?.body ?? "{}")).toMatchObject({
+      error: "bad-connection-header",
+      message: expect.stringContaining('"content-length"'),
+    });
     expect(requests).toEqual([]);
   });
 
@@ -132,14 +166,24 @@ describe("a Connection header that names what the gate relies on", () => {
 describe("framing the gate cannot read one way only", () => {
   it("Content-Length and Transfer-Encoding together are refused by the HTTP parser, and nothing reaches the upstream", async () => {
     const body = smuggled();
-    const request = Buffer.concat([Buffer.from(`POST /mdm/checkin HTTP/1.1\r\nHost: gate\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n`), chunked(body)]);
+    const request = Buffer.concat([
+      Buffer.from(
+        `POST /mdm/checkin HTTP/1.1\r\nHost: gate\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n`,
+      ),
+      chunked(body),
+    ]);
     const { result: answers, requests } = await arriving(() => exchange(gate.url, request));
     expect(answers.map((a) => a.status)).toEqual([400]);
     expect(requests).toEqual([]);
   });
 
   it("a transfer coding other than chunked is refused, and nothing reaches the upstream", async () => {
-    const request = Buffer.concat([Buffer.from(`POST /mdm/checkin HTTP/1.1\r\nHost: gate\r\nTransfer-Encoding: gzip, chunked\r\nConnection: close\r\n\r\n`), chunked(Buffer.from("x"))]);
+    const request = Buffer.concat([
+      Buffer.from(
+        `POST /mdm/checkin HTTP/1.1\r\nHost: gate\r\nTransfer-Encoding: gzip, chunked\r\nConnection: close\r\n\r\n`,
+      ),
+      chunked(Buffer.from("x")),
+    ]);
     const { result: answers, requests } = await arriving(() => exchange(gate.url, request));
     expect(answers.map((a) => a.status)).toEqual([400]);
     expect(JSON.parse(answers[0]?.body ?? "{}")).toMatchObject({ error: "unsupported-encoding" });
@@ -147,15 +191,25 @@ describe("framing the gate cannot read one way only", () => {
   });
 
   it("a Content-Encoding is refused: the gate cannot see what a compressed body carries", async () => {
-    const request = Buffer.concat([Buffer.from(`POST /mdm/checkin HTTP/1.1\r\nHost: gate\r\nContent-Encoding: gzip\r\nContent-Length: 3\r\nConnection: close\r\n\r\n`), Buffer.from("abc")]);
+    const request = Buffer.concat([
+      Buffer.from(
+        `POST /mdm/checkin HTTP/1.1\r\nHost: gate\r\nContent-Encoding: gzip\r\nContent-Length: 3\r\nConnection: close\r\n\r\n`,
+      ),
+      Buffer.from("abc"),
+    ]);
     const { result: answers, requests } = await arriving(() => exchange(gate.url, request));
     expect(answers.map((a) => a.status)).toEqual([400]);
-    expect(JSON.parse(answers[0]?.body ?? "{}")).toMatchObject({ error: "unsupported-encoding", message: expect.stringContaining("gzip") });
+    expect(JSON.parse(answers[0]?.body ?? "{}")).toMatchObject({
+      error: "unsupported-encoding",
+      message: expect.stringContaining("gzip"),
+    });
     expect(requests).toEqual([]);
   });
 
   it("two Host headers are refused (RFC 9112 3.2), and nothing reaches the upstream", async () => {
-    const { result: answers, requests } = await arriving(() => exchange(gate.url, `GET /mdm/enroll HTTP/1.1\r\nHost: gate\r\nHost: admin.internal\r\nConnection: close\r\n\r\n`));
+    const { result: answers, requests } = await arriving(() =>
+      exchange(gate.url, `GET /mdm/enroll HTTP/1.1\r\nHost: gate\r\nHost: admin.internal\r\nConnection: close\r\n\r\n`),
+    );
     expect(answers.map((a) => a.status)).toEqual([400]);
     expect(JSON.parse(answers[0]?.body ?? "{}")).toMatchObject({ error: "bad-host-header" });
     expect(requests).toEqual([]);

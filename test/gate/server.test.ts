@@ -6,7 +6,15 @@ import { join } from "node:path";
 import { parse as parsePlist } from "plist";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningServer, startServer } from "enrollgate";
-import { base64, base64url, createCA, createIdentity, machineInfoPlist, signCms, type Identity } from "../../support/signing.js";
+import {
+  base64,
+  base64url,
+  createCA,
+  createIdentity,
+  machineInfoPlist,
+  signCms,
+  type Identity,
+} from "../../support/signing.js";
 import { captureLog, eventually, startUpstream, type CapturedLog, type Upstream } from "../helpers/http.js";
 import { tempDir } from "../helpers/tmp.js";
 
@@ -48,7 +56,11 @@ beforeAll(async () => {
   stranger = await createIdentity(await createCA("Not Apple"));
   rsa = await createIdentity(ca, { kind: "rsa" });
   ec = await createIdentity(ca, { kind: "ecdsa" });
-  dir = await tempDir({ "policies/rules.yaml": RULES, "policies/enrollgate.yaml": "format: negotiate\nbodyLimit: 8192\n", "ca.pem": ca.pem });
+  dir = await tempDir({
+    "policies/rules.yaml": RULES,
+    "policies/enrollgate.yaml": "format: negotiate\nbodyLimit: 8192\n",
+    "ca.pem": ca.pem,
+  });
   upstream = await startUpstream();
   log = captureLog();
   server = await startServer({
@@ -75,7 +87,11 @@ async function get(path: string, headers: Record<string, string> = {}) {
 }
 
 async function post(path: string, body: Uint8Array, headers: Record<string, string> = {}) {
-  return fetch(`${server.url}${path}`, { method: "POST", body, headers: { "content-type": "application/pkcs7-signature", ...headers } });
+  return fetch(`${server.url}${path}`, {
+    method: "POST",
+    body,
+    headers: { "content-type": "application/pkcs7-signature", ...headers },
+  });
 }
 
 describe("a device below its minimum", () => {
@@ -110,7 +126,10 @@ describe("a device below its minimum", () => {
   });
 
   it("gets the plist under negotiate with Accept: application/xml", async () => {
-    const res = await get("/mdm/enroll", { "x-apple-aspen-deviceinfo": base64(await signCms(blocked(), rsa)), accept: "application/xml" });
+    const res = await get("/mdm/enroll", {
+      "x-apple-aspen-deviceinfo": base64(await signCms(blocked(), rsa)),
+      accept: "application/xml",
+    });
     expect(res.status).toBe(403);
     expect(res.headers.get("content-type")).toBe("application/xml");
     const xml = await res.text();
@@ -130,8 +149,14 @@ describe("a device below its minimum", () => {
   });
 
   it("carries the beta program, and the token never reaches the log", async () => {
-    const res = await post("/mdm/profile", await signCms(machineInfoPlist({ PRODUCT: "iPhone18,4", OS_VERSION: "26.6.1" }), ec));
-    expect(((await res.json()) as typeof BLOCKED_BODY & { details: { RequireBetaProgram?: unknown } }).details.RequireBetaProgram).toEqual({ Description: "iOS 27 AppleSeed", Token: "super-secret-seed-token" });
+    const res = await post(
+      "/mdm/profile",
+      await signCms(machineInfoPlist({ PRODUCT: "iPhone18,4", OS_VERSION: "26.6.1" }), ec),
+    );
+    expect(
+      ((await res.json()) as typeof BLOCKED_BODY & { details: { RequireBetaProgram?: unknown } }).details
+        .RequireBetaProgram,
+    ).toEqual({ Description: "iOS 27 AppleSeed", Token: "super-secret-seed-token" });
     expect(log.text()).not.toContain("super-secret-seed-token");
   });
 });
@@ -157,7 +182,11 @@ describe("a compliant device", () => {
 
   it("streams other request bodies through untouched", async () => {
     const big = Buffer.alloc(100_000, 7);
-    const res = await fetch(`${server.url}/mdm/checkin`, { method: "PUT", body: big, headers: { "content-type": "application/x-apple-aspen-mdm-checkin" } });
+    const res = await fetch(`${server.url}/mdm/checkin`, {
+      method: "PUT",
+      body: big,
+      headers: { "content-type": "application/x-apple-aspen-mdm-checkin" },
+    });
     expect(res.status).toBe(200);
     expect(upstream.requests.at(-1)?.body.equals(big)).toBe(true);
   });
@@ -185,14 +214,22 @@ describe("a compliant device", () => {
 
 describe("MachineInfo that is not verified, under enforce", () => {
   it.each([
-    ["a tampered payload", async () => {
-      const der = Buffer.from(await signCms(blocked(), rsa));
-      der[der.indexOf("26.5")] = "3".charCodeAt(0);
-      return der;
-    }, "the content does not match the signed messageDigest"],
+    [
+      "a tampered payload",
+      async () => {
+        const der = Buffer.from(await signCms(blocked(), rsa));
+        der[der.indexOf("26.5")] = "3".charCodeAt(0);
+        return der;
+      },
+      "the content does not match the signed messageDigest",
+    ],
     ["a wrong CA", async () => signCms(blocked(), stranger), "no chain from the signer to a trust anchor"],
     ["two signers", async () => signCms(blocked(), rsa, { coSigners: [ec] }), "the message has 2 signers"],
-    ["a missing certificate", async () => signCms(blocked(), rsa, { includeCertificate: false }), "the signer's certificate is not in the message"],
+    [
+      "a missing certificate",
+      async () => signCms(blocked(), rsa, { includeCertificate: false }),
+      "the signer's certificate is not in the message",
+    ],
   ])("%s gets a 403 JSON error, never the software-update code", async (_what, make, problem) => {
     const res = await post("/mdm/profile", await make());
     expect(res.status).toBe(403);
@@ -207,10 +244,21 @@ describe("malformed input", () => {
   it.each([
     ["bad base64", () => get("/e", { "x-apple-aspen-deviceinfo": "not base64 at all!" }), 400, "bad-base64"],
     ["bad DER", () => post("/e", Buffer.from("this is not DER")), 400, "bad-cms"],
-    ["a plist declaring entities", async () => post("/e", await signCms('<?xml version="1.0"?><!DOCTYPE plist [<!ENTITY x "y">]><plist><dict/></plist>', rsa)), 400, "bad-plist"],
+    [
+      "a plist declaring entities",
+      async () =>
+        post("/e", await signCms('<?xml version="1.0"?><!DOCTYPE plist [<!ENTITY x "y">]><plist><dict/></plist>', rsa)),
+      400,
+      "bad-plist",
+    ],
     ["a body over the limit", () => post("/e", Buffer.alloc(9000, 0x30)), 413, "body-too-large"],
     ["an empty body", () => post("/e", Buffer.alloc(0)), 400, "empty-body"],
-    ["a header over the limit", () => get("/e", { "x-apple-aspen-deviceinfo": "A".repeat(12_000) }), 413, "body-too-large"],
+    [
+      "a header over the limit",
+      () => get("/e", { "x-apple-aspen-deviceinfo": "A".repeat(12_000) }),
+      413,
+      "body-too-large",
+    ],
   ])("%s gets its status and a JSON error, and the server keeps serving", async (_what, send, status, code) => {
     const res = await send();
     expect(res.status).toBe(status);
@@ -228,7 +276,12 @@ describe("malformed input", () => {
         controller.close();
       },
     });
-    const res = await fetch(`${server.url}/e`, { method: "POST", body: stream, headers: { "content-type": "application/pkcs7-signature" }, duplex: "half" } as RequestInit);
+    const res = await fetch(`${server.url}/e`, {
+      method: "POST",
+      body: stream,
+      headers: { "content-type": "application/pkcs7-signature" },
+      duplex: "half",
+    });
     expect(res.status).toBe(413);
     expect((await get("/healthz")).status).toBe(200);
   });
@@ -244,7 +297,9 @@ describe("health, readiness and metrics", () => {
     const res = await get("/metrics");
     expect(res.headers.get("content-type")).toMatch(/^text\/plain/);
     const text = await res.text();
-    expect(text).toMatch(/^enrollgate_decisions_total\{decision="block",reason="below-minimum",rule="iphone-floor"\} \d+$/m);
+    expect(text).toMatch(
+      /^enrollgate_decisions_total\{decision="block",reason="below-minimum",rule="iphone-floor"\} \d+$/m,
+    );
     expect(text).toMatch(/^enrollgate_decision_duration_seconds_count \d+$/m);
     expect(text).toMatch(/^enrollgate_rejections_total\{status="400",code="bad-base64"\} 1$/m);
     expect(text).toMatch(/^enrollgate_policy_reloads_total 1$/m);
@@ -255,17 +310,27 @@ describe("health, readiness and metrics", () => {
 });
 
 describe("hot reload", () => {
-  const metric = async (name: string) => Number(new RegExp(`^${name} (\\d+)$`, "m").exec(await (await get("/metrics")).text())?.[1] ?? "NaN");
-  const decisionFor = async (os: string) => (await get("/e", { "x-apple-aspen-deviceinfo": base64(await signCms(machineInfoPlist({ OS_VERSION: os }), ec)) })).status;
+  const metric = async (name: string) =>
+    Number(new RegExp(`^${name} (\\d+)$`, "m").exec(await (await get("/metrics")).text())?.[1] ?? "NaN");
+  const decisionFor = async (os: string) =>
+    (await get("/e", { "x-apple-aspen-deviceinfo": base64(await signCms(machineInfoPlist({ OS_VERSION: os }), ec)) }))
+      .status;
 
   it("keeps the previous set answering when a policy file breaks, and takes a good change without a restart", async () => {
     expect(await decisionFor("26.6")).toBe(403);
     const failures = await metric("enrollgate_policy_reload_failures_total");
     await writeFile(join(dir, "policies/rules.yaml"), RULES.replace('minimum: "26.6.1"', "minimum: 26.7"));
-    await eventually(async () => (await metric("enrollgate_policy_reload_failures_total")) > failures, "the failed reload");
+    await eventually(
+      async () => (await metric("enrollgate_policy_reload_failures_total")) > failures,
+      "the failed reload",
+    );
     expect(await decisionFor("26.6")).toBe(403); // still the old floor
     expect(await decisionFor("26.6.1")).toBe(200);
-    expect(log.lines.some((l) => l.event === "policy-reload-failed" && JSON.stringify(l.findings).includes("version-not-string"))).toBe(true);
+    expect(
+      log.lines.some(
+        (l) => l.event === "policy-reload-failed" && JSON.stringify(l.findings).includes("version-not-string"),
+      ),
+    ).toBe(true);
 
     const reloads = await metric("enrollgate_policy_reloads_total");
     await writeFile(join(dir, "policies/rules.yaml"), RULES.replace('minimum: "26.6.1"', 'minimum: "26.5"'));
@@ -285,11 +350,24 @@ describe("the upstream", () => {
     const down = await startUpstream();
     const url = down.url;
     await down.close();
-    const s = await startServer({ policies: "policies", host: "127.0.0.1", port: 0, upstream: new URL(url), overrides: { verify: "off" }, logger: captureLog().logger, env: TOKEN_ENV, cwd: dir, watch: false });
+    const s = await startServer({
+      policies: "policies",
+      host: "127.0.0.1",
+      port: 0,
+      upstream: new URL(url),
+      overrides: { verify: "off" },
+      logger: captureLog().logger,
+      env: TOKEN_ENV,
+      cwd: dir,
+      watch: false,
+    });
     try {
       const res = await fetch(`${s.url}/mdm/enroll`);
       expect(res.status).toBe(502);
-      expect(await res.json()).toMatchObject({ error: "upstream-unreachable", message: expect.stringMatching(/ECONNREFUSED/) });
+      expect(await res.json()).toMatchObject({
+        error: "upstream-unreachable",
+        message: expect.stringMatching(/ECONNREFUSED/),
+      });
       expect((await fetch(`${s.url}/readyz`)).status).toBe(200);
     } finally {
       await s.close();
@@ -298,7 +376,18 @@ describe("the upstream", () => {
 
   it("hanging: 504 JSON after the timeout", async () => {
     const hang = await startUpstream(() => "hang");
-    const s = await startServer({ policies: "policies", host: "127.0.0.1", port: 0, upstream: new URL(hang.url), upstreamTimeoutMs: 200, overrides: { verify: "off" }, logger: captureLog().logger, env: TOKEN_ENV, cwd: dir, watch: false });
+    const s = await startServer({
+      policies: "policies",
+      host: "127.0.0.1",
+      port: 0,
+      upstream: new URL(hang.url),
+      upstreamTimeoutMs: 200,
+      overrides: { verify: "off" },
+      logger: captureLog().logger,
+      env: TOKEN_ENV,
+      cwd: dir,
+      watch: false,
+    });
     try {
       const res = await fetch(`${s.url}/mdm/enroll`);
       expect(res.status).toBe(504);
@@ -314,9 +403,22 @@ describe("settings", () => {
   it("warns that beta tokens reach unverified clients when verification is not enforced", async () => {
     expect(log.lines.filter((l) => l.event === "beta-token-exposure")).toEqual([]); // the enforcing server
     const audit = captureLog();
-    const s = await startServer({ policies: "policies", host: "127.0.0.1", port: 0, overrides: { verify: "audit" }, logger: audit.logger, env: TOKEN_ENV, cwd: dir, watch: false });
+    const s = await startServer({
+      policies: "policies",
+      host: "127.0.0.1",
+      port: 0,
+      overrides: { verify: "audit" },
+      logger: audit.logger,
+      env: TOKEN_ENV,
+      cwd: dir,
+      watch: false,
+    });
     try {
-      expect(audit.lines.find((l) => l.event === "beta-token-exposure")).toMatchObject({ level: 40, verify: "audit", rules: ["seed"] });
+      expect(audit.lines.find((l) => l.event === "beta-token-exposure")).toMatchObject({
+        level: 40,
+        verify: "audit",
+        rules: ["seed"],
+      });
       expect(audit.text()).not.toContain("super-secret-seed-token");
     } finally {
       await s.close();
@@ -324,7 +426,16 @@ describe("settings", () => {
   });
 
   it("rejects requests without MachineInfo when told to", async () => {
-    const s = await startServer({ policies: "policies", host: "127.0.0.1", port: 0, overrides: { verify: "off", noMachineInfo: "reject" }, logger: captureLog().logger, env: TOKEN_ENV, cwd: dir, watch: false });
+    const s = await startServer({
+      policies: "policies",
+      host: "127.0.0.1",
+      port: 0,
+      overrides: { verify: "off", noMachineInfo: "reject" },
+      logger: captureLog().logger,
+      env: TOKEN_ENV,
+      cwd: dir,
+      watch: false,
+    });
     try {
       const res = await fetch(`${s.url}/mdm/enroll`);
       expect(res.status).toBe(403);
@@ -335,39 +446,88 @@ describe("settings", () => {
   });
 
   it.each([
-    ["a tampered payload", async () => {
-      const der = Buffer.from(await signCms(machineInfoPlist({ OS_VERSION: "26.0" }), rsa));
-      der[der.indexOf("iPhone17,3") + 6] = "6".charCodeAt(0);
-      return der;
-    }, "the content does not match the signed messageDigest"],
-    ["a wrong CA", () => signCms(machineInfoPlist({ OS_VERSION: "26.0" }), stranger), "no chain from the signer to a trust anchor"],
-    ["two signers", () => signCms(machineInfoPlist({ OS_VERSION: "26.0" }), rsa, { coSigners: [ec] }), "the message has 2 signers"],
-    ["a missing certificate", () => signCms(machineInfoPlist({ OS_VERSION: "26.0" }), rsa, { includeCertificate: false }), "the signer's certificate is not in the message"],
+    [
+      "a tampered payload",
+      async () => {
+        const der = Buffer.from(await signCms(machineInfoPlist({ OS_VERSION: "26.0" }), rsa));
+        der[der.indexOf("iPhone17,3") + 6] = "6".charCodeAt(0);
+        return der;
+      },
+      "the content does not match the signed messageDigest",
+    ],
+    [
+      "a wrong CA",
+      () => signCms(machineInfoPlist({ OS_VERSION: "26.0" }), stranger),
+      "no chain from the signer to a trust anchor",
+    ],
+    [
+      "two signers",
+      () => signCms(machineInfoPlist({ OS_VERSION: "26.0" }), rsa, { coSigners: [ec] }),
+      "the message has 2 signers",
+    ],
+    [
+      "a missing certificate",
+      () => signCms(machineInfoPlist({ OS_VERSION: "26.0" }), rsa, { includeCertificate: false }),
+      "the signer's certificate is not in the message",
+    ],
   ])("under audit, %s goes on to its decision with the failure logged", async (_what, make, problem) => {
     const l = captureLog();
-    const s = await startServer({ policies: "policies", host: "127.0.0.1", port: 0, overrides: { verify: "audit", trustAnchors: ["ca.pem"] }, logger: l.logger, env: TOKEN_ENV, cwd: dir, watch: false });
+    const s = await startServer({
+      policies: "policies",
+      host: "127.0.0.1",
+      port: 0,
+      overrides: { verify: "audit", trustAnchors: ["ca.pem"] },
+      logger: l.logger,
+      env: TOKEN_ENV,
+      cwd: dir,
+      watch: false,
+    });
     try {
-      const res = await fetch(`${s.url}/mdm/profile`, { method: "POST", body: await make(), headers: { "content-type": "application/pkcs7-signature" } });
+      const res = await fetch(`${s.url}/mdm/profile`, {
+        method: "POST",
+        body: await make(),
+        headers: { "content-type": "application/pkcs7-signature" },
+      });
       expect(res.status).toBe(403);
       expect(((await res.json()) as { code: string }).code).toBe("com.apple.softwareupdate.required");
       expect(l.lines.find((x) => x.event === "unverified")?.problem).toContain(problem);
-      expect(l.lines.find((x) => x.event === "decision")).toMatchObject({ decision: "block", verification: "unverified", verificationProblem: expect.stringContaining(problem) });
+      expect(l.lines.find((x) => x.event === "decision")).toMatchObject({
+        decision: "block",
+        verification: "unverified",
+        verificationProblem: expect.stringContaining(problem),
+      });
     } finally {
       await s.close();
     }
   });
 
   it("under enforce without trust anchors, verifies against Apple's built-in chain", async () => {
-    const s = await startServer({ policies: "policies", host: "127.0.0.1", port: 0, overrides: { verify: "enforce" }, logger: captureLog().logger, env: TOKEN_ENV, cwd: dir, watch: false });
+    const s = await startServer({
+      policies: "policies",
+      host: "127.0.0.1",
+      port: 0,
+      overrides: { verify: "enforce" },
+      logger: captureLog().logger,
+      env: TOKEN_ENV,
+      cwd: dir,
+      watch: false,
+    });
     try {
       expect(s.store.active?.trust.certificates.map((c) => c.subjectName)).toEqual([
         "C=US, O=Apple Inc., OU=Apple Certification Authority, CN=Apple Root CA",
         "C=US, O=Apple Inc., OU=Apple Certification Authority, CN=Apple iPhone Certification Authority",
         "C=US, O=Apple Inc., OU=Apple iPhone, CN=Apple iPhone Device CA",
       ]);
-      const res = await fetch(`${s.url}/mdm/profile`, { method: "POST", body: await signCms(blocked(), rsa), headers: { "content-type": "application/pkcs7-signature" } });
+      const res = await fetch(`${s.url}/mdm/profile`, {
+        method: "POST",
+        body: await signCms(blocked(), rsa),
+        headers: { "content-type": "application/pkcs7-signature" },
+      });
       expect(res.status).toBe(403);
-      expect(await res.json()).toMatchObject({ error: "unverified-machine-info", message: expect.stringContaining("no chain from the signer to a trust anchor") });
+      expect(await res.json()).toMatchObject({
+        error: "unverified-machine-info",
+        message: expect.stringContaining("no chain from the signer to a trust anchor"),
+      });
     } finally {
       await s.close();
     }

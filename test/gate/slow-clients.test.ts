@@ -39,12 +39,20 @@ describe("bodyTimeout", () => {
     const head = `POST /mdm/profile HTTP/1.1\r\nHost: gate\r\nContent-Type: application/pkcs7-signature\r\nContent-Length: ${machineInfo.length}\r\n\r\n`;
     // trickle() returns when the gate closes the connection; were it kept open, this would run for half an hour.
     const { text, sent } = await trickle(gate.url, head, bytes(machineInfo), 1000);
-    expect(parseResponses(text).map((a) => [a.status, JSON.parse(a.body).error, a.headers.connection])).toEqual([[408, "body-timeout", "close"]]);
+    expect(parseResponses(text).map((a) => [a.status, JSON.parse(a.body).error, a.headers.connection])).toEqual([
+      [408, "body-timeout", "close"],
+    ]);
     expect(sent).toBeLessThan(machineInfo.length);
     expect(upstream.requests.length).toBe(before);
     // The log line reaches this process's pipe on its own schedule, after the answer.
-    await eventually(() => gate.running.lines.some((l) => l.event === "rejected" && l.code === "body-timeout"), "the rejection's log line");
-    expect(gate.running.lines.filter((l) => l.event === "rejected").at(-1)).toMatchObject({ status: 408, code: "body-timeout" });
+    await eventually(
+      () => gate.running.lines.some((l) => l.event === "rejected" && l.code === "body-timeout"),
+      "the rejection's log line",
+    );
+    expect(gate.running.lines.filter((l) => l.event === "rejected").at(-1)).toMatchObject({
+      status: 408,
+      code: "body-timeout",
+    });
   });
 
   it("a body under another Content-Type that starts like CMS and then stalls gets 408", async () => {
@@ -94,12 +102,17 @@ describe("connections", () => {
       held[0]?.destroy();
       let answers: Awaited<ReturnType<typeof exchange>> = [];
       await eventually(async () => {
-        answers = await exchange(capped.url, "GET /metrics HTTP/1.1\r\nHost: gate\r\nConnection: close\r\n\r\n").catch(() => []);
+        answers = await exchange(capped.url, "GET /metrics HTTP/1.1\r\nHost: gate\r\nConnection: close\r\n\r\n").catch(
+          () => [],
+        );
         return answers.length === 1;
       }, "a freed slot");
       expect(answers[0]?.status).toBe(200);
       expect(answers[0]?.body).toMatch(/^enrollgate_connections_dropped_total [1-9]\d*$/m);
-      expect(capped.running.lines.find((l) => l.event === "connections-dropped")).toMatchObject({ level: 40, maxConnections: 2 });
+      expect(capped.running.lines.find((l) => l.event === "connections-dropped")).toMatchObject({
+        level: 40,
+        maxConnections: 2,
+      });
       held[1]?.destroy();
     } finally {
       await capped.stop();
@@ -108,9 +121,24 @@ describe("connections", () => {
 
   it("headers that do not arrive within the headers timeout get Node's 408", async () => {
     const dir = await tempDir({ "p/rules.yaml": RULES });
-    const server = await startServer({ policies: "p", host: "127.0.0.1", port: 0, overrides: { verify: "off" }, logger: captureLog().logger, env: {}, cwd: dir, watch: false, headersTimeoutMs: 300 });
+    const server = await startServer({
+      policies: "p",
+      host: "127.0.0.1",
+      port: 0,
+      overrides: { verify: "off" },
+      logger: captureLog().logger,
+      env: {},
+      cwd: dir,
+      watch: false,
+      headersTimeoutMs: 300,
+    });
     try {
-      const { text } = await trickle(server.url, "GET /mdm/enroll HTTP/1.1\r\nHost: gate\r\n", ["X-Slow: 1\r\n", "X-Slow: 2\r\n", "X-Slow: 3\r\n", "X-Slow: 4\r\n", "X-Slow: 5\r\n", "X-Slow: 6\r\n"], 400);
+      const { text } = await trickle(
+        server.url,
+        "GET /mdm/enroll HTTP/1.1\r\nHost: gate\r\n",
+        ["X-Slow: 1\r\n", "X-Slow: 2\r\n", "X-Slow: 3\r\n", "X-Slow: 4\r\n", "X-Slow: 5\r\n", "X-Slow: 6\r\n"],
+        400,
+      );
       expect(text).toMatch(/^HTTP\/1\.1 408 /);
     } finally {
       await server.close(100);

@@ -6,7 +6,10 @@ import { compileFiles } from "../helpers/policies.js";
 
 /** The two fields clientAddress() reads, as Node fills them for a real request. */
 const request = (peer: string, ...forwardedFor: string[]) =>
-  ({ socket: { remoteAddress: peer }, rawHeaders: forwardedFor.flatMap((v) => ["X-Forwarded-For", v]) }) as unknown as IncomingMessage;
+  ({
+    socket: { remoteAddress: peer },
+    rawHeaders: forwardedFor.flatMap((v) => ["X-Forwarded-For", v]),
+  }) as unknown as IncomingMessage;
 
 describe("ProxyTrust", () => {
   it.each([
@@ -31,20 +34,33 @@ describe("ProxyTrust", () => {
     expect(ProxyTrust.parse(entries).trusts(address)).toBe(trusted);
   });
 
-  it.each(["10.0.0.0/33", "10.0.0.300", "fd00::/129", "10.0.0.0/8/8", "localhost", "10.0.0.0/x", "*"])("refuses %j with a message naming it", (entry) => {
-    expect(() => ProxyTrust.parse([entry])).toThrow(`trust proxy entry ${JSON.stringify(entry)} is not an IP address`);
-  });
+  it.each(["10.0.0.0/33", "10.0.0.300", "fd00::/129", "10.0.0.0/8/8", "localhost", "10.0.0.0/x", "*"])(
+    "refuses %j with a message naming it",
+    (entry) => {
+      expect(() => ProxyTrust.parse([entry])).toThrow(
+        `trust proxy entry ${JSON.stringify(entry)} is not an IP address`,
+      );
+    },
+  );
 });
 
 describe("clientAddress", () => {
   const trust = ProxyTrust.parse(["10.0.0.0/8"]);
 
   it("is the peer when the peer is not trusted, whatever X-Forwarded-For says", () => {
-    expect(clientAddress(request("203.0.113.1", "198.51.100.7"), trust)).toEqual({ address: "203.0.113.1", peer: "203.0.113.1", viaTrustedProxy: false });
+    expect(clientAddress(request("203.0.113.1", "198.51.100.7"), trust)).toEqual({
+      address: "203.0.113.1",
+      peer: "203.0.113.1",
+      viaTrustedProxy: false,
+    });
   });
 
   it("walks X-Forwarded-For from the right past trusted proxies, over repeated header lines", () => {
-    expect(clientAddress(request("10.0.0.1", "198.51.100.7, 203.0.113.9", "10.1.1.1"), trust)).toEqual({ address: "203.0.113.9", peer: "10.0.0.1", viaTrustedProxy: true });
+    expect(clientAddress(request("10.0.0.1", "198.51.100.7, 203.0.113.9", "10.1.1.1"), trust)).toEqual({
+      address: "203.0.113.9",
+      peer: "10.0.0.1",
+      viaTrustedProxy: true,
+    });
   });
 
   it("is the leftmost address when every hop is trusted, and the peer when there are none", () => {
@@ -54,14 +70,25 @@ describe("clientAddress", () => {
 
   it("reports IPv4-mapped peers as IPv4", () => {
     expect(plainAddress("::ffff:10.0.0.1")).toBe("10.0.0.1");
-    expect(clientAddress(request("::ffff:10.0.0.1", "::ffff:198.51.100.7"), trust)).toMatchObject({ address: "198.51.100.7", peer: "10.0.0.1" });
+    expect(clientAddress(request("::ffff:10.0.0.1", "::ffff:198.51.100.7"), trust)).toMatchObject({
+      address: "198.51.100.7",
+      peer: "10.0.0.1",
+    });
   });
 });
 
 describe("trustProxy and bodyTimeout in enrollgate.yaml", () => {
   it("are read, with their defaults when absent", () => {
-    expect(compileFiles({ "enrollgate.yaml": "trustProxy: [loopback, 10.0.0.0/8, fd00::/8]\nbodyTimeout: 2500\n", "rules.yaml": "rules: []\n" }).set?.settings).toMatchObject({ trustProxy: ["loopback", "10.0.0.0/8", "fd00::/8"], bodyTimeout: 2500 });
-    expect(compileFiles({ "rules.yaml": "rules: []\n" }).set?.settings).toMatchObject({ trustProxy: [], bodyTimeout: 10_000 });
+    expect(
+      compileFiles({
+        "enrollgate.yaml": "trustProxy: [loopback, 10.0.0.0/8, fd00::/8]\nbodyTimeout: 2500\n",
+        "rules.yaml": "rules: []\n",
+      }).set?.settings,
+    ).toMatchObject({ trustProxy: ["loopback", "10.0.0.0/8", "fd00::/8"], bodyTimeout: 2500 });
+    expect(compileFiles({ "rules.yaml": "rules: []\n" }).set?.settings).toMatchObject({
+      trustProxy: [],
+      bodyTimeout: 10_000,
+    });
   });
 
   it.each([
@@ -72,6 +99,14 @@ describe("trustProxy and bodyTimeout in enrollgate.yaml", () => {
   ])("%j is an error at its line and column", (text, column, message) => {
     const result = compileFiles({ "enrollgate.yaml": text, "rules.yaml": "rules: []\n" });
     expect(result.set).toBeNull();
-    expect(result.findings).toContainEqual(expect.objectContaining({ file: "enrollgate.yaml", line: 1, column, severity: "error", message: expect.stringContaining(message) }));
+    expect(result.findings).toContainEqual(
+      expect.objectContaining({
+        file: "enrollgate.yaml",
+        line: 1,
+        column,
+        severity: "error",
+        message: expect.stringContaining(message),
+      }),
+    );
   });
 });

@@ -27,7 +27,10 @@ beforeAll(async () => {
   upstream = await startRawUpstream();
   const files = { "p/rules.yaml": RULES, "p/enrollgate.yaml": "verify: enforce\n", "ca.pem": ca.pem };
   const common = ["--trust-anchor", "ca.pem", "--upstream", upstream.url];
-  [plain, behindProxy] = await Promise.all([spawnGate(files, common), spawnGate(files, [...common, "--trust-proxy", "10.0.0.0/8, 127.0.0.1", "--trust-proxy", "::1"])]);
+  [plain, behindProxy] = await Promise.all([
+    spawnGate(files, common),
+    spawnGate(files, [...common, "--trust-proxy", "10.0.0.0/8, 127.0.0.1", "--trust-proxy", "::1"]),
+  ]);
 });
 
 afterAll(async () => {
@@ -38,7 +41,10 @@ afterAll(async () => {
 /** Sends one GET through `gate` and returns what the upstream saw of it. */
 async function through(gate: GateProcess, headers: string[], path = "/mdm/enroll"): Promise<RawRequest> {
   const before = upstream.requests.length;
-  const answers = await exchange(gate.url, `GET ${path} HTTP/1.1\r\nHost: gate.example\r\n${[...headers, "Connection: close"].join("\r\n")}\r\n\r\n`);
+  const answers = await exchange(
+    gate.url,
+    `GET ${path} HTTP/1.1\r\nHost: gate.example\r\n${[...headers, "Connection: close"].join("\r\n")}\r\n\r\n`,
+  );
   expect(answers.map((a) => a.status)).toEqual([200]);
   expect(upstream.requests.length).toBe(before + 1);
   return upstream.requests.at(-1) as RawRequest;
@@ -84,7 +90,15 @@ describe("X-Enrollgate-* headers", () => {
   });
 
   it("the OS version carries the supplemental extra, and the build is the supplemental build", async () => {
-    const der = await signCms(machineInfoPlist({ OS_VERSION: "26.6.1", SUPPLEMENTAL_OS_VERSION_EXTRA: "(a)", VERSION: "23G83", SUPPLEMENTAL_BUILD_VERSION: "23G84" }), device);
+    const der = await signCms(
+      machineInfoPlist({
+        OS_VERSION: "26.6.1",
+        SUPPLEMENTAL_OS_VERSION_EXTRA: "(a)",
+        VERSION: "23G83",
+        SUPPLEMENTAL_BUILD_VERSION: "23G84",
+      }),
+      device,
+    );
     const seen = await through(plain, [`X-Apple-Aspen-DeviceInfo: ${base64(der)}`]);
     expect(seen.header("x-enrollgate-os-version")).toEqual(["26.6.1 (a)"]);
     expect(seen.header("x-enrollgate-build")).toEqual(["23G84"]);
@@ -102,7 +116,10 @@ describe("X-Enrollgate-* headers", () => {
   });
 
   it("facts that are not plain tokens are left out, never written as they are", async () => {
-    const der = await signCms(machineInfoPlist({ OS_VERSION: "26.6.1", SERIAL: "G7QK21P0XY3D\r\nX-Injected: 1", UDID: "0000<script>" }), device);
+    const der = await signCms(
+      machineInfoPlist({ OS_VERSION: "26.6.1", SERIAL: "G7QK21P0XY3D\r\nX-Injected: 1", UDID: "0000<script>" }),
+      device,
+    );
     const seen = await through(plain, [`X-Apple-Aspen-DeviceInfo: ${base64(der)}`]);
     expect(seen.header("x-enrollgate-serial")).toEqual([]);
     expect(seen.header("x-enrollgate-udid")).toEqual([]);
@@ -136,8 +153,28 @@ describe("forwarding headers", () => {
   });
 
   it("the other forwarding and client-address headers are dropped from a peer that is not a trusted proxy, and kept from one", async () => {
-    const others = ["X-Forwarded-Port: 8443", "X-Forwarded-Prefix: /admin", "X-Forwarded-Ssl: on", "X-Client-IP: 10.9.9.9", "True-Client-IP: 10.9.9.9", "CF-Connecting-IP: 10.9.9.9", "X-Cluster-Client-IP: 10.9.9.9", "X-Original-Host: admin.internal", "Front-End-Https: on"];
-    const names = ["x-forwarded-port", "x-forwarded-prefix", "x-forwarded-ssl", "x-client-ip", "true-client-ip", "cf-connecting-ip", "x-cluster-client-ip", "x-original-host", "front-end-https"];
+    const others = [
+      "X-Forwarded-Port: 8443",
+      "X-Forwarded-Prefix: /admin",
+      "X-Forwarded-Ssl: on",
+      "X-Client-IP: 10.9.9.9",
+      "True-Client-IP: 10.9.9.9",
+      "CF-Connecting-IP: 10.9.9.9",
+      "X-Cluster-Client-IP: 10.9.9.9",
+      "X-Original-Host: admin.internal",
+      "Front-End-Https: on",
+    ];
+    const names = [
+      "x-forwarded-port",
+      "x-forwarded-prefix",
+      "x-forwarded-ssl",
+      "x-client-ip",
+      "true-client-ip",
+      "cf-connecting-ip",
+      "x-cluster-client-ip",
+      "x-original-host",
+      "front-end-https",
+    ];
     const fromClient = await through(plain, [...others, "X_Client_IP: 10.9.9.9"]);
     expect(names.flatMap((n) => fromClient.header(n))).toEqual([]);
     expect(fromClient.header("x_client_ip")).toEqual([]);
@@ -151,7 +188,9 @@ describe("forwarding headers", () => {
     expect(seen.header("x-forwarded-for")).toEqual(["203.0.113.7, 10.1.2.3, 127.0.0.1"]);
     expect(seen.header("x-forwarded-proto")).toEqual(["https"]);
     expect(seen.header("x-forwarded-host")).toEqual(["admin.internal"]);
-    expect(seen.header("forwarded")).toEqual(["for=203.0.113.7;proto=https, for=127.0.0.1;proto=http;host=gate.example"]);
+    expect(seen.header("forwarded")).toEqual([
+      "for=203.0.113.7;proto=https, for=127.0.0.1;proto=http;host=gate.example",
+    ]);
     expect(seen.header("x-real-ip")).toEqual(["203.0.113.7"]);
     expect(seen.header("x_forwarded_for")).toEqual([]);
     expect(seen.header("x-original-url")).toEqual([]);
@@ -167,13 +206,23 @@ describe("forwarding headers", () => {
   });
 
   it("a rejected request's log line names the client and the peer", async () => {
-    const answers = await exchange(behindProxy.url, "GET /mdm/enroll HTTP/1.1\r\nHost: gate\r\nX-Forwarded-For: 198.51.100.23\r\nX-Apple-Aspen-DeviceInfo: !!\r\nConnection: close\r\n\r\n");
+    const answers = await exchange(
+      behindProxy.url,
+      "GET /mdm/enroll HTTP/1.1\r\nHost: gate\r\nX-Forwarded-For: 198.51.100.23\r\nX-Apple-Aspen-DeviceInfo: !!\r\nConnection: close\r\n\r\n",
+    );
     expect(answers.map((a) => a.status)).toEqual([400]);
-    expect(await lastLine(behindProxy, "rejected")).toMatchObject({ code: "bad-base64", client: "198.51.100.23", peer: "127.0.0.1" });
+    expect(await lastLine(behindProxy, "rejected")).toMatchObject({
+      code: "bad-base64",
+      client: "198.51.100.23",
+      peer: "127.0.0.1",
+    });
   });
 
   it("trustProxy in enrollgate.yaml works like the flag", async () => {
-    const gate = await spawnGate({ "p/rules.yaml": RULES, "p/enrollgate.yaml": "verify: off\ntrustProxy: [loopback]\n" }, ["--upstream", upstream.url]);
+    const gate = await spawnGate(
+      { "p/rules.yaml": RULES, "p/enrollgate.yaml": "verify: off\ntrustProxy: [loopback]\n" },
+      ["--upstream", upstream.url],
+    );
     try {
       const seen = await through(gate, ["X-Forwarded-For: 192.0.2.44"]);
       expect(seen.header("x-forwarded-for")).toEqual(["192.0.2.44, 127.0.0.1"]);
@@ -184,7 +233,10 @@ describe("forwarding headers", () => {
   });
 
   it("--trust-proxy with something that is not an address or a range is a usage error", async () => {
-    const r = await enrollgate(["serve", "--policies", "p", "--trust-proxy", "10.0.0.300/8", "--port", "0", "--host", "127.0.0.1"], { cwd: plain.dir });
+    const r = await enrollgate(
+      ["serve", "--policies", "p", "--trust-proxy", "10.0.0.300/8", "--port", "0", "--host", "127.0.0.1"],
+      { cwd: plain.dir },
+    );
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--trust-proxy: trust proxy entry "10.0.0.300/8" is not an IP address, a CIDR range');
   });

@@ -15,7 +15,10 @@ let gate: GateProcess;
 
 beforeAll(async () => {
   upstream = await startRawUpstream();
-  gate = await spawnGate({ "p/rules.yaml": RULES, "p/enrollgate.yaml": "verify: off\n" }, ["--upstream", `${upstream.url}/base/`]);
+  gate = await spawnGate({ "p/rules.yaml": RULES, "p/enrollgate.yaml": "verify: off\n" }, [
+    "--upstream",
+    `${upstream.url}/base/`,
+  ]);
 });
 
 afterAll(async () => {
@@ -28,7 +31,11 @@ async function send(line: string) {
   const answers = await exchange(gate.url, `${line} HTTP/1.1\r\nHost: gate\r\nConnection: close\r\n\r\n`);
   expect(answers).toHaveLength(1);
   const answer = answers[0] as (typeof answers)[number];
-  return { status: answer.status, json: () => JSON.parse(answer.body) as Record<string, unknown>, upstream: upstream.requests.slice(before).map((r) => r.target) };
+  return {
+    status: answer.status,
+    json: () => JSON.parse(answer.body) as Record<string, unknown>,
+    upstream: upstream.requests.slice(before).map((r) => r.target),
+  };
 }
 
 describe("paths the upstream receives", () => {
@@ -51,7 +58,12 @@ describe("paths the upstream receives", () => {
 describe("targets refused before any routing", () => {
   it.each([
     ["absolute-form", "GET http://mdm.internal/admin", "bad-request-target", /absolute-form/],
-    ["absolute-form aimed at the gate's own /healthz", "GET http://gate/healthz", "bad-request-target", /absolute-form/],
+    [
+      "absolute-form aimed at the gate's own /healthz",
+      "GET http://gate/healthz",
+      "bad-request-target",
+      /absolute-form/,
+    ],
     ["asterisk-form", "OPTIONS *", "bad-request-target", /asterisk-form/],
     ["a raw backslash", "GET /mdm\\..\\admin", "bad-request-target", /character a path may not have: "\\\\"/],
     ["a bad percent-encoding", "GET /mdm/%zz", "bad-request-target", /bad percent-encoding/],
@@ -75,17 +87,26 @@ describe("targets refused before any routing", () => {
   it("the refusal is logged with the target and counted", async () => {
     await send("GET http://mdm.internal/admin");
     const line = gate.running.lines.filter((l) => l.event === "rejected").at(-1);
-    expect(line).toMatchObject({ status: 400, code: "bad-request-target", target: "http://mdm.internal/admin", client: "127.0.0.1", peer: "127.0.0.1" });
+    expect(line).toMatchObject({
+      status: 400,
+      code: "bad-request-target",
+      target: "http://mdm.internal/admin",
+      client: "127.0.0.1",
+      peer: "127.0.0.1",
+    });
     const metrics = await (await fetch(`${gate.url}/metrics`)).text();
     expect(metrics).toMatch(/^enrollgate_rejections_total\{status="400",code="bad-request-target"\} [1-9]\d*$/m);
   });
 });
 
 describe("the gate's own endpoints", () => {
-  it.each(["/mdm/../healthz", "/%68ealthz", "/./healthz"])("are routed on the normalised path: %s is /healthz", async (target) => {
-    const r = await send(`GET ${target}`);
-    expect(r.status).toBe(200);
-    expect(r.json()).toEqual({ status: "ok" });
-    expect(r.upstream).toEqual([]);
-  });
+  it.each(["/mdm/../healthz", "/%68ealthz", "/./healthz"])(
+    "are routed on the normalised path: %s is /healthz",
+    async (target) => {
+      const r = await send(`GET ${target}`);
+      expect(r.status).toBe(200);
+      expect(r.json()).toEqual({ status: "ok" });
+      expect(r.upstream).toEqual([]);
+    },
+  );
 });

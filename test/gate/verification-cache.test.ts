@@ -31,7 +31,8 @@ describe("VerificationCache", () => {
 
   it("stays at its capacity under a flood of distinct messages", () => {
     const cache = new VerificationCache(100);
-    for (let i = 0; i < 10_000; i++) cache.set(cache.key(new Uint8Array([i & 0xff, i >> 8]), "enforce", 0), result(String(i)), 2);
+    for (let i = 0; i < 10_000; i++)
+      cache.set(cache.key(new Uint8Array([i & 0xff, i >> 8]), "enforce", 0), result(String(i)), 2);
     expect(cache.size).toBe(100);
   });
 

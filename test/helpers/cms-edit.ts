@@ -42,7 +42,7 @@ export function writeValue(v: Value): Uint8Array {
 
 /** ContentInfo → [0] → SignedData. */
 export function signedDataOf(root: Value): Value {
-  return (root.children?.[1]?.children?.[0]) as Value;
+  return root.children?.[1]?.children?.[0] as Value;
 }
 
 const isTag = (v: Value | undefined, id: number) => v !== undefined && v.identifier[0] === id;
@@ -62,7 +62,12 @@ export function certificatesIndex(fields: Value[]): number {
 /** The message carrying exactly these certificates (DER), in this order. */
 export function withCertificates(der: Uint8Array, certificates: ReadonlyArray<Uint8Array>): Uint8Array {
   return editSignedData(der, (fields) => {
-    const set: Value = { identifier: Uint8Array.of(0xa0), indefinite: false, children: certificates.map((c) => readValue(c)), contents: new Uint8Array(0) };
+    const set: Value = {
+      identifier: Uint8Array.of(0xa0),
+      indefinite: false,
+      children: certificates.map((c) => readValue(c)),
+      contents: new Uint8Array(0),
+    };
     const at = certificatesIndex(fields);
     if (at === -1) fields.splice(3, 0, set);
     else fields[at] = set;

@@ -12,7 +12,9 @@ import { projectPath } from "./project.js";
 
 const DIR = "test/corpus/decisions";
 
-/** What MachineInfo must carry whatever the case (UDID and SERIAL are required keys), unless the case says otherwise. */
+/**
+ * What MachineInfo must carry whatever the case (UDID and SERIAL are required keys), unless the case says otherwise.
+ */
 export const IDENTITY = { udid: "00008120-0C0A0B0C0D0E0F10", serial: "C0RPUSDEV1CE" } as const;
 
 /** A device as a corpus case describes it: the keys of a `*.test.yaml` case's facts. */
@@ -40,7 +42,10 @@ export interface Expectation {
 export interface CorpusCase {
   readonly name: string;
   readonly facts: CorpusFacts;
-  /** The case's own instant, when its decision depends on it; such a case is not run through `serve`, which reads the real clock. */
+  /**
+   * The case's own instant, when its decision depends on it; such a case is not run through `serve`, which reads the
+   * real clock.
+   */
   readonly now: string | null;
   readonly expect: Expectation;
 }
@@ -70,7 +75,8 @@ function fail(where: string, problem: string): never {
 function object(value: unknown, where: string, keys: { required: string[]; optional: string[] }): Data {
   if (typeof value !== "object" || value === null || Array.isArray(value)) fail(where, "expected a mapping");
   const data = value as Data;
-  for (const k of Object.keys(data)) if (!keys.required.includes(k) && !keys.optional.includes(k)) fail(`${where}.${k}`, "unknown key");
+  for (const k of Object.keys(data))
+    if (!keys.required.includes(k) && !keys.optional.includes(k)) fail(`${where}.${k}`, "unknown key");
   for (const k of keys.required) if (!(k in data)) fail(`${where}.${k}`, "missing");
   return data;
 }
@@ -86,15 +92,32 @@ function instant(value: unknown, where: string): string {
   return t;
 }
 
-const FACT_KEYS = ["product", "osVersion", "build", "serial", "udid", "deviceId", "supplementalExtra", "supplementalBuild", "canUpdate"];
+const FACT_KEYS = [
+  "product",
+  "osVersion",
+  "build",
+  "serial",
+  "udid",
+  "deviceId",
+  "supplementalExtra",
+  "supplementalBuild",
+  "canUpdate",
+];
 
 function facts(value: unknown, defaults: Data, where: string): CorpusFacts {
-  const given: Data = { ...IDENTITY, canUpdate: true, ...defaults, ...object(value, where, { required: [], optional: FACT_KEYS }) };
+  const given: Data = {
+    ...IDENTITY,
+    canUpdate: true,
+    ...defaults,
+    ...object(value, where, { required: [], optional: FACT_KEYS }),
+  };
   for (const [k, v] of Object.entries(given)) {
-    if (k === "canUpdate" ? typeof v !== "boolean" : typeof v !== "string") fail(`${where}.${k}`, k === "canUpdate" ? "expected true or false" : "expected a string");
+    if (k === "canUpdate" ? typeof v !== "boolean" : typeof v !== "string")
+      fail(`${where}.${k}`, k === "canUpdate" ? "expected true or false" : "expected a string");
   }
   if (given.product === undefined) fail(`${where}.product`, "missing");
-  if (given.build === undefined) fail(`${where}.build`, "missing (MachineInfo requires VERSION; or give `device: { build }` for the file)");
+  if (given.build === undefined)
+    fail(`${where}.build`, "missing (MachineInfo requires VERSION; or give `device: { build }` for the file)");
   return given as unknown as CorpusFacts;
 }
 
@@ -103,19 +126,32 @@ function expectation(value: unknown, where: string): Expectation {
   if (e.decision !== "allow" && e.decision !== "block") fail(`${where}.decision`, "expected allow or block");
   const rule = e.rule === null ? null : text(e.rule, `${where}.rule`);
   const hasBody = e.decision === "block" || e.reason === "audit-only";
-  if (hasBody !== (e.body !== undefined && e.body !== null)) fail(`${where}.body`, hasBody ? "a block or audit-only decision names its body" : "only a block or audit-only decision has a body");
-  const body = hasBody ? object(e.body, `${where}.body`, { required: ["code", "details"], optional: ["message", "description"] }) : null;
+  if (hasBody !== (e.body !== undefined && e.body !== null))
+    fail(
+      `${where}.body`,
+      hasBody ? "a block or audit-only decision names its body" : "only a block or audit-only decision has a body",
+    );
+  const body = hasBody
+    ? object(e.body, `${where}.body`, { required: ["code", "details"], optional: ["message", "description"] })
+    : null;
   return { decision: e.decision, reason: text(e.reason, `${where}.reason`), rule, body };
 }
 
 function readSet(name: string): CorpusSet {
   const file = `${DIR}/${name}`;
-  const data = object(parse(readFileSync(projectPath(file), "utf8")), file, { required: ["rules", "now", "cases"], optional: ["settings", "env", "gdmf", "device"] });
+  const data = object(parse(readFileSync(projectPath(file), "utf8")), file, {
+    required: ["rules", "now", "cases"],
+    optional: ["settings", "env", "gdmf", "device"],
+  });
   if (!Array.isArray(data.rules)) fail(`${file}.rules`, "expected a list");
   if (!Array.isArray(data.cases) || data.cases.length === 0) fail(`${file}.cases`, "expected a list of cases");
-  const env = data.env === undefined ? {} : object(data.env, `${file}.env`, { required: [], optional: Object.keys(data.env as Data) });
+  const env =
+    data.env === undefined
+      ? {}
+      : object(data.env, `${file}.env`, { required: [], optional: Object.keys(data.env as Data) });
   for (const [k, v] of Object.entries(env)) text(v, `${file}.env.${k}`);
-  const device = data.device === undefined ? {} : object(data.device, `${file}.device`, { required: [], optional: FACT_KEYS });
+  const device =
+    data.device === undefined ? {} : object(data.device, `${file}.device`, { required: [], optional: FACT_KEYS });
   const names = new Set<string>();
   const cases = data.cases.map((c: unknown, i: number): CorpusCase => {
     const where = `${file}.cases[${i}]`;
@@ -134,7 +170,10 @@ function readSet(name: string): CorpusSet {
     file,
     name: name.replace(/\.yaml$/, ""),
     rules: data.rules,
-    settings: data.settings === undefined ? null : object(data.settings, `${file}.settings`, { required: [], optional: Object.keys(data.settings as Data) }),
+    settings:
+      data.settings === undefined
+        ? null
+        : object(data.settings, `${file}.settings`, { required: [], optional: Object.keys(data.settings as Data) }),
     env: env as Record<string, string>,
     gdmf: data.gdmf === undefined ? null : projectPath(DIR, text(data.gdmf, `${file}.gdmf`)),
     now: instant(data.now, `${file}.now`),
@@ -192,5 +231,8 @@ export function machineInfoOf(f: CorpusFacts): Record<string, string | boolean> 
     ["SUPPLEMENTAL_OS_VERSION_EXTRA", f.supplementalExtra],
     ["SUPPLEMENTAL_BUILD_VERSION", f.supplementalBuild],
   ];
-  return { ...Object.fromEntries(keys.filter((k): k is [string, string] => k[1] !== undefined)), MDM_CAN_REQUEST_SOFTWARE_UPDATE: f.canUpdate };
+  return {
+    ...Object.fromEntries(keys.filter((k): k is [string, string] => k[1] !== undefined)),
+    MDM_CAN_REQUEST_SOFTWARE_UPDATE: f.canUpdate,
+  };
 }

@@ -11,11 +11,22 @@ export interface GateProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `serve --policies p` on 127.0.0.1 with `args` (and `env`), in a directory holding `files` (the policies under p/). */
-export async function spawnGate(files: Record<string, string | Uint8Array>, args: string[], env: Record<string, string> = {}): Promise<GateProcess> {
+/**
+ * Starts `serve --policies p` on 127.0.0.1 with `args` (and `env`), in a directory holding `files` (the policies under
+ * p/).
+ */
+export async function spawnGate(
+  files: Record<string, string | Uint8Array>,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<GateProcess> {
   const dir = await tempDir(files);
   const port = await freePort();
-  const running = run(process.execPath, [BIN, "serve", "--policies", "p", "--host", "127.0.0.1", "--port", String(port), "--no-watch", ...args], { cwd: dir, env });
+  const running = run(
+    process.execPath,
+    [BIN, "serve", "--policies", "p", "--host", "127.0.0.1", "--port", String(port), "--no-watch", ...args],
+    { cwd: dir, env },
+  );
   await listening(running);
   if (running.url() === "") throw new Error(`the gate did not start: ${running.stderr()}`);
   return {

@@ -19,7 +19,9 @@ export interface Upstream {
 }
 
 /** An upstream MDM stand-in that records every request and answers 200 with a marker body. */
-export async function startUpstream(answer?: (r: Recorded) => { status: number; headers?: Record<string, string>; body: string } | "hang"): Promise<Upstream> {
+export async function startUpstream(
+  answer?: (r: Recorded) => { status: number; headers?: Record<string, string>; body: string } | "hang",
+): Promise<Upstream> {
   const requests: Recorded[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -27,7 +29,11 @@ export async function startUpstream(answer?: (r: Recorded) => { status: number; 
     req.on("end", () => {
       const r = { method: req.method ?? "", url: req.url ?? "", headers: req.headers, body: Buffer.concat(chunks) };
       requests.push(r);
-      const a = answer?.(r) ?? { status: 200, headers: { "content-type": "application/x-apple-aspen-config", "x-upstream": "yes" }, body: "<profile from upstream>" };
+      const a = answer?.(r) ?? {
+        status: 200,
+        headers: { "content-type": "application/x-apple-aspen-config", "x-upstream": "yes" },
+        body: "<profile from upstream>",
+      };
       if (a === "hang") return;
       res.writeHead(a.status, a.headers ?? {});
       res.end(a.body);
@@ -69,7 +75,11 @@ export function captureLog(): CapturedLog {
 }
 
 /** Polls until `check` holds, for things that happen on their own time (file watching). */
-export async function eventually(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 10_000): Promise<void> {
+export async function eventually(
+  check: () => Promise<boolean> | boolean,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     if (await check()) return;

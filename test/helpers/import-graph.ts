@@ -31,15 +31,27 @@ export function specifiersOf(source: string, fileName = "module.ts"): string[] {
   const file = ts.createSourceFile(fileName, source, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
   const out: string[] = [];
   const visit = (node: ts.Node): void => {
-    if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier !== undefined && ts.isStringLiteral(node.moduleSpecifier)) {
+    if (
+      (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) &&
+      node.moduleSpecifier !== undefined &&
+      ts.isStringLiteral(node.moduleSpecifier)
+    ) {
       out.push(node.moduleSpecifier.text);
     } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
       const [arg] = node.arguments;
       // A specifier computed at run time cannot be checked here: it is refused.
       out.push(arg !== undefined && ts.isStringLiteralLike(arg) ? arg.text : "<computed>");
-    } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal)) {
+    } else if (
+      ts.isImportTypeNode(node) &&
+      ts.isLiteralTypeNode(node.argument) &&
+      ts.isStringLiteral(node.argument.literal)
+    ) {
       out.push(node.argument.literal.text);
-    } else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference) && ts.isStringLiteral(node.moduleReference.expression)) {
+    } else if (
+      ts.isImportEqualsDeclaration(node) &&
+      ts.isExternalModuleReference(node.moduleReference) &&
+      ts.isStringLiteral(node.moduleReference.expression)
+    ) {
       out.push(node.moduleReference.expression.text);
     }
     ts.forEachChild(node, visit);
@@ -86,7 +98,8 @@ export function partOf(file: string): string {
   return slash === -1 ? "base" : file.slice(0, slash);
 }
 
-export const partPath = (part: string): string => (part === "base" ? "src/*.ts" : part === "index" ? "src/index.ts" : `src/${part}/`);
+export const partPath = (part: string): string =>
+  part === "base" ? "src/*.ts" : part === "index" ? "src/index.ts" : `src/${part}/`;
 
 /** The imports the layering does not allow, each with a message naming both files and the rule. */
 export function layerViolations(imports: ReadonlyArray<Import>, layering: Layering): Violation[] {
@@ -96,18 +109,30 @@ export function layerViolations(imports: ReadonlyArray<Import>, layering: Layeri
     const allowed = layering[source];
     const fromFile = `src/${from}`;
     if (to === "<computed>") {
-      out.push({ from, to, message: `${fromFile} imports a module named at run time; name it with a string literal so the layering can be checked` });
+      out.push({
+        from,
+        to,
+        message: `${fromFile} imports a module named at run time; name it with a string literal so the layering can be checked`,
+      });
       continue;
     }
     const target = to.startsWith("../") ? null : partOf(to);
     const toFile = to.startsWith("../") ? to.replace(/^\.\.\//, "") : `src/${to}`;
     if (allowed === undefined) {
-      out.push({ from, to, message: `${fromFile} imports ${toFile}, but ${partPath(source)} has no rule: add it to the layering table (test/project/import-graph.test.ts and README.md)` });
+      out.push({
+        from,
+        to,
+        message: `${fromFile} imports ${toFile}, but ${partPath(source)} has no rule: add it to the layering table (test/project/import-graph.test.ts and README.md)`,
+      });
     } else if (target === null) {
       out.push({ from, to, message: `${fromFile} imports ${toFile}, outside src/` });
     } else if (!allowed.includes(target)) {
       const others = allowed.filter((p) => p !== source);
-      out.push({ from, to, message: `${fromFile} imports ${toFile}: ${partPath(source)} may import ${others.length === 0 ? "nothing else in src/" : `only ${others.map(partPath).join(", ")}`}` });
+      out.push({
+        from,
+        to,
+        message: `${fromFile} imports ${toFile}: ${partPath(source)} may import ${others.length === 0 ? "nothing else in src/" : `only ${others.map(partPath).join(", ")}`}`,
+      });
     }
   }
   return out;

@@ -29,9 +29,14 @@ export interface PkiCert {
 export interface IssueOptions {
   readonly issuer: PkiCert | "self";
   readonly subject: string;
-  /** A section of the config's extensions ("intermediate", "device", ...), or null for a version 1 certificate without extensions. */
+  /**
+   * A section of the config's extensions ("intermediate", "device", ...), or null for a version 1 certificate without
+   * extensions.
+   */
   readonly extensions: string | null;
-  readonly key?: { readonly type: "rsa"; readonly bits: number } | { readonly type: "ec"; readonly curve: "P-256" | "P-384" | "P-521" };
+  readonly key?:
+    | { readonly type: "rsa"; readonly bits: number }
+    | { readonly type: "ec"; readonly curve: "P-256" | "P-384" | "P-521" };
   readonly md?: "sha1" | "sha256";
   readonly start?: string;
   readonly end?: string;
@@ -60,7 +65,11 @@ export interface OpensslPki {
   /** A copy of `base` with its SubjectPublicKeyInfo replaced (and its signature no longer valid). */
   craft(name: string, base: PkiCert, spki: Uint8Array): PkiCert;
   /** A copy of `base` with fields of its tbsCertificate replaced (by name), its signature left as it was. */
-  alter(name: string, base: PkiCert, fields: { readonly serial?: Uint8Array; readonly subject?: Uint8Array; readonly spki?: Uint8Array }): PkiCert;
+  alter(
+    name: string,
+    base: PkiCert,
+    fields: { readonly serial?: Uint8Array; readonly subject?: Uint8Array; readonly spki?: Uint8Array },
+  ): PkiCert;
 }
 
 const CONFIG = `
@@ -133,7 +142,10 @@ function openssl(dir: string, args: string[], input?: string): Buffer {
 }
 
 function pemOf(label: string, der: Uint8Array): string {
-  const lines = Buffer.from(der).toString("base64").match(/.{1,64}/g) ?? [];
+  const lines =
+    Buffer.from(der)
+      .toString("base64")
+      .match(/.{1,64}/g) ?? [];
   return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
 }
 
@@ -146,27 +158,84 @@ export async function buildOpensslPki(): Promise<OpensslPki> {
   const issue = (name: string, o: IssueOptions): PkiCert => {
     const keyPath = join(dir, `${name}.key`);
     const key = o.key ?? { type: "rsa", bits: 2048 };
-    const pair = key.type === "rsa" ? generateKeyPairSync("rsa", { modulusLength: key.bits }) : generateKeyPairSync("ec", { namedCurve: key.curve });
+    const pair =
+      key.type === "rsa"
+        ? generateKeyPairSync("rsa", { modulusLength: key.bits })
+        : generateKeyPairSync("ec", { namedCurve: key.curve });
     writeFileSync(keyPath, pair.privateKey.export({ type: "pkcs8", format: "pem" }));
     openssl(dir, ["req", "-new", "-key", keyPath, "-subj", o.subject, "-out", `${name}.csr`]);
     const certPath = join(dir, `${name}.pem`);
-    const signer = o.issuer === "self" ? ["-selfsign", "-keyfile", keyPath] : ["-cert", o.issuer.certPath, "-keyfile", o.issuer.keyPath ?? ""];
+    const signer =
+      o.issuer === "self"
+        ? ["-selfsign", "-keyfile", keyPath]
+        : ["-cert", o.issuer.certPath, "-keyfile", o.issuer.keyPath ?? ""];
     openssl(dir, [
-      "ca", "-batch", "-config", "ca.cnf", "-notext", "-preserveDN", ...signer,
-      "-in", `${name}.csr`, "-out", certPath, "-md", o.md ?? "sha256",
-      "-startdate", o.start ?? "20100101000000Z", "-enddate", o.end ?? "20300101000000Z",
+      "ca",
+      "-batch",
+      "-config",
+      "ca.cnf",
+      "-notext",
+      "-preserveDN",
+      ...signer,
+      "-in",
+      `${name}.csr`,
+      "-out",
+      certPath,
+      "-md",
+      o.md ?? "sha256",
+      "-startdate",
+      o.start ?? "20100101000000Z",
+      "-enddate",
+      o.end ?? "20300101000000Z",
       ...(o.extensions === null ? [] : ["-extensions", o.extensions]),
     ]);
     const pem = readFileSync(certPath, "utf8");
-    const cert = { name, subject: o.subject, pem, der: new Uint8Array(new X509Certificate(pem).raw), certPath, keyPath };
+    const cert = {
+      name,
+      subject: o.subject,
+      pem,
+      der: new Uint8Array(new X509Certificate(pem).raw),
+      certPath,
+      keyPath,
+    };
     certs.set(name, cert);
     return cert;
   };
 
-  const root = issue("root", { issuer: "self", subject: "/C=US/O=Test Apple Inc./OU=Test Certification Authority/CN=Test Apple Root CA", extensions: "root", md: "sha1", start: "20060425214036Z", end: "20350209214036Z" });
-  const iphoneCa = issue("iphone-ca", { issuer: root, subject: "/C=US/O=Test Apple Inc./OU=Test Certification Authority/CN=Test Apple iPhone Certification Authority", extensions: "intermediate", md: "sha1", start: "20070412174328Z", end: "20220412174328Z" });
-  const deviceCa = issue("device-ca", { issuer: iphoneCa, subject: "/C=US/O=Test Apple Inc./OU=Test Apple iPhone/CN=Test Apple iPhone Device CA", extensions: "intermediate", key: { type: "rsa", bits: 1024 }, md: "sha1", start: "20070416225446Z", end: "20140416225446Z" });
-  const device = issue("device", { issuer: deviceCa, subject: "/CN=160D3FA1-C7D5-4F85-8448-000000000001/C=US/ST=CA/L=Cupertino/O=Test Apple Inc./OU=iPhone", extensions: "device", key: { type: "rsa", bits: 1024 }, md: "sha1", start: "20211011184731Z", end: "20241011184731Z" });
+  const root = issue("root", {
+    issuer: "self",
+    subject: "/C=US/O=Test Apple Inc./OU=Test Certification Authority/CN=Test Apple Root CA",
+    extensions: "root",
+    md: "sha1",
+    start: "20060425214036Z",
+    end: "20350209214036Z",
+  });
+  const iphoneCa = issue("iphone-ca", {
+    issuer: root,
+    subject: "/C=US/O=Test Apple Inc./OU=Test Certification Authority/CN=Test Apple iPhone Certification Authority",
+    extensions: "intermediate",
+    md: "sha1",
+    start: "20070412174328Z",
+    end: "20220412174328Z",
+  });
+  const deviceCa = issue("device-ca", {
+    issuer: iphoneCa,
+    subject: "/C=US/O=Test Apple Inc./OU=Test Apple iPhone/CN=Test Apple iPhone Device CA",
+    extensions: "intermediate",
+    key: { type: "rsa", bits: 1024 },
+    md: "sha1",
+    start: "20070416225446Z",
+    end: "20140416225446Z",
+  });
+  const device = issue("device", {
+    issuer: deviceCa,
+    subject: "/CN=160D3FA1-C7D5-4F85-8448-000000000001/C=US/ST=CA/L=Cupertino/O=Test Apple Inc./OU=iPhone",
+    extensions: "device",
+    key: { type: "rsa", bits: 1024 },
+    md: "sha1",
+    start: "20211011184731Z",
+    end: "20241011184731Z",
+  });
 
   let signed = 0;
   return {
@@ -183,9 +252,22 @@ export async function buildOpensslPki(): Promise<OpensslPki> {
       const extra = o.certs ?? [];
       if (extra.length > 0) writeFileSync(join(dir, `certs-${n}.pem`), extra.map((c) => c.pem).join(""));
       openssl(dir, [
-        "cms", "-sign", "-binary", "-nodetach", "-outform", "DER",
-        "-in", `content-${n}.plist`, "-signer", signer.certPath, "-inkey", signer.keyPath ?? "",
-        "-md", o.hash ?? "sha256", "-out", `message-${n}.der`,
+        "cms",
+        "-sign",
+        "-binary",
+        "-nodetach",
+        "-outform",
+        "DER",
+        "-in",
+        `content-${n}.plist`,
+        "-signer",
+        signer.certPath,
+        "-inkey",
+        signer.keyPath ?? "",
+        "-md",
+        o.hash ?? "sha256",
+        "-out",
+        `message-${n}.der`,
         ...(extra.length > 0 ? ["-certfile", `certs-${n}.pem`] : []),
         ...(o.noattr === true ? ["-noattr"] : []),
         ...(o.stream === true ? ["-stream"] : []),
@@ -196,12 +278,17 @@ export async function buildOpensslPki(): Promise<OpensslPki> {
     alter: (name, base, replace) => alter(name, base, replace),
   };
 
-  function alter(name: string, base: PkiCert, replace: { readonly serial?: Uint8Array; readonly subject?: Uint8Array; readonly spki?: Uint8Array }): PkiCert {
+  function alter(
+    name: string,
+    base: PkiCert,
+    replace: { readonly serial?: Uint8Array; readonly subject?: Uint8Array; readonly spki?: Uint8Array },
+  ): PkiCert {
     // Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signature }.
     const tree = decodeBer(base.der);
     const [tbs, alg, signature] = tree.children as [BerNode, BerNode, BerNode];
     const fields = tbs.children.map((f) => slice(base.der, f));
-    const first = tbs.children[0]?.tagClass === 2 ? 1 : 0; // version, then serial, signature, issuer, validity, subject, key
+    // version, then serial, signature, issuer, validity, subject, key
+    const first = tbs.children[0]?.tagClass === 2 ? 1 : 0;
     if (replace.serial !== undefined) fields[first] = replace.serial;
     if (replace.subject !== undefined) fields[first + 4] = replace.subject;
     if (replace.spki !== undefined) fields[first + 5] = replace.spki;

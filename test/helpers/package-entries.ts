@@ -20,13 +20,19 @@ export interface Entry {
 
 type Target = string | Readonly<Record<string, string>>;
 
-export const MANIFEST = JSON.parse(readProject("package.json")) as { readonly name: string; readonly exports: Readonly<Record<string, Target>> };
+export const MANIFEST = JSON.parse(readProject("package.json")) as {
+  readonly name: string;
+  readonly exports: Readonly<Record<string, Target>>;
+};
 
 /** Every entry but "./package.json". */
 export const ENTRIES: ReadonlyArray<Entry> = Object.entries(MANIFEST.exports)
   .filter(([subpath]) => subpath !== "./package.json")
   .map(([subpath, target]) => {
-    const t = typeof target === "string" ? { types: "", import: target } : { types: target.types ?? "", import: target.import ?? "" };
+    const t =
+      typeof target === "string"
+        ? { types: "", import: target }
+        : { types: target.types ?? "", import: target.import ?? "" };
     return {
       name: subpath === "." ? MANIFEST.name : `${MANIFEST.name}/${subpath.slice(2)}`,
       subpath,
@@ -51,7 +57,11 @@ export function projectFiles(folder: string, suffix: string): string[] {
   if (!existsSync(projectPath(folder))) return [];
   return (readdirSync(projectPath(folder), { recursive: true }) as string[])
     .filter((f) => f.endsWith(suffix))
-    .map((f) => relative(projectPath(), join(projectPath(folder), f)).split(sep).join("/"))
+    .map((f) =>
+      relative(projectPath(), join(projectPath(folder), f))
+        .split(sep)
+        .join("/"),
+    )
     .sort();
 }
 
@@ -92,7 +102,10 @@ export function exportsReader(files: ReadonlyArray<string>): (file: string) => E
         value: (target.flags & ts.SymbolFlags.Value) !== 0,
         doc: ts.displayPartsToString(target.getDocumentationComment(checker)),
         tags: target.getJsDocTags(checker).map((t) => t.name),
-        declaredIn: declaration === undefined ? "" : relative(projectPath(), declaration.getSourceFile().fileName).split(sep).join("/"),
+        declaredIn:
+          declaration === undefined
+            ? ""
+            : relative(projectPath(), declaration.getSourceFile().fileName).split(sep).join("/"),
       };
     });
   };

@@ -1,5 +1,12 @@
 // Policy sets from in-memory files, compiled with the real compiler.
-import { compile, type CompiledPolicySet, type CompileOptions, type CompileResult, formatReport, type PolicySetSource } from "enrollgate";
+import {
+  compile,
+  type CompiledPolicySet,
+  type CompileOptions,
+  type CompileResult,
+  formatReport,
+  type PolicySetSource,
+} from "enrollgate";
 import type { FileKind } from "enrollgate/policy";
 import { stringify } from "yaml";
 
@@ -23,7 +30,9 @@ export function compileFiles(files: Record<string, string>, options: CompileOpti
 export function mustCompile(files: Record<string, string>, options: CompileOptions = {}): CompiledPolicySet {
   const result = compileFiles(files, options);
   if (result.set === null) {
-    throw new Error(`policies did not compile:\n${formatReport("text", { findings: result.findings, files: [], version: "test" })}`);
+    throw new Error(
+      `policies did not compile:\n${formatReport("text", { findings: result.findings, files: [], version: "test" })}`,
+    );
   }
   return result.set;
 }

@@ -22,8 +22,16 @@ afterAll(() => {
 });
 
 /** Spawns a command with a minimal environment (PATH and HOME plus `env`). */
-export function run(command: string, args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Running {
-  const child = spawn(command, args, { cwd: options.cwd ?? projectPath(), env: { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
+export function run(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string> } = {},
+): Running {
+  const child = spawn(command, args, {
+    cwd: options.cwd ?? projectPath(),
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   children.push(child);
   const lines: Array<Record<string, unknown>> = [];
   let err = "";
@@ -56,4 +64,5 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export const listening = (r: Running): Promise<void> => eventually(() => r.url() !== "" || r.child.exitCode !== null, "the server to listen", 15_000);
+export const listening = (r: Running): Promise<void> =>
+  eventually(() => r.url() !== "" || r.child.exitCode !== null, "the server to listen", 15_000);

@@ -52,13 +52,22 @@ export function parseResponses(text: string, methods: ReadonlyArray<string> = []
 }
 
 /** Sends the bytes on a fresh connection and reads every response until the server closes (or goes quiet). */
-export async function exchange(url: string, bytes: string | Uint8Array, methods: ReadonlyArray<string> = []): Promise<RawAnswer[]> {
+export async function exchange(
+  url: string,
+  bytes: string | Uint8Array,
+  methods: ReadonlyArray<string> = [],
+): Promise<RawAnswer[]> {
   const res = await rawRequest(url, typeof bytes === "string" ? Buffer.from(bytes, "latin1") : bytes, 500);
   return parseResponses(res.text, methods);
 }
 
 /** Sends `head` at once, then `body` one chunk every `intervalMs`, until the server answers or closes. */
-export function trickle(url: string, head: string, body: ReadonlyArray<Uint8Array | string>, intervalMs: number): Promise<{ text: string; sent: number }> {
+export function trickle(
+  url: string,
+  head: string,
+  body: ReadonlyArray<Uint8Array | string>,
+  intervalMs: number,
+): Promise<{ text: string; sent: number }> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve) => {
     const socket = connect({ host: hostname, port: Number(port) });

@@ -92,7 +92,9 @@ export async function startRawUpstream(): Promise<RawUpstream> {
         requests.push(parsed.request);
         const text = `upstream request ${requests.length}`;
         const body = parsed.request.method === "HEAD" ? "" : text;
-        socket.write(`HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ${text.length}\r\nX-Upstream-Request: ${requests.length}\r\n\r\n${body}`);
+        socket.write(
+          `HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ${text.length}\r\nX-Upstream-Request: ${requests.length}\r\n\r\n${body}`,
+        );
       }
     });
   });

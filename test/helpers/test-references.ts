@@ -35,14 +35,18 @@ function collapse(s: string): string {
   return s.replace(/\s+/g, " ").trim();
 }
 
-/** Whether `callee` is describe/it/test (with modifiers such as .skip or .concurrent); for it.each(table) and it.for(table), the table. */
+/**
+ * Whether `callee` is describe/it/test (with modifiers such as .skip or .concurrent); for it.each(table) and
+ * it.for(table), the table.
+ */
 function testFunction(callee: ts.Expression): { table: ts.Expression | null } | null {
   let table: ts.Expression | null = null;
   let e = callee;
   for (;;) {
     if (ts.isCallExpression(e)) {
       // it.each(table)(title), it.for(table)(title), it.skipIf(cond)(title)
-      if (ts.isPropertyAccessExpression(e.expression) && ["each", "for"].includes(e.expression.name.text)) table = e.arguments[0] ?? null;
+      if (ts.isPropertyAccessExpression(e.expression) && ["each", "for"].includes(e.expression.name.text))
+        table = e.arguments[0] ?? null;
       e = e.expression;
     } else if (ts.isPropertyAccessExpression(e)) {
       e = e.expression;
@@ -53,12 +57,21 @@ function testFunction(callee: ts.Expression): { table: ts.Expression | null } | 
 }
 
 function unwrap(e: ts.Expression): ts.Expression {
-  while (ts.isParenthesizedExpression(e) || ts.isAsExpression(e) || ts.isSatisfiesExpression(e) || ts.isTypeAssertionExpression(e)) e = e.expression;
+  while (
+    ts.isParenthesizedExpression(e) ||
+    ts.isAsExpression(e) ||
+    ts.isSatisfiesExpression(e) ||
+    ts.isTypeAssertionExpression(e)
+  )
+    e = e.expression;
   return e;
 }
 
 /** The rows of a table written in the file: an array literal, or a const holding one. */
-function rowsOf(table: ts.Expression, constants: ReadonlyMap<string, ts.Expression>): ReadonlyArray<ts.Expression> | null {
+function rowsOf(
+  table: ts.Expression,
+  constants: ReadonlyMap<string, ts.Expression>,
+): ReadonlyArray<ts.Expression> | null {
   let e = unwrap(table);
   if (ts.isIdentifier(e)) {
     const value = constants.get(e.text);
@@ -84,7 +97,10 @@ function shown(e: ts.Expression | undefined, json: boolean): string {
 /** vitest's placeholders: printf-style (%s, %d, %j, ...; %# the case's index) and $name / $a.b for object cases. */
 const PLACEHOLDER = /%%|%[sdifjoOc#$]|\$#|\$[A-Za-z_][\w.]*/g;
 
-/** A parameterised title as one case of its table reads it (ANY for what the source does not say); no row: ANY for every placeholder. */
+/**
+ * A parameterised title as one case of its table reads it (ANY for what the source does not say); no row: ANY for every
+ * placeholder.
+ */
 function instance(title: string, row: ts.Expression | undefined, index: number): string {
   const r = row === undefined ? undefined : unwrap(row);
   const args = r !== undefined && ts.isArrayLiteralExpression(r) ? [...r.elements] : r !== undefined ? [r] : [];
@@ -97,7 +113,12 @@ function instance(title: string, row: ts.Expression | undefined, index: number):
     if (p.startsWith("$")) {
       const name = p.slice(1);
       const property = ts.isObjectLiteralExpression(r)
-        ? r.properties.find((q): q is ts.PropertyAssignment => ts.isPropertyAssignment(q) && (ts.isIdentifier(q.name) || ts.isStringLiteral(q.name)) && q.name.text === name)
+        ? r.properties.find(
+            (q): q is ts.PropertyAssignment =>
+              ts.isPropertyAssignment(q) &&
+              (ts.isIdentifier(q.name) || ts.isStringLiteral(q.name)) &&
+              q.name.text === name,
+          )
         : undefined;
       return shown(property?.initializer, false);
     }
@@ -108,7 +129,8 @@ function instance(title: string, row: ts.Expression | undefined, index: number):
 function titleText(arg: ts.Expression): string | null {
   if (ts.isStringLiteral(arg) || ts.isNoSubstitutionTemplateLiteral(arg)) return arg.text;
   // A template literal: its interpolations are not known from the source.
-  if (ts.isTemplateExpression(arg)) return [arg.head.text, ...arg.templateSpans.map((s) => `${ANY}${s.literal.text}`)].join("");
+  if (ts.isTemplateExpression(arg))
+    return [arg.head.text, ...arg.templateSpans.map((s) => `${ANY}${s.literal.text}`)].join("");
   return null;
 }
 
@@ -117,7 +139,13 @@ export function testTitles(source: string, fileName = "file.test.ts"): TestTitle
   const file = ts.createSourceFile(fileName, source, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
   const constants = new Map<string, ts.Expression>();
   const collect = (node: ts.Node): void => {
-    if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name) && node.initializer !== undefined && ts.isVariableDeclarationList(node.parent) && node.parent.flags & ts.NodeFlags.Const) {
+    if (
+      ts.isVariableDeclaration(node) &&
+      ts.isIdentifier(node.name) &&
+      node.initializer !== undefined &&
+      ts.isVariableDeclarationList(node.parent) &&
+      node.parent.flags & ts.NodeFlags.Const
+    ) {
       constants.set(node.name.text, node.initializer);
     }
     ts.forEachChild(node, collect);
@@ -132,7 +160,12 @@ export function testTitles(source: string, fileName = "file.test.ts"): TestTitle
       if (fn !== null && text !== null) {
         const title = collapse(text);
         const rows = fn.table === null ? null : rowsOf(fn.table, constants);
-        const instances = fn.table === null ? [title] : rows === null ? [instance(title, undefined, 0)] : rows.map((row, i) => collapse(instance(title, row, i)));
+        const instances =
+          fn.table === null
+            ? [title]
+            : rows === null
+              ? [instance(title, undefined, 0)]
+              : rows.map((row, i) => collapse(instance(title, row, i)));
         const found = { title, instances, within };
         titles.push(found);
         visit(node.expression, within);
@@ -146,11 +179,17 @@ export function testTitles(source: string, fileName = "file.test.ts"): TestTitle
   return titles;
 }
 
-/** Whether a title as a document writes it (… for what it leaves out) names this test: by its title as written, or as one of its cases reads. */
+/**
+ * Whether a title as a document writes it (… for what it leaves out) names this test: by its title as written, or as
+ * one of its cases reads.
+ */
 export function names(reference: string, test: TestTitle): boolean {
   const pattern = reference.replace(/…/g, ANY);
   // A case whose title the source leaves entirely open (a bare "%s") cannot be told from any other.
-  return overlap(pattern, test.title) || test.instances.some((i) => /[\p{L}\p{N}]/u.test(i.replaceAll(ANY, "")) && overlap(pattern, i));
+  return (
+    overlap(pattern, test.title) ||
+    test.instances.some((i) => /[\p{L}\p{N}]/u.test(i.replaceAll(ANY, "")) && overlap(pattern, i))
+  );
 }
 
 /** Whether some text matches both patterns (each a string in which ANY stands for any text). */
@@ -158,7 +197,13 @@ export function overlap(a: string, b: string): boolean {
   const wildA = a.includes(ANY);
   const wildB = b.includes(ANY);
   if (!wildA && !wildB) return a === b;
-  const asRegExp = (p: string) => new RegExp(`^${p.split(ANY).map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("[\\s\\S]*")}$`);
+  const asRegExp = (p: string) =>
+    new RegExp(
+      `^${p
+        .split(ANY)
+        .map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
+        .join("[\\s\\S]*")}$`,
+    );
   if (!wildB) return asRegExp(a).test(b);
   if (!wildA) return asRegExp(b).test(a);
   // Both have gaps: walk them together, a gap on either side taking text from the other.
@@ -180,7 +225,9 @@ export function overlap(a: string, b: string): boolean {
 
 export interface Reference {
   readonly file: string;
-  /** Each title as written (whitespace collapsed), with the describe titles the document puts it in, outermost first. */
+  /**
+   * Each title as written (whitespace collapsed), with the describe titles the document puts it in, outermost first.
+   */
   readonly titles: ReadonlyArray<{ readonly title: string; readonly within: ReadonlyArray<string> }>;
 }
 
@@ -255,7 +302,10 @@ function titlesOf(paths: ReadonlyArray<ReadonlyArray<string>>): Reference["title
   return titles;
 }
 
-/** What a document names that the test files do not have; `read` gives a test file's source, or null when it does not exist. */
+/**
+ * What a document names that the test files do not have; `read` gives a test file's source, or null when it does not
+ * exist.
+ */
 export function missingReferences(markdown: string, read: (file: string) => string | null): string[] {
   const problems: string[] = [];
   const sources = new Map<string, TestTitle[] | null>();
@@ -273,7 +323,9 @@ export function missingReferences(markdown: string, read: (file: string) => stri
       const matching = titles.filter((t) => names(title, t));
       if (matching.length === 0) problems.push(`${ref.file} › *${title}*: no describe, it or test has this title`);
       else if (!matching.some((t) => within.every((d) => t.within.some((w) => names(d, w))))) {
-        problems.push(`${ref.file} › ${[...within, title].map((t) => `*${t}*`).join(" › ")}: no test with this title is inside those describes`);
+        problems.push(
+          `${ref.file} › ${[...within, title].map((t) => `*${t}*`).join(" › ")}: no test with this title is inside those describes`,
+        );
       }
     }
   }

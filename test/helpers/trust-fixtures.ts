@@ -73,37 +73,104 @@ export async function buildTrustFixtures(): Promise<TrustFixtures> {
   const small = { type: "rsa", bits: 1024 } as const;
   const devCaSubject = (tag: string) => `/C=US/O=Test Apple Inc./OU=Test Apple iPhone/CN=Test Device CA ${tag}`;
   const deviceSubject = (tag: string) => `/CN=TEST-DEVICE-${tag}/C=US/O=Test Apple Inc./OU=iPhone`;
-  const issueDevice = (name: string, issuer: PkiCert, extensions = "device") => pki.issue(name, { issuer, subject: deviceSubject(name), extensions, key: small, md: "sha1" });
+  const issueDevice = (name: string, issuer: PkiCert, extensions = "device") =>
+    pki.issue(name, { issuer, subject: deviceSubject(name), extensions, key: small, md: "sha1" });
 
-  const forged = pki.issue("forged", { issuer: device, subject: deviceSubject("forged"), extensions: "device", key: small, md: "sha1" });
+  const forged = pki.issue("forged", {
+    issuer: device,
+    subject: deviceSubject("forged"),
+    extensions: "device",
+    key: small,
+    md: "sha1",
+  });
   const chainWith = (tag: string, iphoneExtensions: string) => {
-    const ica = pki.issue(`iphone-ca-${tag}`, { issuer: root, subject: `/C=US/O=Test Apple Inc./OU=Test Certification Authority/CN=Test iPhone CA ${tag}`, extensions: iphoneExtensions, key: small, md: "sha1" });
-    const dca = pki.issue(`device-ca-${tag}`, { issuer: ica, subject: devCaSubject(tag), extensions: "intermediate", key: small, md: "sha1" });
+    const ica = pki.issue(`iphone-ca-${tag}`, {
+      issuer: root,
+      subject: `/C=US/O=Test Apple Inc./OU=Test Certification Authority/CN=Test iPhone CA ${tag}`,
+      extensions: iphoneExtensions,
+      key: small,
+      md: "sha1",
+    });
+    const dca = pki.issue(`device-ca-${tag}`, {
+      issuer: ica,
+      subject: devCaSubject(tag),
+      extensions: "intermediate",
+      key: small,
+      md: "sha1",
+    });
     return { iphoneCa: ica, deviceCa: dca, device: issueDevice(`device-${tag}`, dca) };
   };
   const caUnder = (tag: string, extensions: string | null) => {
-    const dca = pki.issue(`device-ca-${tag}`, { issuer: iphoneCa, subject: devCaSubject(tag), extensions, key: small, md: "sha1" });
+    const dca = pki.issue(`device-ca-${tag}`, {
+      issuer: iphoneCa,
+      subject: devCaSubject(tag),
+      extensions,
+      key: small,
+      md: "sha1",
+    });
     // An issuer without a subject key identifier cannot be named by one.
-    return { deviceCa: dca, device: issueDevice(`device-${tag}`, dca, extensions === null ? "device_no_aki" : "device") };
+    return {
+      deviceCa: dca,
+      device: issueDevice(`device-${tag}`, dca, extensions === null ? "device_no_aki" : "device"),
+    };
   };
   const devCaKey = Certificate.parse(deviceCa.der).key;
   if (devCaKey.type !== "rsa") throw new Error("the Device CA has an RSA key");
   const modulusNode = decodeBer(devCaKey.pkcs1).children[0] as BerNode;
-  const devCaModulus = devCaKey.pkcs1.subarray(modulusNode.contentStart + 1, modulusNode.contentEnd); // without the sign byte
+  // without the sign byte
+  const devCaModulus = devCaKey.pkcs1.subarray(modulusNode.contentStart + 1, modulusNode.contentEnd);
   const e65537 = Uint8Array.of(1, 0, 1);
   let decoyCount = 0;
 
-  const developerCa = pki.issue("developer-ca", { issuer: root, subject: "/C=US/O=Test Apple Inc./OU=Test Certification Authority/CN=Test Worldwide Developer Relations CA", extensions: "intermediate" });
-  const developerLeaf = pki.issue("developer", { issuer: developerCa, subject: "/CN=Apple Development: Anyone (TEAM000001)/O=Anyone/C=US", extensions: "device" });
+  const developerCa = pki.issue("developer-ca", {
+    issuer: root,
+    subject: "/C=US/O=Test Apple Inc./OU=Test Certification Authority/CN=Test Worldwide Developer Relations CA",
+    extensions: "intermediate",
+  });
+  const developerLeaf = pki.issue("developer", {
+    issuer: developerCa,
+    subject: "/CN=Apple Development: Anyone (TEAM000001)/O=Anyone/C=US",
+    extensions: "device",
+  });
   const underIphoneCa = issueDevice("under-iphone-ca", iphoneCa);
   // A CA named as Apple's root (a test key), to sign a sibling CA that names the real root as its issuer.
-  const testKeyRoot = pki.issue("fake-apple-root", { issuer: "self", subject: "/CN=Test key for Apple Root CA's name", extensions: "root" });
-  const appleRootSubject = Certificate.parse(new Uint8Array(Buffer.from(readFileSync(sharedPath("apple", "certs", "apple-root-ca.pem"), "utf8").replace(/-----[^-]+-----|\s/g, ""), "base64"))).subject;
+  const testKeyRoot = pki.issue("fake-apple-root", {
+    issuer: "self",
+    subject: "/CN=Test key for Apple Root CA's name",
+    extensions: "root",
+  });
+  const appleRootSubject = Certificate.parse(
+    new Uint8Array(
+      Buffer.from(
+        readFileSync(sharedPath("apple", "certs", "apple-root-ca.pem"), "utf8").replace(/-----[^-]+-----|\s/g, ""),
+        "base64",
+      ),
+    ),
+  ).subject;
   // Its subject is the real root's, byte for byte, so that the CA it signs names the real root as issuer.
-  const fakeAppleRoot = { ...pki.alter("fake-apple-root-renamed", testKeyRoot, { subject: appleRootSubject }), keyPath: testKeyRoot.keyPath };
-  const appleDeveloperCa = pki.issue("apple-developer-ca", { issuer: fakeAppleRoot, subject: "/C=US/O=Apple Inc./OU=G3/CN=Apple Worldwide Developer Relations Certification Authority", extensions: "ca_no_aki" });
-  const appleDeveloperLeaf = pki.issue("apple-developer", { issuer: appleDeveloperCa, subject: "/CN=Apple Development: Anyone (TEAM000001)/O=Anyone/C=US", extensions: "device" });
-  const realDevice = new Uint8Array(Buffer.from(readFileSync(sharedPath("apple", "certs", "real-iphone-device-identity.pem"), "utf8").replace(/-----[^-]+-----|\s/g, ""), "base64"));
+  const fakeAppleRoot = {
+    ...pki.alter("fake-apple-root-renamed", testKeyRoot, { subject: appleRootSubject }),
+    keyPath: testKeyRoot.keyPath,
+  };
+  const appleDeveloperCa = pki.issue("apple-developer-ca", {
+    issuer: fakeAppleRoot,
+    subject: "/C=US/O=Apple Inc./OU=G3/CN=Apple Worldwide Developer Relations Certification Authority",
+    extensions: "ca_no_aki",
+  });
+  const appleDeveloperLeaf = pki.issue("apple-developer", {
+    issuer: appleDeveloperCa,
+    subject: "/CN=Apple Development: Anyone (TEAM000001)/O=Anyone/C=US",
+    extensions: "device",
+  });
+  const realDevice = new Uint8Array(
+    Buffer.from(
+      readFileSync(sharedPath("apple", "certs", "real-iphone-device-identity.pem"), "utf8").replace(
+        /-----[^-]+-----|\s/g,
+        "",
+      ),
+      "base64",
+    ),
+  );
   const fixtures: TrustFixtures = {
     pki,
     blocked: machineInfoPlist({ OS_VERSION: "26.5", VERSION: "23F77" }),
@@ -113,12 +180,25 @@ export async function buildTrustFixtures(): Promise<TrustFixtures> {
     noCertSign: caUnder("no-certsign", "ca_no_certsign"),
     v1: caUnder("v1", null),
     unknownCritical: caUnder("unknown-critical", "ca_unknown_critical"),
-    p521Device: pki.issue("device-p521", { issuer: deviceCa, subject: deviceSubject("p521"), extensions: "device", key: { type: "ec", curve: "P-521" }, md: "sha1" }),
+    p521Device: pki.issue("device-p521", {
+      issuer: deviceCa,
+      subject: deviceSubject("p521"),
+      extensions: "device",
+      key: { type: "ec", curve: "P-521" },
+      md: "sha1",
+    }),
     giantDecoy: pki.craft("decoy-16384", deviceCa, rsaSpki(modulus(16384), e65537)),
-    hugeExponentDecoy: pki.craft("decoy-huge-exponent", deviceCa, rsaSpki(devCaModulus, Uint8Array.of(1, ...new Array<number>(511).fill(0), 1))),
+    hugeExponentDecoy: pki.craft(
+      "decoy-huge-exponent",
+      deviceCa,
+      rsaSpki(devCaModulus, Uint8Array.of(1, ...new Array<number>(511).fill(0), 1)),
+    ),
     evenExponentDecoy: pki.craft("decoy-even-exponent", deviceCa, rsaSpki(devCaModulus, Uint8Array.of(1, 0, 0))),
     smallDecoy: pki.craft("decoy-512", deviceCa, rsaSpki(modulus(512), e65537)),
-    decoys: (count, bits = 4096) => Array.from({ length: count }, () => pki.craft(`decoy-${decoyCount++}`, deviceCa, rsaSpki(modulus(bits), Uint8Array.of(0xff, 0xff, 0xff, 0xff)))),
+    decoys: (count, bits = 4096) =>
+      Array.from({ length: count }, () =>
+        pki.craft(`decoy-${decoyCount++}`, deviceCa, rsaSpki(modulus(bits), Uint8Array.of(0xff, 0xff, 0xff, 0xff))),
+      ),
     developer: { ca: developerCa, leaf: developerLeaf },
     underIphoneCa,
     appleDeveloper: { ca: appleDeveloperCa, leaf: appleDeveloperLeaf },

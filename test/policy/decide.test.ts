@@ -15,10 +15,22 @@ function device(product: string, osVersion: string, more: Partial<DeviceFacts> =
   return { product, osVersion, build: "23A1", canRequestUpdate: true, ...more };
 }
 
-const iphone = (over: Record<string, unknown> = {}) => ({ id: "iphone-floor", platform: "iOS", models: ["iPhone*"], minimum: "17.6.1", ...over });
+const iphone = (over: Record<string, unknown> = {}) => ({
+  id: "iphone-floor",
+  platform: "iOS",
+  models: ["iPhone*"],
+  minimum: "17.6.1",
+  ...over,
+});
 
 describe("step 1 and 2: who can be asked to update", () => {
-  const set = mustCompile({ "r.yaml": ruleFile(iphone(), { id: "mac-floor", platform: "macOS", minimum: "14.6" }, { id: "vision", platform: "visionOS", minimum: "26.1" }) });
+  const set = mustCompile({
+    "r.yaml": ruleFile(
+      iphone(),
+      { id: "mac-floor", platform: "macOS", minimum: "14.6" },
+      { id: "vision", platform: "visionOS", minimum: "26.1" },
+    ),
+  });
 
   it.each([
     ["Foo1,1", "17.0", /not a known Apple platform/],
@@ -40,7 +52,9 @@ describe("step 3: candidate rules", () => {
     it("inactive the instant before", () => {
       const d = decide(set, device("iPhone15,2", "17.0"), Date.parse("2026-11-30T23:59:59.999Z"));
       expect(d.reason).toBe("no-matching-rule");
-      expect(d.considered).toEqual([{ rule: "iphone-floor", mode: "enforce", outcome: "inactive", detail: "inactive until 2026-12-01" }]);
+      expect(d.considered).toEqual([
+        { rule: "iphone-floor", mode: "enforce", outcome: "inactive", detail: "inactive until 2026-12-01" },
+      ]);
     });
   });
 });
@@ -49,10 +63,15 @@ describe("step 5: the strictest enforce rule decides", () => {
   const facts = device("iPhone15,2", "17.0", { build: "21A329" });
 
   it("the highest minimum", () => {
-    const set = mustCompile({ "r.yaml": ruleFile(iphone({ id: "low", minimum: "17.1" }), iphone({ id: "high", minimum: "17.6" })) });
+    const set = mustCompile({
+      "r.yaml": ruleFile(iphone({ id: "low", minimum: "17.1" }), iphone({ id: "high", minimum: "17.6" })),
+    });
     const d = decide(set, facts, NOW);
     expect(d).toMatchObject({ reason: "below-minimum", rule: "high", body: { details: { OSVersion: "17.6" } } });
-    expect(d.considered.map((c) => [c.rule, c.outcome])).toEqual([["high", "decided"], ["low", "below"]]);
+    expect(d.considered.map((c) => [c.rule, c.outcome])).toEqual([
+      ["high", "decided"],
+      ["low", "below"],
+    ]);
   });
 });
 
@@ -62,7 +81,10 @@ describe("step 5: targets that are not available", () => {
     revision: "test",
     resolvesLatest: false,
     latest: () => null,
-    check: (q) => (versions.includes(`${q.version.major}.${q.version.minor}.${q.version.patch}`) ? { available: false, reason: "not for this model" } : { available: true }),
+    check: (q) =>
+      versions.includes(`${q.version.major}.${q.version.minor}.${q.version.patch}`)
+        ? { available: false, reason: "not for this model" }
+        : { available: true },
   });
   const files = (whenUnavailable: string) => ({
     "r.yaml": ruleFile(
@@ -75,7 +97,12 @@ describe("step 5: targets that are not available", () => {
   it("whenUnavailable: allow hands over to the next strictest rule", () => {
     const set = mustCompile(files("allow"), { availability: unavailable(["26.6.1"]) });
     const d = decide(set, xr, NOW);
-    expect(d).toMatchObject({ decision: "block", reason: "below-minimum", rule: "floor-18", body: { details: { OSVersion: "18.7.10" } } });
+    expect(d).toMatchObject({
+      decision: "block",
+      reason: "below-minimum",
+      rule: "floor-18",
+      body: { details: { OSVersion: "18.7.10" } },
+    });
     expect(d.summary).toMatch(/floor-26: target not available, not for this model/);
   });
 });
@@ -110,7 +137,12 @@ describe("the compiled set", () => {
   });
 
   it("finds a device's exact-model rule among 10,000 without considering the rest", () => {
-    const many = Array.from({ length: 10_000 }, (_, i) => ({ id: `r${i}`, platform: "iOS", models: [`iPhone${100 + i},1`], minimum: "17.1" }));
+    const many = Array.from({ length: 10_000 }, (_, i) => ({
+      id: `r${i}`,
+      platform: "iOS",
+      models: [`iPhone${100 + i},1`],
+      minimum: "17.1",
+    }));
     const set = mustCompile({ "r.yaml": ruleFile(...many) });
     const d = decide(set, device("iPhone5123,1", "17.0"), NOW);
     expect(d).toMatchObject({ decision: "block", rule: "r5023" });

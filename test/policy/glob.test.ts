@@ -11,7 +11,12 @@ import { tempDir } from "../helpers/tmp.js";
 
 /** The glob as a regular expression: the reference for what matches. */
 const reference = (pattern: string) =>
-  new RegExp(`^${pattern.split("").map((c) => (c === "*" ? "[^]*" : c === "?" ? "[^]" : c.replace(/[.+^${}()|[\]\\,-]/g, "\\$&"))).join("")}$`);
+  new RegExp(
+    `^${pattern
+      .split("")
+      .map((c) => (c === "*" ? "[^]*" : c === "?" ? "[^]" : c.replace(/[.+^${}()|[\]\\,-]/g, "\\$&")))
+      .join("")}$`,
+  );
 
 describe("model globs", () => {
   it("match exactly what the equivalent regular expression matches", () => {
@@ -49,9 +54,15 @@ describe("a policy glob built to backtrack, at the gate", () => {
   let gate: Running;
   let url: string;
   beforeAll(async () => {
-    const dir = await tempDir({ "p/rules.yaml": `rules:\n  - { id: trap, platform: iOS, models: ["iPhone${"*a".repeat(12)}*b"], minimum: "26.6.1" }\n` });
+    const dir = await tempDir({
+      "p/rules.yaml": `rules:\n  - { id: trap, platform: iOS, models: ["iPhone${"*a".repeat(12)}*b"], minimum: "26.6.1" }\n`,
+    });
     const port = await freePort();
-    gate = run(process.execPath, [BIN, "serve", "--policies", "p", "--host", "127.0.0.1", "--port", String(port), "--verify", "off", "--no-watch"], { cwd: dir });
+    gate = run(
+      process.execPath,
+      [BIN, "serve", "--policies", "p", "--host", "127.0.0.1", "--port", String(port), "--verify", "off", "--no-watch"],
+      { cwd: dir },
+    );
     await listening(gate);
     url = `http://127.0.0.1:${port}`;
   });
@@ -63,7 +74,11 @@ describe("a policy glob built to backtrack, at the gate", () => {
   it("decides a device with a 20,000-character PRODUCT at once, and the rule still applies to the devices it names", async () => {
     const device = await createIdentity(await createCA(), { kind: "ecdsa" });
     const post = async (product: string) =>
-      fetch(`${url}/mdm/profile`, { method: "POST", body: await signCms(machineInfoPlist({ PRODUCT: product, OS_VERSION: "26.5" }), device), headers: { "content-type": "application/pkcs7-signature" } });
+      fetch(`${url}/mdm/profile`, {
+        method: "POST",
+        body: await signCms(machineInfoPlist({ PRODUCT: product, OS_VERSION: "26.5" }), device),
+        headers: { "content-type": "application/pkcs7-signature" },
+      });
     const long = await post(`iPhone${"a".repeat(20_000)}`);
     expect(long.status).toBe(200);
     expect(await long.json()).toMatchObject({ decision: "allow", reason: "no-matching-rule" });

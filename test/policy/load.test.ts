@@ -38,7 +38,9 @@ describe("loadPolicySet", () => {
   it("reports invalid UTF-8 as a finding, not a crash", async () => {
     const dir = await tempDir({ "a.yaml": new Uint8Array([0x72, 0x75, 0x6c, 0x65, 0x73, 0x3a, 0xff, 0xfe, 0x0a]) });
     const result = compile(await loadPolicySet(dir, { cwd: dir }));
-    expect(result.findings).toMatchObject([{ file: "a.yaml", line: 1, column: 1, code: "file-unreadable", message: "the file is not valid UTF-8" }]);
+    expect(result.findings).toMatchObject([
+      { file: "a.yaml", line: 1, column: 1, code: "file-unreadable", message: "the file is not valid UTF-8" },
+    ]);
   });
 
   it("accepts a byte-order mark", async () => {
@@ -49,11 +51,17 @@ describe("loadPolicySet", () => {
   it("refuses an oversized file before reading it", async () => {
     const dir = await tempDir({ "big.yaml": `# ${"x".repeat(17 * 1024 * 1024)}\n` });
     const result = compile(await loadPolicySet(dir, { cwd: dir }));
-    expect(result.findings[0]).toMatchObject({ file: "big.yaml", code: "file-unreadable", message: /more than the 16 MiB a policy file may have/ });
+    expect(result.findings[0]).toMatchObject({
+      file: "big.yaml",
+      code: "file-unreadable",
+      message: /more than the 16 MiB a policy file may have/,
+    });
   });
 
   it("names a missing directory", async () => {
     await expect(loadPolicySet("/nonexistent/policies")).rejects.toThrow(PolicyLoadError);
-    await expect(loadPolicySet("/nonexistent/policies")).rejects.toThrow("policy directory /nonexistent/policies does not exist");
+    await expect(loadPolicySet("/nonexistent/policies")).rejects.toThrow(
+      "policy directory /nonexistent/policies does not exist",
+    );
   });
 });

@@ -24,7 +24,9 @@ describe("renderBody", () => {
     const r = renderBody(body, "plist");
     expect(r.contentType).toBe("application/xml");
     const xml = r.body.toString();
-    expect(xml).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<!DOCTYPE plist PUBLIC "-\/\/Apple\/\/DTD PLIST 1.0\/\/EN"/);
+    expect(xml).toMatch(
+      /^<\?xml version="1.0" encoding="UTF-8"\?>\n<!DOCTYPE plist PUBLIC "-\/\/Apple\/\/DTD PLIST 1.0\/\/EN"/,
+    );
     expect(xml).toContain("<string>Update iOS &amp; &lt;continue&gt;</string>");
     expect(parsePlist(xml)).toEqual(body);
   });

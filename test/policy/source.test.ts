@@ -19,7 +19,8 @@ describe("the fast and the positioned readings", () => {
   });
 
   it("agree on a generated set of 1,000 rules", () => {
-    for (const text of Object.values(generatePolicySet({ rules: 1000, files: 3 }).files)) expect(read(text).source?.value).toEqual(parse(text));
+    for (const text of Object.values(generatePolicySet({ rules: 1000, files: 3 }).files))
+      expect(read(text).source?.value).toEqual(parse(text));
   });
 
   it.each([
@@ -36,18 +37,30 @@ describe("the fast and the positioned readings", () => {
 
   it("points at positions in a file read the fast way", () => {
     const src = read("rules:\n  - id: a\n    platform: iOS\n    minimum: 17.10\n").source;
-    expect(src?.locate(["rules", 0, "minimum"])).toEqual({ file: "f.yaml", line: 4, column: 14, endLine: 4, endColumn: 19 });
+    expect(src?.locate(["rules", 0, "minimum"])).toEqual({
+      file: "f.yaml",
+      line: 4,
+      column: 14,
+      endLine: 4,
+      endColumn: 19,
+    });
     expect(src?.scalarAt(["rules", 0, "minimum"])).toMatchObject({ value: 17.1, source: "17.10" });
   });
 
   it("sends aliases to yaml, which keeps them (within its limit)", () => {
     const r = read("x: &m ['iPhone15,2']\nrules:\n  - {id: a, platform: iOS, minimum: '17.0', models: *m}\n");
     expect(r.findings).toEqual([]);
-    expect(r.source?.value).toEqual({ x: ["iPhone15,2"], rules: [{ id: "a", platform: "iOS", minimum: "17.0", models: ["iPhone15,2"] }] });
+    expect(r.source?.value).toEqual({
+      x: ["iPhone15,2"],
+      rules: [{ id: "a", platform: "iOS", minimum: "17.0", models: ["iPhone15,2"] }],
+    });
   });
 
   it("gives compiled rules their position on demand, in JSON too", () => {
-    const set = mustCompile({ "a.yaml": "rules:\n  - id: first\n    platform: iOS\n    minimum: '17.0'\n  - id: second\n    platform: macOS\n    minimum: '14.0'\n" });
+    const set = mustCompile({
+      "a.yaml":
+        "rules:\n  - id: first\n    platform: iOS\n    minimum: '17.0'\n  - id: second\n    platform: macOS\n    minimum: '14.0'\n",
+    });
     const second = set.rules.find((r) => r.id === "second");
     expect(second?.source).toMatchObject({ file: "a.yaml", line: 5, column: 9 });
     const json = JSON.parse(JSON.stringify(second)) as { id: string; source: { line: number }; minimumText: string };
@@ -64,13 +77,23 @@ describe("nesting depth, measured before parsing", () => {
     expect(read(nest(64)).findings).toEqual([]);
     expect(firstTooDeep(nest(65))).toBe("rules: ".length + 63);
     expect(read(nest(65)).findings).toEqual([
-      { file: "f.yaml", line: 1, column: 71, endLine: 1, endColumn: 72, severity: "error", code: "yaml-too-deep", message: "the document nests more than 64 levels deep here; policy files need a handful" },
+      {
+        file: "f.yaml",
+        line: 1,
+        column: 71,
+        endLine: 1,
+        endColumn: 72,
+        severity: "error",
+        code: "yaml-too-deep",
+        message: "the document nests more than 64 levels deep here; policy files need a handful",
+      },
     ]);
   });
 
   it("counts block nesting by indentation, a list under a key at its column as a level", () => {
     // k0: / - k1: / "  - k2:" ...: each line opens a list and a mapping.
-    const keys = (n: number) => ["k0:", ...Array.from({ length: n }, (_, i) => `${"  ".repeat(i)}- k${i + 1}:`), ""].join("\n");
+    const keys = (n: number) =>
+      ["k0:", ...Array.from({ length: n }, (_, i) => `${"  ".repeat(i)}- k${i + 1}:`), ""].join("\n");
     expect(firstTooDeep(keys(31))).toBeNull();
     expect(firstTooDeep(keys(32))).not.toBeNull();
     expect(firstTooDeep(`${"- ".repeat(64)}x\n`)).toBeNull();

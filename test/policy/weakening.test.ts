@@ -17,22 +17,43 @@ const HINT = "write rules: [] to enforce nothing on purpose";
 describe("empty files, in validate and test", () => {
   const validate = async (files: Record<string, string>) => {
     const r = await enrollgate(["validate", "p", "--format", "json"], { cwd: await tempDir(files) });
-    return { code: r.code, findings: (JSON.parse(r.stdout) as { findings: Array<{ file: string; line: number; code: string; severity: string; message: string }> }).findings };
+    return {
+      code: r.code,
+      findings: (
+        JSON.parse(r.stdout) as {
+          findings: Array<{ file: string; line: number; code: string; severity: string; message: string }>;
+        }
+      ).findings,
+    };
   };
   const floor = 'rules:\n  - { id: floor, platform: iOS, minimum: "26.6.1" }\n';
 
   it.each([
     ["empty", ""],
-    ["comment-only", "# yaml-language-server: $schema=../schemas/policy.schema.json\n# the iPad rules moved to ipad.yaml\n"],
+    [
+      "comment-only",
+      "# yaml-language-server: $schema=../schemas/policy.schema.json\n# the iPad rules moved to ipad.yaml\n",
+    ],
     ["whitespace and a document marker", "\n  \n---\n"],
   ])("an %s rule file is an error that says how to enforce nothing on purpose", async (_what, text) => {
     const { code, findings } = await validate({ "p/rules.yaml": floor, "p/ipad.yaml": text });
     expect(code).toBe(1);
-    expect(findings).toEqual([expect.objectContaining({ file: "p/ipad.yaml", line: 1, severity: "error", code: "empty-rule-file", message: expect.stringContaining(HINT) })]);
+    expect(findings).toEqual([
+      expect.objectContaining({
+        file: "p/ipad.yaml",
+        line: 1,
+        severity: "error",
+        code: "empty-rule-file",
+        message: expect.stringContaining(HINT),
+      }),
+    ]);
   });
 
   it("rules: [] written out is fine", async () => {
-    expect(await validate({ "p/rules.yaml": floor, "p/ipad.yaml": "# nothing for iPads yet\nrules: []\n" })).toEqual({ code: 0, findings: [] });
+    expect(await validate({ "p/rules.yaml": floor, "p/ipad.yaml": "# nothing for iPads yet\nrules: []\n" })).toEqual({
+      code: 0,
+      findings: [],
+    });
   });
 
   it.each([
@@ -44,7 +65,9 @@ describe("empty files, in validate and test", () => {
     const dir = await tempDir({ "p/rules.yaml": floor, "p/floor.test.yaml": text });
     const v = await enrollgate(["validate", "p", "--format", "json"], { cwd: dir });
     expect(v.code).toBe(1);
-    expect((JSON.parse(v.stdout) as { findings: Array<{ code: string; message: string }> }).findings).toContainEqual(expect.objectContaining({ code, message: expect.stringMatching(message) }));
+    expect((JSON.parse(v.stdout) as { findings: Array<{ code: string; message: string }> }).findings).toContainEqual(
+      expect.objectContaining({ code, message: expect.stringMatching(message) }),
+    );
     const t = await enrollgate(["test", "p"], { cwd: dir });
     expect(t.code).toBe(1);
     expect(t.stdout).toMatch(new RegExp(`✗ p/floor.test.yaml:1:\\d+ ${code} `));
@@ -66,7 +89,9 @@ describe("weakenings(), before and after", () => {
 
   it("finds nothing between a set and itself, or a stricter one", () => {
     expect(weakenings(snapshot(base), snapshot(base))).toEqual([]);
-    const stricter = base.replace('minimum: "26.6"', 'minimum: "26.7"').replace('models: ["iPhone15,*", "iPhone16,*"]', 'models: ["iPhone*"]');
+    const stricter = base
+      .replace('minimum: "26.6"', 'minimum: "26.7"')
+      .replace('models: ["iPhone15,*", "iPhone16,*"]', 'models: ["iPhone*"]');
     expect(weakenings(snapshot(base), snapshot(stricter, {}))).toEqual([]);
     expect(weakenings(snapshot(base, { verify: "audit" }), snapshot(base, { verify: "enforce" }))).toEqual([]);
   });
@@ -95,7 +120,9 @@ describe("weakenings(), before and after", () => {
   });
 
   it("treats a rule moved to another platform, or renamed, as the old rule gone", () => {
-    const moved = snapshot('rules:\n  - { id: iphone, platform: iPadOS, minimum: "26.6.1" }\n  - { id: ipad-floor, platform: iPadOS, minimum: "26.6" }\n');
+    const moved = snapshot(
+      'rules:\n  - { id: iphone, platform: iPadOS, minimum: "26.6.1" }\n  - { id: ipad-floor, platform: iPadOS, minimum: "26.6" }\n',
+    );
     expect(weakenings(snapshot(base), moved).map((w) => [w.change, w.rule])).toEqual([
       ["platform-changed", "iphone"],
       ["rule-removed", "ipad"],
@@ -105,18 +132,31 @@ describe("weakenings(), before and after", () => {
 
   it("counts trusted proxies added, in a list or a comma list", () => {
     const s = snapshot(base);
-    expect(weakenings({ ...s, settings: { ...s.settings, trustProxy: [] } }, { ...s, settings: { ...s.settings, trustProxy: ["0.0.0.0/0"] } })).toEqual([
-      { change: "trusted-proxies-added", rule: null, from: "none", to: "0.0.0.0/0" },
-    ]);
-    expect(weakenings({ ...s, settings: { ...s.settings, trustProxy: ["10.0.0.1"] } }, { ...s, settings: { ...s.settings, trustProxy: ["10.0.0.1, 10.0.0.0/8"] } }).map(describeWeakening)).toEqual([
-      "trusted proxies added from 10.0.0.1 to 10.0.0.1, 10.0.0.0/8",
-    ]);
-    expect(weakenings({ ...s, settings: { ...s.settings, trustProxy: ["10.0.0.1", "loopback"] } }, { ...s, settings: { ...s.settings, trustProxy: ["LOOPBACK"] } })).toEqual([]);
+    expect(
+      weakenings(
+        { ...s, settings: { ...s.settings, trustProxy: [] } },
+        { ...s, settings: { ...s.settings, trustProxy: ["0.0.0.0/0"] } },
+      ),
+    ).toEqual([{ change: "trusted-proxies-added", rule: null, from: "none", to: "0.0.0.0/0" }]);
+    expect(
+      weakenings(
+        { ...s, settings: { ...s.settings, trustProxy: ["10.0.0.1"] } },
+        { ...s, settings: { ...s.settings, trustProxy: ["10.0.0.1, 10.0.0.0/8"] } },
+      ).map(describeWeakening),
+    ).toEqual(["trusted proxies added from 10.0.0.1 to 10.0.0.1, 10.0.0.0/8"]);
+    expect(
+      weakenings(
+        { ...s, settings: { ...s.settings, trustProxy: ["10.0.0.1", "loopback"] } },
+        { ...s, settings: { ...s.settings, trustProxy: ["LOOPBACK"] } },
+      ),
+    ).toEqual([]);
   });
 
   it("counts trust anchors added to the ones in effect", () => {
     const s = snapshot(base);
-    expect(weakenings({ ...s, trustAnchors: ["AA"] }, { ...s, trustAnchors: ["AA", "BB"] })).toEqual([{ change: "trust-anchors-added", rule: null, from: "1 anchors", to: "1 more: BB" }]);
+    expect(weakenings({ ...s, trustAnchors: ["AA"] }, { ...s, trustAnchors: ["AA", "BB"] })).toEqual([
+      { change: "trust-anchors-added", rule: null, from: "1 anchors", to: "1 more: BB" },
+    ]);
     expect(weakenings({ ...s, trustAnchors: ["AA", "BB"] }, { ...s, trustAnchors: ["BB"] })).toEqual([]);
   });
 });
@@ -132,9 +172,17 @@ describe("reloads of a running gate", () => {
   beforeAll(async () => {
     const ca = await createCA();
     device = await createIdentity(ca, { kind: "ecdsa" });
-    dir = await tempDir({ "p/rules.yaml": rules("26.6.1", true), "p/enrollgate.yaml": "verify: enforce\ntrustAnchors: [ca.pem]\n", "p/ca.pem": ca.pem });
+    dir = await tempDir({
+      "p/rules.yaml": rules("26.6.1", true),
+      "p/enrollgate.yaml": "verify: enforce\ntrustAnchors: [ca.pem]\n",
+      "p/ca.pem": ca.pem,
+    });
     const port = await freePort();
-    gate = run(process.execPath, [BIN, "serve", "--policies", "p", "--host", "127.0.0.1", "--port", String(port), "--no-watch"], { cwd: dir });
+    gate = run(
+      process.execPath,
+      [BIN, "serve", "--policies", "p", "--host", "127.0.0.1", "--port", String(port), "--no-watch"],
+      { cwd: dir },
+    );
     await listening(gate);
     url = `http://127.0.0.1:${port}`;
   });
@@ -144,7 +192,15 @@ describe("reloads of a running gate", () => {
   });
 
   const status = async (product: string, os: string) =>
-    (await fetch(`${url}/mdm/enroll`, { headers: { "x-apple-aspen-deviceinfo": base64(await signCms(machineInfoPlist({ PRODUCT: product, OS_VERSION: os }), device)) } })).status;
+    (
+      await fetch(`${url}/mdm/enroll`, {
+        headers: {
+          "x-apple-aspen-deviceinfo": base64(
+            await signCms(machineInfoPlist({ PRODUCT: product, OS_VERSION: os }), device),
+          ),
+        },
+      })
+    ).status;
   const count = (event: string) => gate.lines.filter((l) => l.event === event).length;
   async function reload(): Promise<void> {
     const done = count("policy-reload") + count("policy-reload-failed");
@@ -158,7 +214,9 @@ describe("reloads of a running gate", () => {
     await reload();
     expect(gate.lines.at(-1)).toMatchObject({
       event: "policy-reload-failed",
-      findings: [`p/rules.yaml:1:1 empty-rule-file the rule file is empty (nothing but comments or whitespace), which would silently remove the rules it held; ${HINT}`],
+      findings: [
+        `p/rules.yaml:1:1 empty-rule-file the rule file is empty (nothing but comments or whitespace), which would silently remove the rules it held; ${HINT}`,
+      ],
     });
     expect(await status("iPad16,3", "26.5")).toBe(403);
     expect(await status("iPhone17,3", "26.5")).toBe(403);
@@ -199,7 +257,9 @@ describe("reloads of a running gate", () => {
       changes: [{ change: "trusted-proxies-added", rule: null, from: "none", to: "0.0.0.0/0" }],
       msg: "the new policy set protects less: trusted proxies added from none to 0.0.0.0/0",
     });
-    expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/^enrollgate_policy_weakenings_total\{change="trusted-proxies-added"\} 1$/m);
+    expect(await (await fetch(`${url}/metrics`)).text()).toMatch(
+      /^enrollgate_policy_weakenings_total\{change="trusted-proxies-added"\} 1$/m,
+    );
   });
 
   it("a reload that only strengthens logs no warning", async () => {

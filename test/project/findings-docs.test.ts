@@ -31,24 +31,39 @@ function entries(markdown: string): Array<{ code: string; anchor: string; title?
     .map((section) => {
       const [heading = "", ...rest] = section.split("\n");
       const line = /^\*\*(.+)\*\*, an? (error|warning)\.$/m.exec(rest.join("\n"));
-      return { code: heading.replace(/^`|`$/g, ""), anchor: anchor(heading), ...(line !== null ? { title: line[1], severity: line[2] } : {}) };
+      return {
+        code: heading.replace(/^`|`$/g, ""),
+        anchor: anchor(heading),
+        ...(line !== null ? { title: line[1], severity: line[2] } : {}),
+      };
     });
 }
 
 describe("docs/findings.md", () => {
   it("has one entry per finding code, in the catalogue's order, headed by the code, with its title and severity", () => {
-    expect(entries(page)).toEqual(codes.map((code) => ({ code, anchor: code, title: FINDING_CODES[code].title, severity: FINDING_CODES[code].severity })));
+    expect(entries(page)).toEqual(
+      codes.map((code) => ({
+        code,
+        anchor: code,
+        title: FINDING_CODES[code].title,
+        severity: FINDING_CODES[code].severity,
+      })),
+    );
   });
 
   it("says what each code means and how to fix it, as the catalogue does", () => {
     const sections = page.split(/^## /m).slice(1);
     codes.forEach((code, i) => {
-      expect(sections[i], code).toContain(`\n\n${FINDING_CODES[code].meaning}\n\n**Fix:** ${FINDING_CODES[code].fix}\n`);
+      expect(sections[i], code).toContain(
+        `\n\n${FINDING_CODES[code].meaning}\n\n**Fix:** ${FINDING_CODES[code].fix}\n`,
+      );
     });
   });
 
   it("indexes every code with its severity and title, linked to its entry", () => {
-    const rows = [...page.matchAll(/^\| \[`([a-z0-9-]+)`\]\(#([a-z0-9-]+)\) \| (error|warning) \| (.+) \|$/gm)].map((m) => [m[1], m[2], m[3], m[4]]);
+    const rows = [...page.matchAll(/^\| \[`([a-z0-9-]+)`\]\(#([a-z0-9-]+)\) \| (error|warning) \| (.+) \|$/gm)].map(
+      (m) => [m[1], m[2], m[3], m[4]],
+    );
     expect(rows).toEqual(codes.map((code) => [code, code, FINDING_CODES[code].severity, FINDING_CODES[code].title]));
   });
 
@@ -86,13 +101,27 @@ describe("README's tables of finding codes", () => {
 });
 
 describe("SARIF's links to the docs", () => {
-  const findings = [{ file: "p/a.yaml", line: 4, column: 14, endLine: 4, endColumn: 18, severity: "error" as const, code: "version-not-string" as const, message: "m" }];
+  const findings = [
+    {
+      file: "p/a.yaml",
+      line: 4,
+      column: 14,
+      endLine: 4,
+      endColumn: 18,
+      severity: "error" as const,
+      code: "version-not-string" as const,
+      message: "m",
+    },
+  ];
   type Rule = { id: string; helpUri?: string; help: { text: string; markdown: string } };
-  const rulesOf = (sarif: string) => (JSON.parse(sarif) as { runs: Array<{ tool: { driver: { rules: Rule[] } } }> }).runs[0]?.tool.driver.rules ?? [];
+  const rulesOf = (sarif: string) =>
+    (JSON.parse(sarif) as { runs: Array<{ tool: { driver: { rules: Rule[] } } }> }).runs[0]?.tool.driver.rules ?? [];
 
   it("link each rule to its entry in docs/findings.md, when the package names its repository", () => {
     const url = "https://github.com/example/enrollgate/blob/v1.2.3/docs/findings.md";
-    const rules = rulesOf(formatReport("sarif", { findings, files: ["p/a.yaml"], version: "1.2.3", findingsDocsUrl: url }));
+    const rules = rulesOf(
+      formatReport("sarif", { findings, files: ["p/a.yaml"], version: "1.2.3", findingsDocsUrl: url }),
+    );
     const anchors = new Set(entries(page).map((e) => e.anchor));
     expect(rules.map((r) => r.helpUri)).toEqual(codes.map((code) => `${url}#${code}`));
     for (const r of rules) {
@@ -105,7 +134,9 @@ describe("SARIF's links to the docs", () => {
     const rules = rulesOf(formatReport("sarif", { findings, files: ["p/a.yaml"], version: "1.2.3" }));
     for (const r of rules) {
       expect(r.helpUri, r.id).toBeUndefined();
-      expect(r.help.text, r.id).toMatch(new RegExp(`\\n\\nSee docs/findings\\.md#${r.id} in the enrollgate package\\.$`));
+      expect(r.help.text, r.id).toMatch(
+        new RegExp(`\\n\\nSee docs/findings\\.md#${r.id} in the enrollgate package\\.$`),
+      );
     }
   });
 
@@ -114,12 +145,15 @@ describe("SARIF's links to the docs", () => {
     const dir = await tempDir({ "p/a.yaml": "rules:\n  - id: a\n    platform: iOS\n    minimum: 17.1\n" });
     const r = await enrollgate(["validate", "p", "--format", "sarif"], { cwd: dir });
     const url = findingsDocsUrl(manifest);
-    expect(rulesOf(r.stdout).map((rule) => rule.helpUri)).toEqual(codes.map((code) => (url === undefined ? undefined : `${url}#${code}`)));
+    expect(rulesOf(r.stdout).map((rule) => rule.helpUri)).toEqual(
+      codes.map((code) => (url === undefined ? undefined : `${url}#${code}`)),
+    );
   });
 });
 
 describe("findingsDocsUrl", () => {
-  const at = (repository: PackageManifest["repository"]) => findingsDocsUrl({ version: "1.2.3", ...(repository !== undefined ? { repository } : {}) });
+  const at = (repository: PackageManifest["repository"]) =>
+    findingsDocsUrl({ version: "1.2.3", ...(repository !== undefined ? { repository } : {}) });
 
   it("links GitHub and GitLab repositories at the release's tag, however package.json writes them", () => {
     const github = "https://github.com/example/enrollgate/blob/v1.2.3/docs/findings.md";
@@ -132,7 +166,9 @@ describe("findingsDocsUrl", () => {
     expect(at({ type: "git", url: "https://github.com/example/tools.git", directory: "packages/enrollgate" })).toBe(
       "https://github.com/example/tools/blob/v1.2.3/packages/enrollgate/docs/findings.md",
     );
-    expect(at("gitlab:example/security/enrollgate")).toBe("https://gitlab.com/example/security/enrollgate/-/blob/v1.2.3/docs/findings.md");
+    expect(at("gitlab:example/security/enrollgate")).toBe(
+      "https://gitlab.com/example/security/enrollgate/-/blob/v1.2.3/docs/findings.md",
+    );
   });
 
   it("gives none without a repository, or for a host whose file URLs it does not know", () => {

@@ -8,7 +8,15 @@ import { readdirSync } from "node:fs";
 import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
-import { bundledAppleSchema, createAjv, formatOsVersion, PLATFORMS, precompiledKey, toJsonSchema, versionBoundaries } from "enrollgate/apple";
+import {
+  bundledAppleSchema,
+  createAjv,
+  formatOsVersion,
+  PLATFORMS,
+  precompiledKey,
+  toJsonSchema,
+  versionBoundaries,
+} from "enrollgate/apple";
 import { projectPath, readProject } from "../helpers/project.js";
 
 const requireDist = createRequire(projectPath("dist", "index.js"));
@@ -17,19 +25,23 @@ function loadGenerated<T>(path: string): T {
   try {
     return requireDist(path) as T;
   } catch (e) {
-    throw new Error(`${path} is missing: run \`npm run build\` first (npm test does) — ${String(e)}`);
+    throw new Error(`${path} is missing: run \`npm run build\` first (npm test does) — ${String(e)}`, { cause: e });
   }
 }
 
 /** What a user sees of a validation: the verdict and where and why it failed. */
 function outcome(validate: ValidateFunction, doc: unknown) {
   const valid = validate(doc);
-  const errors = (validate.errors ?? []).map((e: ErrorObject) => `${e.instancePath} ${e.keyword} ${e.schemaPath} ${JSON.stringify(e.params)}`);
+  const errors = (validate.errors ?? []).map(
+    (e: ErrorObject) => `${e.instancePath} ${e.keyword} ${e.schemaPath} ${JSON.stringify(e.params)}`,
+  );
   return { valid, errors: errors.sort() };
 }
 
 describe("generated policy validators", () => {
-  const generated = loadGenerated<Record<"rules" | "tests" | "settings", ValidateFunction>>("./policy/policy-validators.cjs");
+  const generated = loadGenerated<Record<"rules" | "tests" | "settings", ValidateFunction>>(
+    "./policy/policy-validators.cjs",
+  );
   const schema = JSON.parse(readProject("schemas", "policy.schema.json")) as { $id: string };
   // The options of src/policy/policy-schema.ts, with the meta-schema check on.
   const ajv = new Ajv2020({ strict: true, allErrors: true, verbose: true });
@@ -50,7 +62,11 @@ describe("generated policy validators", () => {
   const broken: ReadonlyArray<readonly [string, "rules" | "tests" | "settings", unknown]> = [
     ["misspelt key", "rules", { rules: [{ id: "a", platform: "iOS", minimum: "17.0", minimun: "17.0" }] }],
     ["number version", "rules", { rules: [{ id: "a", platform: "iOS", minimum: 17.1 }] }],
-    ["literal token", "rules", { rules: [{ id: "a", platform: "iOS", minimum: "17.0", betaProgram: { description: "b", token: "abc" } }] }],
+    [
+      "literal token",
+      "rules",
+      { rules: [{ id: "a", platform: "iOS", minimum: "17.0", betaProgram: { description: "b", token: "abc" } }] },
+    ],
     ["bad id and missing platform", "rules", { rules: [{ id: "Bad Id", minimum: "17.0" }] }],
     ["wrong platform", "rules", { rules: [{ id: "a", platform: "ios", minimum: "17.0" }] }],
     ["not a mapping", "rules", ["a", "b"]],
@@ -78,18 +94,39 @@ describe("generated softwareupdate.required validators", () => {
   const doc = bundledAppleSchema("softwareupdate.required");
   const ajv = createAjv({ validateSchema: true });
   const targets = PLATFORMS.flatMap((platform) =>
-    versionBoundaries(doc, platform).map((bound) => ({ platform, os: formatOsVersion(bound), direction: "emit" as const })),
+    versionBoundaries(doc, platform).map((bound) => ({
+      platform,
+      os: formatOsVersion(bound),
+      direction: "emit" as const,
+    })),
   ).filter((t) => toJsonSchema(doc, t).applicable);
 
   const bodies: ReadonlyArray<readonly [string, unknown]> = [
     ["a minimal body", { code: "com.apple.softwareupdate.required", details: { OSVersion: "17.4" } }],
-    ["a full body", { code: "com.apple.softwareupdate.required", description: "d", message: "m", details: { OSVersion: "17.4", BuildVersion: "21E219" } }],
-    ["a beta body", { code: "com.apple.softwareupdate.required", details: { OSVersion: "26.0", RequireBetaProgram: { Description: "b", Token: "t" } } }],
+    [
+      "a full body",
+      {
+        code: "com.apple.softwareupdate.required",
+        description: "d",
+        message: "m",
+        details: { OSVersion: "17.4", BuildVersion: "21E219" },
+      },
+    ],
+    [
+      "a beta body",
+      {
+        code: "com.apple.softwareupdate.required",
+        details: { OSVersion: "26.0", RequireBetaProgram: { Description: "b", Token: "t" } },
+      },
+    ],
     ["a wrong code", { code: "com.apple.other", details: { OSVersion: "17.4" } }],
     ["no details", { code: "com.apple.softwareupdate.required" }],
     ["an unknown key", { code: "com.apple.softwareupdate.required", details: { OSVersion: "17.4", Extra: 1 } }],
     ["a number version", { code: "com.apple.softwareupdate.required", details: { OSVersion: 17.4 } }],
-    ["a half beta program", { code: "com.apple.softwareupdate.required", details: { OSVersion: "26.0", RequireBetaProgram: { Token: "t" } } }],
+    [
+      "a half beta program",
+      { code: "com.apple.softwareupdate.required", details: { OSVersion: "26.0", RequireBetaProgram: { Token: "t" } } },
+    ],
     ["not an object", "com.apple.softwareupdate.required"],
   ];
 
@@ -98,21 +135,24 @@ describe("generated softwareupdate.required validators", () => {
     expect(targets.length).toBeGreaterThan(4);
   });
 
-  it.each(targets.map((t) => [`${t.platform} ${t.os}`, t] as const))("agree with the runtime-compiled schema for %s", (_name, target) => {
-    const conversion = toJsonSchema(doc, target);
-    if (!conversion.applicable) throw new Error("filtered above");
-    const runtime = ajv.compile(conversion.schema);
-    const generated = table[precompiledKey("softwareupdate.required", target)];
-    expect(generated).toBeTypeOf("function");
-    if (generated === undefined) return;
-    let accepted = 0;
-    for (const [, body] of bodies) {
-      const want = outcome(runtime, body);
-      expect(outcome(generated, body)).toEqual(want);
-      if (want.valid) accepted++;
-    }
-    // Every band accepts at least the minimal body and rejects the broken ones.
-    expect(accepted).toBeGreaterThanOrEqual(1);
-    expect(accepted).toBeLessThanOrEqual(3);
-  });
+  it.each(targets.map((t) => [`${t.platform} ${t.os}`, t] as const))(
+    "agree with the runtime-compiled schema for %s",
+    (_name, target) => {
+      const conversion = toJsonSchema(doc, target);
+      if (!conversion.applicable) throw new Error("filtered above");
+      const runtime = ajv.compile(conversion.schema);
+      const generated = table[precompiledKey("softwareupdate.required", target)];
+      expect(generated).toBeTypeOf("function");
+      if (generated === undefined) return;
+      let accepted = 0;
+      for (const [, body] of bodies) {
+        const want = outcome(runtime, body);
+        expect(outcome(generated, body)).toEqual(want);
+        if (want.valid) accepted++;
+      }
+      // Every band accepts at least the minimal body and rejects the broken ones.
+      expect(accepted).toBeGreaterThanOrEqual(1);
+      expect(accepted).toBeLessThanOrEqual(3);
+    },
+  );
 });

@@ -4,7 +4,15 @@
 // validator / authorizer). LAYERING is the rule; README's Development
 // section shows the same table.
 import { describe, expect, it } from "vitest";
-import { importGraph, layerViolations, partOf, partPath, readSources, specifiersOf, type Layering } from "../helpers/import-graph.js";
+import {
+  importGraph,
+  layerViolations,
+  partOf,
+  partPath,
+  readSources,
+  specifiersOf,
+  type Layering,
+} from "../helpers/import-graph.js";
 import { projectPath, readProject } from "../helpers/project.js";
 
 /** Each part of src/ and the parts it may import: a file directly in src/ is `base`, src/index.ts is `index`. */
@@ -35,8 +43,16 @@ describe("the import graph of src/", () => {
   it("is README's layering table, row for row", () => {
     const readme = readProject("README.md");
     const table = readme.slice(readme.indexOf("| part of src/ | may import |"));
-    const rows = [...table.slice(0, table.indexOf("\n\n")).matchAll(/^\| `([^`]+)` \| (.+) \|$/gm)].map((m) => [m[1], [...(m[2] ?? "").matchAll(/`([^`]+)`/g)].map((n) => n[1])]);
-    expect(rows).toEqual(Object.entries(LAYERING).map(([part, allowed]) => [partPath(part), allowed.filter((p) => p !== part).map(partPath)]));
+    const rows = [...table.slice(0, table.indexOf("\n\n")).matchAll(/^\| `([^`]+)` \| (.+) \|$/gm)].map((m) => [
+      m[1],
+      [...(m[2] ?? "").matchAll(/`([^`]+)`/g)].map((n) => n[1]),
+    ]);
+    expect(rows).toEqual(
+      Object.entries(LAYERING).map(([part, allowed]) => [
+        partPath(part),
+        allowed.filter((p) => p !== part).map(partPath),
+      ]),
+    );
   });
 });
 
@@ -49,27 +65,43 @@ describe("the import graph reader", () => {
       'export { c } from "./c.js";',
       'export * from "./d.js";',
       'export type { E } from "./e.js";',
-      "const f = await import(\"./f.js\");",
+      'const f = await import("./f.js");',
       'let g: typeof import("./g.js") | undefined;',
       'type H = import("./h.js").H;',
-      "// import { x } from \"./comment.js\";",
-      'const text = "import { y } from \'./string.js\'";',
+      '// import { x } from "./comment.js";',
+      "const text = \"import { y } from './string.js'\";",
       "const computed = await import(name);",
     ].join("\n");
-    expect(specifiersOf(source)).toEqual(["./a.js", "../b.js", "./side-effect.js", "./c.js", "./d.js", "./e.js", "./f.js", "./g.js", "./h.js", "<computed>"]);
+    expect(specifiersOf(source)).toEqual([
+      "./a.js",
+      "../b.js",
+      "./side-effect.js",
+      "./c.js",
+      "./d.js",
+      "./e.js",
+      "./f.js",
+      "./g.js",
+      "./h.js",
+      "<computed>",
+    ]);
   });
 });
 
 describe("the layering check", () => {
   const fake = {
-    "apple/machine-info.ts": 'import { factsFromRecord } from "../policy/facts.js";\nimport type { DeviceFacts } from "../policy/model.js";\nimport { parsePlistBytes } from "./plist.js";\nimport { EnrollgateError } from "../errors.js";',
-    "apple/schema/banded.ts": 'import { compareOsVersions } from "../version.js";\nconst { x } = await import("../../gate/log.js");',
-    "policy/decide.ts": 'export { statusOf } from "../gate/rejections.js";\nimport { UsageError } from "../cli/io.js";\nimport { z } from "../apple/version.js";',
-    "feeds/gdmf.ts": 'import type { Logger } from "../gate/log.js";\nimport { parsePolicyDate } from "../policy/dates.js";',
+    "apple/machine-info.ts":
+      'import { factsFromRecord } from "../policy/facts.js";\nimport type { DeviceFacts } from "../policy/model.js";\nimport { parsePlistBytes } from "./plist.js";\nimport { EnrollgateError } from "../errors.js";',
+    "apple/schema/banded.ts":
+      'import { compareOsVersions } from "../version.js";\nconst { x } = await import("../../gate/log.js");',
+    "policy/decide.ts":
+      'export { statusOf } from "../gate/rejections.js";\nimport { UsageError } from "../cli/io.js";\nimport { z } from "../apple/version.js";',
+    "feeds/gdmf.ts":
+      'import type { Logger } from "../gate/log.js";\nimport { parsePolicyDate } from "../policy/dates.js";',
     "report/text.ts": 'let io: typeof import("../cli/io.js");',
     "errors.ts": 'import type { Platform } from "./apple/platform.js";',
     "ddm/declarations.ts": 'import { compile } from "../policy/compile.js";',
-    "cli/main.ts": 'import { run } from "./program.js";\nimport { startServer } from "../gate/server.js";\nconst m = await import(modulePath);',
+    "cli/main.ts":
+      'import { run } from "./program.js";\nimport { startServer } from "../gate/server.js";\nconst m = await import(modulePath);',
     "index.ts": 'export { run } from "./cli/program.js";',
   };
 
@@ -90,8 +122,10 @@ describe("the layering check", () => {
   });
 
   it("refuses an import into a part that has no rule yet, from a part that has one", () => {
-    expect(layerViolations(importGraph({ "apple/version.ts": 'import { x } from "../ddm/status.js";' }), LAYERING).map((v) => v.message)).toEqual([
-      "src/apple/version.ts imports src/ddm/status.ts: src/apple/ may import only src/*.ts",
-    ]);
+    expect(
+      layerViolations(importGraph({ "apple/version.ts": 'import { x } from "../ddm/status.js";' }), LAYERING).map(
+        (v) => v.message,
+      ),
+    ).toEqual(["src/apple/version.ts imports src/ddm/status.ts: src/apple/ may import only src/*.ts"]);
   });
 });

@@ -7,7 +7,14 @@ import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { RUN_ONCE } from "../../vitest.config.js";
-import { ENTRIES, entriesImportedBy, exportsReader, MANIFEST, projectFiles, resolvedTypes } from "../helpers/package-entries.js";
+import {
+  ENTRIES,
+  entriesImportedBy,
+  exportsReader,
+  MANIFEST,
+  projectFiles,
+  resolvedTypes,
+} from "../helpers/package-entries.js";
 import { specifiersOf } from "../helpers/import-graph.js";
 import { projectPath, readProject } from "../helpers/project.js";
 
@@ -17,7 +24,9 @@ function loadedByNode(): Record<string, { url: string; names: string[] }> {
     const out = {};
     for (const name of ${JSON.stringify(ENTRIES.map((e) => e.name))}) out[name] = { url: import.meta.resolve(name), names: Object.keys(await import(name)).sort() };
     process.stdout.write(JSON.stringify(out));`;
-  return JSON.parse(execFileSync(process.execPath, ["--input-type=module", "-e", script], { cwd: projectPath(), encoding: "utf8" })) as Record<string, { url: string; names: string[] }>;
+  return JSON.parse(
+    execFileSync(process.execPath, ["--input-type=module", "-e", script], { cwd: projectPath(), encoding: "utf8" }),
+  ) as Record<string, { url: string; names: string[] }>;
 }
 
 const sorted = (names: Iterable<string>) => [...names].sort();
@@ -25,11 +34,22 @@ const sorted = (names: Iterable<string>) => [...names].sort();
 describe("package.json's exports", () => {
   it("map each entry to its types and code in dist/, built from one index.ts in src/", () => {
     expect(MANIFEST.exports["./package.json"]).toBe("./package.json");
-    expect(ENTRIES.map((e) => e.subpath)).toEqual([".", "./policy", "./apple", "./feeds", "./gate", "./report", "./cli"]);
+    expect(ENTRIES.map((e) => e.subpath)).toEqual([
+      ".",
+      "./policy",
+      "./apple",
+      "./feeds",
+      "./gate",
+      "./report",
+      "./cli",
+    ]);
     for (const e of ENTRIES) {
       const dir = e.subpath === "." ? "" : `${e.subpath.slice(2)}/`;
       // "types" first: TypeScript takes the first condition that matches.
-      expect(MANIFEST.exports[e.subpath], e.name).toEqual({ types: `./dist/${dir}index.d.ts`, import: `./dist/${dir}index.js` });
+      expect(MANIFEST.exports[e.subpath], e.name).toEqual({
+        types: `./dist/${dir}index.d.ts`,
+        import: `./dist/${dir}index.js`,
+      });
       expect(Object.keys(MANIFEST.exports[e.subpath] as object), e.name).toEqual(["types", "import"]);
       expect(existsSync(projectPath(e.source)), e.source).toBe(true);
     }
@@ -47,9 +67,13 @@ describe("package.json's exports", () => {
     for (const e of ENTRIES) {
       const source = fromSource(projectPath(e.source));
       expect(loaded[e.name]?.url, e.name).toBe(`file://${projectPath(e.import.slice(2))}`);
-      expect(loaded[e.name]?.names, `${e.name}: the code in dist/`).toEqual(sorted(source.filter((x) => x.value).map((x) => x.name)));
+      expect(loaded[e.name]?.names, `${e.name}: the code in dist/`).toEqual(
+        sorted(source.filter((x) => x.value).map((x) => x.name)),
+      );
       expect(resolvedTypes(e.name), e.name).toBe(e.types.slice(2));
-      expect(sorted(fromTypes(projectPath(e.types)).map((x) => x.name)), `${e.name}: the types in dist/`).toEqual(sorted(source.map((x) => x.name)));
+      expect(sorted(fromTypes(projectPath(e.types)).map((x) => x.name)), `${e.name}: the types in dist/`).toEqual(
+        sorted(source.map((x) => x.name)),
+      );
     }
   });
 
@@ -74,18 +98,34 @@ describe("the package root", () => {
 
   it("documents each export where it is declared, in src/", () => {
     expect(exported.length).toBeGreaterThan(30);
-    expect(exported.filter((x) => x.doc.trim() === "" || !x.declaredIn.startsWith("src/")).map((x) => `${x.name} (${x.declaredIn})`)).toEqual([]);
+    expect(
+      exported
+        .filter((x) => x.doc.trim() === "" || !x.declaredIn.startsWith("src/"))
+        .map((x) => `${x.name} (${x.declaredIn})`),
+    ).toEqual([]);
   });
 
   it("gives the main functions an example", () => {
-    const main = ["enrollmentGate", "startServer", "loadPolicySet", "compile", "assertCompiled", "decide", "runTests", "formatReport"];
+    const main = [
+      "enrollmentGate",
+      "startServer",
+      "loadPolicySet",
+      "compile",
+      "assertCompiled",
+      "decide",
+      "runTests",
+      "formatReport",
+    ];
     expect(main.filter((name) => !exported.find((x) => x.name === name)?.tags.includes("example"))).toEqual([]);
   });
 });
 
 describe("README's Library section", () => {
   const readme = readProject("README.md");
-  const library = readme.slice(readme.indexOf("\n## Library\n"), readme.indexOf("\n## ", readme.indexOf("\n## Library\n") + 1));
+  const library = readme.slice(
+    readme.indexOf("\n## Library\n"),
+    readme.indexOf("\n## ", readme.indexOf("\n## Library\n") + 1),
+  );
 
   it("names every entry, and only those", () => {
     const named = sorted(new Set([...library.matchAll(/^\| `(enrollgate(?:\/[a-z]+)?)` \|/gm)].map((m) => m[1] ?? "")));
@@ -98,7 +138,11 @@ describe("the tests", () => {
   const tests = projectFiles("test", ".test.ts");
 
   it("reach src/ and dist/ only through the package's entries", () => {
-    const byPath = code.flatMap((file) => specifiersOf(readProject(file), file).filter((s) => /^(\.\.?\/)+(src|dist)\//.test(s)).map((s) => `${file}: ${s}`));
+    const byPath = code.flatMap((file) =>
+      specifiersOf(readProject(file), file)
+        .filter((s) => /^(\.\.?\/)+(src|dist)\//.test(s))
+        .map((s) => `${file}: ${s}`),
+    );
     expect(byPath).toEqual([]);
   });
 

@@ -19,7 +19,10 @@ describe("policy.schema.json from its root", () => {
   it.each([
     ["a rule with a misspelt key", { rules: [{ id: "a", platform: "iOS", minimum: "17.0", minimun: "17.0" }] }],
     ["a version as a number", { rules: [{ id: "a", platform: "iOS", minimum: 17.1 }] }],
-    ["a literal token", { rules: [{ id: "a", platform: "iOS", minimum: "17.0", betaProgram: { description: "b", token: "abc" } }] }],
+    [
+      "a literal token",
+      { rules: [{ id: "a", platform: "iOS", minimum: "17.0", betaProgram: { description: "b", token: "abc" } }] },
+    ],
     ["rules and cases in one file", { rules: [], cases: [] }],
     ["an unknown setting", { verfy: "enforce" }],
   ])("rejects %s", (_what, doc) => {

@@ -1,7 +1,13 @@
 // The schemas enrollgate ships agree with Apple's published files: same keys,
 // types, presence and availability. The seed's error schema is Apple's file.
 import { describe, expect, it } from "vitest";
-import { type AppleKey, type AppleSchemaDocument, compileAppleSchema, formatViolations, parseAppleSchema } from "enrollgate/apple";
+import {
+  type AppleKey,
+  type AppleSchemaDocument,
+  compileAppleSchema,
+  formatViolations,
+  parseAppleSchema,
+} from "enrollgate/apple";
 import { readShared } from "../helpers/shared.js";
 import { readProject } from "../helpers/project.js";
 
@@ -19,9 +25,11 @@ function disagreements(apple: ReadonlyArray<AppleKey>, mine: ReadonlyArray<Apple
       continue;
     }
     for (const field of ["type", "presence", "default", "rangelist"] as const) {
-      if (JSON.stringify(a[field]) !== JSON.stringify(m[field])) out.push(`${at}.${field}: ${JSON.stringify(m[field])} vs Apple's ${JSON.stringify(a[field])}`);
+      if (JSON.stringify(a[field]) !== JSON.stringify(m[field]))
+        out.push(`${at}.${field}: ${JSON.stringify(m[field])} vs Apple's ${JSON.stringify(a[field])}`);
     }
-    if (JSON.stringify(a.supportedOS ?? null) !== JSON.stringify(m.supportedOS ?? null)) out.push(`${at}.supportedOS differs`);
+    if (JSON.stringify(a.supportedOS ?? null) !== JSON.stringify(m.supportedOS ?? null))
+      out.push(`${at}.supportedOS differs`);
     if (a.subkeys !== undefined) out.push(...disagreements(a.subkeys, m.subkeys ?? [], `${at}.`));
   }
   return out;
@@ -67,14 +75,29 @@ describe("schemas/os-update-status.yaml", () => {
     expect(disagreements(a.responsekeys ?? [], m.responsekeys ?? [])).toEqual([]);
   });
   it("adds only the envelope every command response carries", () => {
-    expect(extraKeys(a.responsekeys ?? [], m.responsekeys ?? [])).toEqual(["CommandUUID", "Status", "UDID", "EnrollmentID", "EnrollmentUserID", "UserID", "ErrorChain"]);
+    expect(extraKeys(a.responsekeys ?? [], m.responsekeys ?? [])).toEqual([
+      "CommandUUID",
+      "Status",
+      "UDID",
+      "EnrollmentID",
+      "EnrollmentUserID",
+      "UserID",
+      "ErrorChain",
+    ]);
   });
   it("validates the seed's example response", () => {
     const compiled = compileAppleSchema(m, { direction: "receive", platform: "iOS", os: "17.0", keys: "response" });
     if (!compiled.applicable) throw new Error(compiled.reason);
     const r = compiled.validate({
       CommandUUID: "0001_OSUpdateStatus",
-      OSUpdateStatus: [{ DownloadPercentComplete: 0.5030184984207153, IsDownloaded: false, ProductKey: "iOSUpdate17A576", Status: "Downloading" }],
+      OSUpdateStatus: [
+        {
+          DownloadPercentComplete: 0.5030184984207153,
+          IsDownloaded: false,
+          ProductKey: "iOSUpdate17A576",
+          Status: "Downloading",
+        },
+      ],
       Status: "Acknowledged",
       UDID: "00008020-000915083C80012E",
     });

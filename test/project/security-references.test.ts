@@ -58,11 +58,17 @@ describe("the reference checker", () => {
   });
 
   it("finds titles wrapped across lines, several to a file, with … for a part left out", () => {
-    expect(check("- `test/gate/server.test.ts` › *the gate* › *refuses a\n  forged signature*; *…forged…*, and *refuses a header\n  twice over*.\n- `test/gate/server.test.ts` › *can't be\n  skipped*")).toEqual([]);
+    expect(
+      check(
+        "- `test/gate/server.test.ts` › *the gate* › *refuses a\n  forged signature*; *…forged…*, and *refuses a header\n  twice over*.\n- `test/gate/server.test.ts` › *can't be\n  skipped*",
+      ),
+    ).toEqual([]);
   });
 
   it("reports a made-up title, a missing file, and a test named under a describe it is not in", () => {
-    expect(check("`test/gate/server.test.ts` › *refuses a forged certificate*; `test/gate/client.test.ts` › *anything*")).toEqual([
+    expect(
+      check("`test/gate/server.test.ts` › *refuses a forged certificate*; `test/gate/client.test.ts` › *anything*"),
+    ).toEqual([
       "test/gate/server.test.ts › *refuses a forged certificate*: no describe, it or test has this title",
       "test/gate/client.test.ts: no such test file",
     ]);
@@ -72,15 +78,23 @@ describe("the reference checker", () => {
   });
 
   it("keeps the describes of a path for the titles after it, until the next path", () => {
-    expect(check("`test/gate/server.test.ts` › *the gate* › *refuses a forged signature*; *can't be skipped*")).toEqual([
-      "test/gate/server.test.ts › *the gate* › *can't be skipped*: no test with this title is inside those describes",
-    ]);
-    expect(check("`test/gate/server.test.ts` › *in $name* › *logs…*; *the gate* › *refuses a forged signature*")).toEqual([]);
+    expect(check("`test/gate/server.test.ts` › *the gate* › *refuses a forged signature*; *can't be skipped*")).toEqual(
+      ["test/gate/server.test.ts › *the gate* › *can't be skipped*: no test with this title is inside those describes"],
+    );
+    expect(
+      check("`test/gate/server.test.ts` › *in $name* › *logs…*; *the gate* › *refuses a forged signature*"),
+    ).toEqual([]);
   });
 
   it("names a parameterised test by its template or by a case of its table, never by a case it does not have", () => {
-    expect(check("`test/gate/server.test.ts` › *refuses %s twice over*, *refuses a body twice over*, *HEAD with a body is framed*, *in Express 5* › *logs…*")).toEqual([]);
-    expect(check("`test/gate/server.test.ts` › *refuses a query twice over*; *PUT with a body is framed*; *in Express 6*")).toEqual([
+    expect(
+      check(
+        "`test/gate/server.test.ts` › *refuses %s twice over*, *refuses a body twice over*, *HEAD with a body is framed*, *in Express 5* › *logs…*",
+      ),
+    ).toEqual([]);
+    expect(
+      check("`test/gate/server.test.ts` › *refuses a query twice over*; *PUT with a body is framed*; *in Express 6*"),
+    ).toEqual([
       "test/gate/server.test.ts › *refuses a query twice over*: no describe, it or test has this title",
       "test/gate/server.test.ts › *PUT with a body is framed*: no describe, it or test has this title",
       "test/gate/server.test.ts › *in Express 6*: no describe, it or test has this title",

@@ -7,7 +7,17 @@ import { FINDING_CODES } from "enrollgate/policy";
 import { escapeData, escapeProperty } from "enrollgate/report";
 
 const findings: Finding[] = [
-  { file: "policies/a.yaml", line: 5, column: 14, endLine: 5, endColumn: 19, severity: "error", code: "version-not-string", message: '"minimum" is the YAML number 17.10; write it as a quoted string: "17.10"', rule: "iphone-floor" },
+  {
+    file: "policies/a.yaml",
+    line: 5,
+    column: 14,
+    endLine: 5,
+    endColumn: 19,
+    severity: "error",
+    code: "version-not-string",
+    message: '"minimum" is the YAML number 17.10; write it as a quoted string: "17.10"',
+    rule: "iphone-floor",
+  },
   {
     file: "policies/b.yaml",
     line: 2,
@@ -16,13 +26,26 @@ const findings: Finding[] = [
     endColumn: 14,
     severity: "warning",
     code: "rule-unreachable",
-    message: "100% covered, by: \"strict\"\nsecond line\r",
+    message: '100% covered, by: "strict"\nsecond line\r',
     rule: "lax",
     related: [{ file: "policies/b.yaml", line: 7, column: 9, endLine: 7, endColumn: 15, message: "strict decides" }],
   },
-  { file: "policies/c.test.yaml", line: 1, column: 8, endLine: 1, endColumn: 10, severity: "error", code: "test-no-cases", message: "no cases <here> & 'there'" },
+  {
+    file: "policies/c.test.yaml",
+    line: 1,
+    column: 8,
+    endLine: 1,
+    endColumn: 10,
+    severity: "error",
+    code: "test-no-cases",
+    message: "no cases <here> & 'there'",
+  },
 ];
-const report = { findings, files: ["policies/a.yaml", "policies/b.yaml", "policies/c.test.yaml", "policies/d.yaml"], version: "1.2.3" };
+const report = {
+  findings,
+  files: ["policies/a.yaml", "policies/b.yaml", "policies/c.test.yaml", "policies/d.yaml"],
+  version: "1.2.3",
+};
 
 describe("text", () => {
   it("prints file:line:col severity code message, one line each (line breaks in a message become spaces), then a count", () => {
@@ -36,13 +59,19 @@ describe("text", () => {
   });
 
   it("says so when there is nothing to report", () => {
-    expect(formatReport("text", { findings: [], files: ["a.yaml"], version: "1" })).toBe("1 file checked, no findings\n");
+    expect(formatReport("text", { findings: [], files: ["a.yaml"], version: "1" })).toBe(
+      "1 file checked, no findings\n",
+    );
   });
 });
 
 describe("json", () => {
   it("has DESIGN.md's exact shape", () => {
-    const parsed = JSON.parse(formatReport("json", report)) as { findings: Array<Record<string, unknown>>; errors: number; warnings: number };
+    const parsed = JSON.parse(formatReport("json", report)) as {
+      findings: Array<Record<string, unknown>>;
+      errors: number;
+      warnings: number;
+    };
     expect(Object.keys(parsed)).toEqual(["findings", "errors", "warnings"]);
     expect(parsed.errors).toBe(2);
     expect(parsed.warnings).toBe(1);
@@ -110,7 +139,11 @@ const githubSarif = {
                       properties: {
                         id: { type: "string" },
                         shortDescription: { type: "object", required: ["text"] },
-                        defaultConfiguration: { type: "object", required: ["level"], properties: { level: { enum: ["none", "note", "warning", "error"] } } },
+                        defaultConfiguration: {
+                          type: "object",
+                          required: ["level"],
+                          properties: { level: { enum: ["none", "note", "warning", "error"] } },
+                        },
                       },
                     },
                   },
@@ -138,7 +171,11 @@ const githubSarif = {
                         type: "object",
                         required: ["artifactLocation", "region"],
                         properties: {
-                          artifactLocation: { type: "object", required: ["uri"], properties: { uri: { type: "string", pattern: "^[^/]" } } },
+                          artifactLocation: {
+                            type: "object",
+                            required: ["uri"],
+                            properties: { uri: { type: "string", pattern: "^[^/]" } },
+                          },
                           region: {
                             type: "object",
                             required: ["startLine", "startColumn", "endLine", "endColumn"],
@@ -165,7 +202,10 @@ const githubSarif = {
 
 describe("sarif", () => {
   const sarif = JSON.parse(formatReport("sarif", report)) as {
-    runs: Array<{ tool: { driver: { rules: Array<{ id: string }> } }; results: Array<{ ruleId: string; ruleIndex: number; relatedLocations?: unknown[] }> }>;
+    runs: Array<{
+      tool: { driver: { rules: Array<{ id: string }> } };
+      results: Array<{ ruleId: string; ruleIndex: number; relatedLocations?: unknown[] }>;
+    }>;
   };
 
   it("has the structure GitHub code scanning requires", () => {
@@ -188,7 +228,10 @@ describe("sarif", () => {
 describe("junit", () => {
   const parse = (xml: string) => {
     const problems: string[] = [];
-    const doc = new DOMParser({ onError: (level, message) => problems.push(`${level}: ${message}`) }).parseFromString(xml, "text/xml");
+    const doc = new DOMParser({ onError: (level, message) => problems.push(`${level}: ${message}`) }).parseFromString(
+      xml,
+      "text/xml",
+    );
     expect(problems).toEqual([]);
     return doc;
   };
@@ -196,11 +239,20 @@ describe("junit", () => {
   it("parses as XML with one case per file, failing the files with errors", () => {
     const doc = parse(formatReport("junit", report));
     const cases = Array.from(doc.getElementsByTagName("testcase"));
-    expect(cases.map((c) => c.getAttribute("name"))).toEqual(["policies/a.yaml", "policies/b.yaml", "policies/c.test.yaml", "policies/d.yaml"]);
+    expect(cases.map((c) => c.getAttribute("name"))).toEqual([
+      "policies/a.yaml",
+      "policies/b.yaml",
+      "policies/c.test.yaml",
+      "policies/d.yaml",
+    ]);
     expect(cases.map((c) => c.getElementsByTagName("failure").length)).toEqual([1, 0, 1, 0]);
     expect(doc.getElementsByTagName("testsuites")[0]?.getAttribute("failures")).toBe("2");
-    expect(cases[2]?.getElementsByTagName("failure")[0]?.textContent).toBe("policies/c.test.yaml:1:8 error test-no-cases no cases <here> & 'there'");
-    expect(cases[1]?.getElementsByTagName("system-out")[0]?.textContent).toBe(formatReport("text", report).split("\n")[1]);
+    expect(cases[2]?.getElementsByTagName("failure")[0]?.textContent).toBe(
+      "policies/c.test.yaml:1:8 error test-no-cases no cases <here> & 'there'",
+    );
+    expect(cases[1]?.getElementsByTagName("system-out")[0]?.textContent).toBe(
+      formatReport("text", report).split("\n")[1],
+    );
   });
 
   it("survives characters XML cannot carry", () => {

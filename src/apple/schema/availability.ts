@@ -70,9 +70,10 @@ export function inherit(parent: EffectiveSupport, own: SupportedOS | undefined):
 export function isAvailable(entry: Availability | undefined, os: OsVersion | null): boolean {
   if (entry === undefined || entry.introduced === "n/a") return false;
   const introduced = version(entry.introduced) ?? ZERO;
-  const removed = entry.removed === undefined || entry.removed === "n/a" || entry.removed === "all"
-    ? null
-    : parseOsVersion(entry.removed);
+  const removed =
+    entry.removed === undefined || entry.removed === "n/a" || entry.removed === "all"
+      ? null
+      : parseOsVersion(entry.removed);
   if (os === null) return removed === null || compareOsVersions(introduced, removed) < 0;
   if (compareOsVersions(os, introduced) < 0) return false;
   return removed === null || compareOsVersions(os, removed) < 0;

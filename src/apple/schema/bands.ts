@@ -6,7 +6,11 @@ import { schemaPlatform, type Platform } from "../platform.js";
 import { compareOsVersions, parseOsVersion, type OsVersion } from "../version.js";
 import { keyList, type AppleKey, type AppleSchemaDocument, type KeyList, type SupportedOS } from "./document.js";
 
-function collect(supported: SupportedOS | undefined, platform: ReturnType<typeof schemaPlatform>, into: Map<string, OsVersion>): void {
+function collect(
+  supported: SupportedOS | undefined,
+  platform: ReturnType<typeof schemaPlatform>,
+  into: Map<string, OsVersion>,
+): void {
   const entry = supported?.[platform];
   if (entry === undefined) return;
   for (const v of [entry.introduced, entry.removed, entry.deprecated]) {
@@ -34,7 +38,9 @@ export function versionBoundaries(doc: AppleSchemaDocument, platform: Platform, 
     }
   }
   const zero: OsVersion = { major: 0, minor: 0, patch: 0, extra: null };
-  return [zero, ...found.values()].sort(compareOsVersions).filter((v, i, all) => i === 0 || compareOsVersions(v, all[i - 1] as OsVersion) !== 0);
+  return [zero, ...found.values()]
+    .sort(compareOsVersions)
+    .filter((v, i, all) => i === 0 || compareOsVersions(v, all[i - 1] as OsVersion) !== 0);
 }
 
 /** Whether a converted schema has a property at a path of keys (following local $refs). */

@@ -70,7 +70,10 @@ export class AppleSchemaError extends EnrollgateError<"apple-schema-invalid"> {
     readonly line?: number,
     readonly column?: number,
   ) {
-    super("apple-schema-invalid", `${line === undefined ? source : formatLocation({ file: source, line, column: column ?? 1 })}: ${message}`);
+    super(
+      "apple-schema-invalid",
+      `${line === undefined ? source : formatLocation({ file: source, line, column: column ?? 1 })}: ${message}`,
+    );
   }
 }
 
@@ -106,19 +109,15 @@ function checkSupportedOS(value: unknown, where: string, problems: Problems): vo
       const v = entry[field];
       if (v === undefined) continue;
       if (typeof v !== "string" || (!VERSION_SENTINELS.has(v) && tryParseOsVersion(v) === null)) {
-        problems.push(`${where}.supportedOS.${platform}.${field}: ${JSON.stringify(v)} is not an OS version, "n/a" or "all"`);
+        problems.push(
+          `${where}.supportedOS.${platform}.${field}: ${JSON.stringify(v)} is not an OS version, "n/a" or "all"`,
+        );
       }
     }
   }
 }
 
-function checkKeys(
-  value: unknown,
-  where: string,
-  problems: Problems,
-  seen: Set<unknown>,
-  depth: number,
-): void {
+function checkKeys(value: unknown, where: string, problems: Problems, seen: Set<unknown>, depth: number): void {
   if (seen.has(value)) return; // a shared or recursive alias: checked once
   seen.add(value);
   if (depth > MAX_DEPTH) {
@@ -147,7 +146,8 @@ function checkKeys(
       problems.push(`${named}: presence must be "required" or "optional"`);
     }
     if (item.rangelist !== undefined) {
-      const ok = Array.isArray(item.rangelist) &&
+      const ok =
+        Array.isArray(item.rangelist) &&
         item.rangelist.every((v: unknown) => typeof v === "string" || typeof v === "number");
       if (!ok) problems.push(`${named}: rangelist must be a sequence of strings or numbers`);
     }

@@ -148,9 +148,7 @@ class Converter {
 
   /** A scalar whose subkeys name its allowed values. */
   valuesOf(keys: ReadonlyArray<AppleKey>, parent: EffectiveSupport): { [keyword: string]: unknown } {
-    const names = keys
-      .filter((k) => availableInScope(inherit(parent, k.supportedOS), this.scope))
-      .map((k) => k.key);
+    const names = keys.filter((k) => availableInScope(inherit(parent, k.supportedOS), this.scope)).map((k) => k.key);
     return { enum: names };
   }
 
@@ -162,7 +160,11 @@ class Converter {
     hint: string,
   ): { [keyword: string]: unknown } {
     const build = () =>
-      role === "object" ? this.objectOf(keys, parent) : role === "items" ? this.itemsOf(keys, parent) : this.valuesOf(keys, parent);
+      role === "object"
+        ? this.objectOf(keys, parent)
+        : role === "items"
+          ? this.itemsOf(keys, parent)
+          : this.valuesOf(keys, parent);
     if (!this.shared.has(keys)) return build();
     // The same list under a parent with different availability can prune differently.
     const variant = `${role}|${JSON.stringify(SCHEMA_PLATFORMS.map((p) => parent[p] ?? null))}`;
@@ -202,13 +204,16 @@ class Converter {
       case "<integer>":
       case "<real>":
       case "<boolean>": {
-        out.type = { "<string>": "string", "<integer>": "integer", "<real>": "number", "<boolean>": "boolean" }[key.type];
+        out.type = { "<string>": "string", "<integer>": "integer", "<real>": "number", "<boolean>": "boolean" }[
+          key.type
+        ];
         if (key.rangelist !== undefined) out.enum = [...key.rangelist];
         else if (sub !== undefined && sub.length > 0) Object.assign(out, this.subkeys(sub, "values", support, hint));
         if (key.range?.min !== undefined) out.minimum = key.range.min;
         if (key.range?.max !== undefined) out.maximum = key.range.max;
         if (key.format !== undefined) out.pattern = key.format;
-        if (key.subtype !== undefined) out.format = { "<url>": "uri", "<hostname>": "hostname", "<email>": "email" }[key.subtype];
+        if (key.subtype !== undefined)
+          out.format = { "<url>": "uri", "<hostname>": "hostname", "<email>": "email" }[key.subtype];
         return out;
       }
       case "<date>":
@@ -244,7 +249,9 @@ export function scopeOf(target: SchemaTarget): Scope {
     return { platforms: SCHEMA_PLATFORMS, os: null };
   }
   if (!isPlatform(target.platform)) {
-    throw new SchemaTargetError(`unknown platform ${JSON.stringify(target.platform)} (expected iOS, iPadOS, macOS, tvOS, visionOS or watchOS)`);
+    throw new SchemaTargetError(
+      `unknown platform ${JSON.stringify(target.platform)} (expected iOS, iPadOS, macOS, tvOS, visionOS or watchOS)`,
+    );
   }
   const os: OsVersion | null = target.os === undefined ? null : parseOsVersion(target.os);
   return { platforms: [schemaPlatform(target.platform)], os };

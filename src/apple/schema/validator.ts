@@ -12,7 +12,8 @@ export interface SchemaViolation {
   readonly message: string;
 }
 
-export type ValidationResult = { readonly ok: true } | { readonly ok: false; readonly violations: ReadonlyArray<SchemaViolation> };
+export type ValidationResult =
+  { readonly ok: true } | { readonly ok: false; readonly violations: ReadonlyArray<SchemaViolation> };
 
 export type CompiledAppleSchema =
   | {
@@ -39,7 +40,12 @@ function ensureFormats(ajv: Ajv2020, schema: unknown): void {
  */
 export function createAjv(options: { validateSchema?: boolean } = {}): Ajv2020 {
   const Ajv = ajvClass();
-  const ajv = new Ajv({ strict: true, allErrors: true, unicodeRegExp: true, validateSchema: options.validateSchema ?? false });
+  const ajv = new Ajv({
+    strict: true,
+    allErrors: true,
+    unicodeRegExp: true,
+    validateSchema: options.validateSchema ?? false,
+  });
   ajv.addKeyword({
     keyword: PLIST_TYPE_KEYWORD,
     schemaType: "string",
@@ -75,7 +81,9 @@ function pointerToPath(pointer: string): string {
 export function describeErrors(errors: ReadonlyArray<ErrorObject>): SchemaViolation[] {
   const anyOfs = errors.filter((e) => e.keyword === "anyOf");
   const insideAnyOf = (e: ErrorObject) =>
-    anyOfs.some((a) => a !== e && e.schemaPath.startsWith(`${a.schemaPath}/`) && e.instancePath.startsWith(a.instancePath));
+    anyOfs.some(
+      (a) => a !== e && e.schemaPath.startsWith(`${a.schemaPath}/`) && e.instancePath.startsWith(a.instancePath),
+    );
   const out: SchemaViolation[] = [];
   const seen = new Set<string>();
   for (const e of errors) {

@@ -26,26 +26,39 @@ export function registerAdu(program: Command, io: CliIO, exit: (code: ExitCode) 
     .addOption(choice("--adu-api <api>", "the data-plane API", ADU_APIS).default("2022-10-01"))
     .requiredOption("--out <file>", "where to write the snapshot");
   addSecretsDirOption(pull).action(async (options: AduPullOptions) => {
-      const [{ AduClient }, { pullAduCatalog, serializeAduCatalog }, { aduCredential, aduWants }] = await Promise.all([
-        import("../../feeds/adu-client.js"),
-        import("../../feeds/adu-catalog.js"),
-        import("../../feeds/provider.js"),
-      ]);
-      const compiled = await loadAndCompile(options.policies, io, { purpose: "validate" }, {}, options.secretsDir);
-      const wants = aduWants(compiled.rules);
-      if (wants.length === 0) throw new UsageError(`no rule in ${options.policies} references an ADU update (adu: {provider, name})`);
-      let client: InstanceType<typeof AduClient>;
-      try {
-        client = new AduClient({ baseUrl: options.aduUrl, instance: options.aduInstance, api: options.aduApi, credential: await aduCredential(io.env) });
-      } catch (e) {
-        if (e instanceof TypeError) throw new UsageError(`--adu-url ${JSON.stringify(options.aduUrl)} is not a URL`);
-        throw e;
-      }
-      const { catalog, failures } = await pullAduCatalog(client, wants, { url: options.aduUrl, instance: options.aduInstance, api: options.aduApi }, null);
-      await writeAtomically(io.cwd, options.out, serializeAduCatalog(catalog));
-      const count = (s: string) => catalog.entries.filter((e) => e.status === s).length;
-      io.stdout(`wrote ${options.out}: ${catalog.entries.length} updates (${count("present")} present, ${count("not-imported")} not imported, ${count("unknown")} unknown)\n`);
-      for (const f of failures) io.stderr(`enrollgate: ${f}\n`);
-      exit(failures.length > 0 ? EXIT.failed : EXIT.ok);
-    });
+    const [{ AduClient }, { pullAduCatalog, serializeAduCatalog }, { aduCredential, aduWants }] = await Promise.all([
+      import("../../feeds/adu-client.js"),
+      import("../../feeds/adu-catalog.js"),
+      import("../../feeds/provider.js"),
+    ]);
+    const compiled = await loadAndCompile(options.policies, io, { purpose: "validate" }, {}, options.secretsDir);
+    const wants = aduWants(compiled.rules);
+    if (wants.length === 0)
+      throw new UsageError(`no rule in ${options.policies} references an ADU update (adu: {provider, name})`);
+    let client: InstanceType<typeof AduClient>;
+    try {
+      client = new AduClient({
+        baseUrl: options.aduUrl,
+        instance: options.aduInstance,
+        api: options.aduApi,
+        credential: await aduCredential(io.env),
+      });
+    } catch (e) {
+      if (e instanceof TypeError) throw new UsageError(`--adu-url ${JSON.stringify(options.aduUrl)} is not a URL`);
+      throw e;
+    }
+    const { catalog, failures } = await pullAduCatalog(
+      client,
+      wants,
+      { url: options.aduUrl, instance: options.aduInstance, api: options.aduApi },
+      null,
+    );
+    await writeAtomically(io.cwd, options.out, serializeAduCatalog(catalog));
+    const count = (s: string) => catalog.entries.filter((e) => e.status === s).length;
+    io.stdout(
+      `wrote ${options.out}: ${catalog.entries.length} updates (${count("present")} present, ${count("not-imported")} not imported, ${count("unknown")} unknown)\n`,
+    );
+    for (const f of failures) io.stderr(`enrollgate: ${f}\n`);
+    exit(failures.length > 0 ? EXIT.failed : EXIT.ok);
+  });
 }

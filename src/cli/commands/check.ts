@@ -26,16 +26,35 @@ export function registerCheck(program: Command, io: CliIO, exit: (code: ExitCode
   addFeedOptions(addSecretsDirOption(addFactOptions(command))).action(async (options: CheckOptions) => {
     const facts = await factsFrom(options, io.cwd);
     const now = resolveNow(options.now);
-    const result = await loadAndCompile(options.policies, io, { now, purpose: "validate" }, feedFlags(options), options.secretsDir);
+    const result = await loadAndCompile(
+      options.policies,
+      io,
+      { now, purpose: "validate" },
+      feedFlags(options),
+      options.secretsDir,
+    );
     if (result.set === null) {
-      io.stderr(formatReport("text", { findings: result.findings.filter((f) => f.severity === "error"), files: result.checked, version }));
+      io.stderr(
+        formatReport("text", {
+          findings: result.findings.filter((f) => f.severity === "error"),
+          files: result.checked,
+          version,
+        }),
+      );
       throw new UsageError(`the policies in ${options.policies} do not compile; fix the errors above`);
     }
-    const [{ decide }, { decisionJson, explainDecision }] = await Promise.all([import("../../policy/decide.js"), import("../explain.js")]);
+    const [{ decide }, { decisionJson, explainDecision }] = await Promise.all([
+      import("../../policy/decide.js"),
+      import("../explain.js"),
+    ]);
     const decision = decide(result.set, facts, now);
     // check has no request to negotiate with: plist only when the set is set to plist.
     const format: ResponseFormat = result.set.settings.format === "plist" ? "plist" : "json";
-    io.stdout(options.json === true ? `${JSON.stringify(decisionJson(decision, format))}\n` : explainDecision(decision, result.set, format));
+    io.stdout(
+      options.json === true
+        ? `${JSON.stringify(decisionJson(decision, format))}\n`
+        : explainDecision(decision, result.set, format),
+    );
     exit(decision.decision === "block" ? EXIT.failed : EXIT.ok);
   });
 }

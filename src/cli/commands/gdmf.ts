@@ -14,7 +14,10 @@ export function registerGdmf(program: Command, io: CliIO, exit: (code: ExitCode)
     .command("pull")
     .description("fetch Apple's GDMF feed and write a snapshot")
     .option("--url <url>", "the feed", GDMF_URL)
-    .option("--ca <pem>", "a PEM file of the root CA the feed's certificate chains to (Apple's root for gdmf.apple.com)")
+    .option(
+      "--ca <pem>",
+      "a PEM file of the root CA the feed's certificate chains to (Apple's root for gdmf.apple.com)",
+    )
     .requiredOption("--out <file>", "where to write the snapshot")
     .action(async (options: { url: string; ca?: string; out: string }) => {
       let ca: string | undefined;
@@ -22,7 +25,9 @@ export function registerGdmf(program: Command, io: CliIO, exit: (code: ExitCode)
         try {
           ca = await readFile(resolve(io.cwd, options.ca), "utf8");
         } catch (e) {
-          throw new UsageError(`cannot read ${options.ca}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+          throw new UsageError(
+            `cannot read ${options.ca}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+          );
         }
       }
       const { fetchGdmf } = await import("../../feeds/gdmf-fetch.js");
@@ -31,7 +36,9 @@ export function registerGdmf(program: Command, io: CliIO, exit: (code: ExitCode)
         await writeAtomically(io.cwd, options.out, text);
         const byPlatform = new Map<string, number>();
         for (const r of feed.releases) byPlatform.set(r.feedPlatform, (byPlatform.get(r.feedPlatform) ?? 0) + 1);
-        io.stdout(`wrote ${options.out}: ${feed.releases.length} releases (${[...byPlatform].map(([p, n]) => `${p} ${n}`).join(", ")})${feed.skipped.length > 0 ? `; ${feed.skipped.length} entries skipped` : ""}\n`);
+        io.stdout(
+          `wrote ${options.out}: ${feed.releases.length} releases (${[...byPlatform].map(([p, n]) => `${p} ${n}`).join(", ")})${feed.skipped.length > 0 ? `; ${feed.skipped.length} entries skipped` : ""}\n`,
+        );
         exit(EXIT.ok);
       } catch (e) {
         if (!hasErrorCode(e, "feed-unusable")) throw e;

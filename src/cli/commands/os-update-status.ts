@@ -42,9 +42,20 @@ async function read(cwd: string, file: string): Promise<Buffer> {
 
 function table(rows: ReadonlyArray<Row>): string {
   const head = ["DEVICE", "PRODUCT", "OS", "RULE", "JUDGEMENT", "DETAIL"];
-  const cells = rows.map((r) => [r.serial ?? r.udid ?? r.file, r.product ?? "-", r.osVersion ?? "-", r.report.rule ?? "-", r.report.judgement, r.report.summary]);
+  const cells = rows.map((r) => [
+    r.serial ?? r.udid ?? r.file,
+    r.product ?? "-",
+    r.osVersion ?? "-",
+    r.report.rule ?? "-",
+    r.report.judgement,
+    r.report.summary,
+  ]);
   const widths = head.slice(0, 5).map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? "").length)));
-  const line = (c: string[]) => c.map((v, i) => (i < 5 ? v.padEnd(widths[i] ?? 0) : v)).join("  ").trimEnd();
+  const line = (c: string[]) =>
+    c
+      .map((v, i) => (i < 5 ? v.padEnd(widths[i] ?? 0) : v))
+      .join("  ")
+      .trimEnd();
   return `${[line(head), ...cells.map(line)].join("\n")}\n`;
 }
 
@@ -61,7 +72,10 @@ function json(rows: ReadonlyArray<Row>): string {
       summary: r.report.summary,
       commandStatus: r.report.commandStatus,
       errorChain: r.report.errorChain,
-      updates: r.report.updates.map((u) => ({ ...u, nextScheduledInstall: u.nextScheduledInstall?.toISOString() ?? null })),
+      updates: r.report.updates.map((u) => ({
+        ...u,
+        nextScheduledInstall: u.nextScheduledInstall?.toISOString() ?? null,
+      })),
     })),
     null,
     2,
@@ -69,7 +83,9 @@ function json(rows: ReadonlyArray<Row>): string {
 }
 
 export function registerOsUpdateStatus(program: Command, io: CliIO, exit: (code: ExitCode) => void): void {
-  const group = program.command("os-update-status").description("Apple's OSUpdateStatus MDM command, and judging enrolled devices by it");
+  const group = program
+    .command("os-update-status")
+    .description("Apple's OSUpdateStatus MDM command, and judging enrolled devices by it");
   group
     .command("command")
     .description("print the OSUpdateStatus command plist, ready to queue on an MDM server")
@@ -85,13 +101,24 @@ export function registerOsUpdateStatus(program: Command, io: CliIO, exit: (code:
     .description("judge devices' OSUpdateStatus responses against the policies: compliant, updating, behind or unknown")
     .requiredOption("--policies <dir>", "the policy directory")
     .argument("<responses...>", "OSUpdateStatus response plists")
-    .option("--device-info <file>", "a DeviceInformation response plist (matched to responses by UDID); repeatable", (v: string, all: string[] = []) => [...all, v])
+    .option(
+      "--device-info <file>",
+      "a DeviceInformation response plist (matched to responses by UDID); repeatable",
+      (v: string, all: string[] = []) => [...all, v],
+    )
     .option("--gdmf <file>", "Apple's feed, to place builds named by ProductKeys (iOSUpdate21G93) against minimums")
     .option("--json", "one JSON object per device")
     .option("--now <time>", "judge at this instant (YYYY-MM-DD or RFC 3339); default: now");
   addSecretsDirOption(addFactOptions(report)).action(async (files: string[], options: ReportOptions) => {
     const now = resolveNow(options.now);
-    const [{ readDeviceInformation }, { parseOsUpdateStatusResponse }, { BandedSchema }, { bundledAppleSchema }, { gdmfBuildVersion, parseGdmf }, { judgeCompliance }] = await Promise.all([
+    const [
+      { readDeviceInformation },
+      { parseOsUpdateStatusResponse },
+      { BandedSchema },
+      { bundledAppleSchema },
+      { gdmfBuildVersion, parseGdmf },
+      { judgeCompliance },
+    ] = await Promise.all([
       import("../../apple/device-information.js"),
       import("../../apple/os-update-status.js"),
       import("../../apple/schema/banded.js"),
@@ -100,7 +127,10 @@ export function registerOsUpdateStatus(program: Command, io: CliIO, exit: (code:
       import("../../policy/compliance.js"),
     ]);
     const compiled = await loadAndCompile(options.policies, io, { now, purpose: "validate" }, {}, options.secretsDir);
-    if (compiled.set === null) throw new UsageError(`the policies in ${options.policies} do not compile; run enrollgate validate ${options.policies}`);
+    if (compiled.set === null)
+      throw new UsageError(
+        `the policies in ${options.policies} do not compile; run enrollgate validate ${options.policies}`,
+      );
     const set = compiled.set;
     let buildVersions = null;
     if (options.gdmf !== undefined) {
@@ -120,7 +150,8 @@ export function registerOsUpdateStatus(program: Command, io: CliIO, exit: (code:
         throw e;
       }
     }
-    const flagFacts = options.product !== undefined || options.machineInfo !== undefined ? factsFromFlags(options) : null;
+    const flagFacts =
+      options.product !== undefined || options.machineInfo !== undefined ? factsFromFlags(options) : null;
     const schema = new BandedSchema(bundledAppleSchema("os-update-status"), "receive", "response");
     const rows: Row[] = [];
     let unreadable = 0;
@@ -135,7 +166,10 @@ export function registerOsUpdateStatus(program: Command, io: CliIO, exit: (code:
         continue;
       }
       // Facts: the DeviceInformation with this UDID; else the only one given; else the flags.
-      const facts = (response.udid !== null ? known.get(response.udid) : undefined) ?? (files.length === 1 && infos.length === 1 ? infos[0] : undefined) ?? flagFacts;
+      const facts =
+        (response.udid !== null ? known.get(response.udid) : undefined) ??
+        (files.length === 1 && infos.length === 1 ? infos[0] : undefined) ??
+        flagFacts;
       rows.push({
         file,
         udid: response.udid,

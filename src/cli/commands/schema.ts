@@ -20,11 +20,24 @@ export function registerSchema(program: Command, io: CliIO, exit: (code: ExitCod
     .argument("<file>", "a file in Apple's YAML schema format (payloadkeys or responsekeys)")
     .option("--platform <platform>", "prune to a platform: iOS, iPadOS, macOS, tvOS, visionOS, watchOS")
     .option("--os <version>", "prune to an OS version of --platform, e.g. 17.5")
-    .addOption(choice("--direction <direction>", "emit: documents we send (unknown keys forbidden); receive: documents devices send", ["emit", "receive"]).default("emit"))
-    .addOption(choice("--keys <list>", "payloadkeys or responsekeys (default: payloadkeys when present)", ["payload", "response"]))
+    .addOption(
+      choice(
+        "--direction <direction>",
+        "emit: documents we send (unknown keys forbidden); receive: documents devices send",
+        ["emit", "receive"],
+      ).default("emit"),
+    )
+    .addOption(
+      choice("--keys <list>", "payloadkeys or responsekeys (default: payloadkeys when present)", [
+        "payload",
+        "response",
+      ]),
+    )
     .action(async (file: string, options: SchemaOptions) => {
       if (options.platform !== undefined && !isPlatform(options.platform)) {
-        throw new UsageError(`unknown platform "${options.platform}" (expected iOS, iPadOS, macOS, tvOS, visionOS or watchOS)`);
+        throw new UsageError(
+          `unknown platform "${options.platform}" (expected iOS, iPadOS, macOS, tvOS, visionOS or watchOS)`,
+        );
       }
       if (options.os !== undefined && options.platform === undefined) throw new UsageError("--os needs --platform");
       const path = resolve(io.cwd, file);
@@ -34,7 +47,10 @@ export function registerSchema(program: Command, io: CliIO, exit: (code: ExitCod
       } catch (e) {
         throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
       }
-      const [{ parseAppleSchema }, { compileAppleSchema }] = await Promise.all([import("../../apple/schema/document.js"), import("../../apple/schema/validator.js")]);
+      const [{ parseAppleSchema }, { compileAppleSchema }] = await Promise.all([
+        import("../../apple/schema/document.js"),
+        import("../../apple/schema/validator.js"),
+      ]);
       const doc = parseAppleSchema(text, file);
       const compiled = compileAppleSchema(doc, {
         direction: options.direction,

@@ -30,7 +30,8 @@ interface ServeOptions extends FeedFlagOptions {
 
 function integer(text: string, flag: string, min: number, max: number): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${flag} must be an integer from ${min} to ${max}, not ${JSON.stringify(text)}`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new UsageError(`${flag} must be an integer from ${min} to ${max}, not ${JSON.stringify(text)}`);
   return n;
 }
 
@@ -54,9 +55,25 @@ export function registerServe(program: Command, io: CliIO, exit: (code: ExitCode
     .option("--host <host>", "address to listen on", "0.0.0.0")
     .option("--upstream <url>", "reverse-proxy allowed requests to this MDM server (e.g. http://127.0.0.1:9000)")
     .option("--upstream-timeout <ms>", "how long the upstream may take to answer", "30000")
-    .addOption(choice("--format <format>", "403 body format: json, plist, or negotiate on Accept (overrides enrollgate.yaml)", ["json", "plist", "negotiate"]))
-    .addOption(choice("--verify <mode>", "MachineInfo signatures: enforce, audit or off (overrides enrollgate.yaml)", ["enforce", "audit", "off"]))
-    .option("--trust-anchor <apple|pem>", "what MachineInfo signers chain to: apple (Apple's device CA chain, built in; the default) or a PEM file of CA certificates; repeatable", (v: string, all: string[] = []) => [...all, v])
+    .addOption(
+      choice("--format <format>", "403 body format: json, plist, or negotiate on Accept (overrides enrollgate.yaml)", [
+        "json",
+        "plist",
+        "negotiate",
+      ]),
+    )
+    .addOption(
+      choice("--verify <mode>", "MachineInfo signatures: enforce, audit or off (overrides enrollgate.yaml)", [
+        "enforce",
+        "audit",
+        "off",
+      ]),
+    )
+    .option(
+      "--trust-anchor <apple|pem>",
+      "what MachineInfo signers chain to: apple (Apple's device CA chain, built in; the default) or a PEM file of CA certificates; repeatable",
+      (v: string, all: string[] = []) => [...all, v],
+    )
     .option("--body-limit <bytes>", "largest MachineInfo accepted (default 65536)")
     .option("--body-timeout <ms>", "time a MachineInfo body may take to arrive before a 408 (default 10000)")
     .option(
@@ -65,66 +82,92 @@ export function registerServe(program: Command, io: CliIO, exit: (code: ExitCode
       (v: string, all: string[] = []) => [...all, v],
     )
     .option("--max-connections <n>", "open connections held at most; more are closed on arrival", "1024")
-    .addOption(choice("--missing-machine-info <what>", "what a request without MachineInfo gets: allow or reject (overrides enrollgate.yaml)", ["allow", "reject"]))
-    .addOption(new Option("--log-level <level>", "pino log level").choices(["trace", "debug", "info", "warn", "error", "fatal"]).default("info"))
+    .addOption(
+      choice(
+        "--missing-machine-info <what>",
+        "what a request without MachineInfo gets: allow or reject (overrides enrollgate.yaml)",
+        ["allow", "reject"],
+      ),
+    )
+    .addOption(
+      new Option("--log-level <level>", "pino log level")
+        .choices(["trace", "debug", "info", "warn", "error", "fatal"])
+        .default("info"),
+    )
     .option("--no-watch", "do not reload when the policy directory changes (SIGHUP still reloads)")
-    .option("--compile-memory <mb>", "heap of the worker thread that compiles the policies, in MB", String(DEFAULT_COMPILE_LIMITS.memoryMb))
-    .option("--compile-timeout <ms>", "how long compiling the policies may take", String(DEFAULT_COMPILE_LIMITS.timeoutMs));
+    .option(
+      "--compile-memory <mb>",
+      "heap of the worker thread that compiles the policies, in MB",
+      String(DEFAULT_COMPILE_LIMITS.memoryMb),
+    )
+    .option(
+      "--compile-timeout <ms>",
+      "how long compiling the policies may take",
+      String(DEFAULT_COMPILE_LIMITS.timeoutMs),
+    );
   addFeedOptions(addSecretsDirOption(command)).action(async (options: ServeOptions) => {
-      const port = integer(options.port ?? io.env.PORT ?? "8080", "--port", 0, 65535);
-      let upstream: URL | undefined;
-      if (options.upstream !== undefined) {
-        try {
-          upstream = new URL(options.upstream);
-        } catch {
-          throw new UsageError(`--upstream ${JSON.stringify(options.upstream)} is not a URL`);
-        }
-        if (upstream.protocol !== "http:" && upstream.protocol !== "https:") throw new UsageError("--upstream must be an http:// or https:// URL");
+    const port = integer(options.port ?? io.env.PORT ?? "8080", "--port", 0, 65535);
+    let upstream: URL | undefined;
+    if (options.upstream !== undefined) {
+      try {
+        upstream = new URL(options.upstream);
+      } catch {
+        throw new UsageError(`--upstream ${JSON.stringify(options.upstream)} is not a URL`);
       }
-      const overrides: SettingsOverrides = {
-        ...(options.format !== undefined ? { format: options.format } : {}),
-        ...(options.verify !== undefined ? { verify: options.verify } : {}),
-        ...(options.trustAnchor !== undefined ? { trustAnchors: options.trustAnchor } : {}),
-        ...(options.bodyLimit !== undefined ? { bodyLimit: integer(options.bodyLimit, "--body-limit", 1024, 16 * 1024 * 1024) } : {}),
-        ...(options.bodyTimeout !== undefined ? { bodyTimeout: integer(options.bodyTimeout, "--body-timeout", 100, 600_000) } : {}),
-        ...(options.trustProxy !== undefined ? { trustProxy: await trustProxy(options.trustProxy) } : {}),
-        ...(options.missingMachineInfo !== undefined ? { noMachineInfo: options.missingMachineInfo } : {}),
-      };
-      const [{ createLogger }, { startServer }] = await Promise.all([import("../../gate/log.js"), import("../../gate/server.js")]);
-      const logger = createLogger({ level: options.logLevel });
-      const running = await startServer({
-          policies: options.policies,
-          host: options.host,
-          port,
-          ...(upstream !== undefined ? { upstream } : {}),
-          upstreamTimeoutMs: integer(options.upstreamTimeout, "--upstream-timeout", 1, 600_000),
-          maxConnections: integer(options.maxConnections, "--max-connections", 1, 1_000_000),
-          overrides,
-          logger,
-          env: io.env,
-          cwd: io.cwd,
-          watch: options.watch,
-          feeds: feedFlags(options),
-          secretsDirs: options.secretsDir ?? [],
-          compileLimits: {
-            memoryMb: integer(options.compileMemory, "--compile-memory", 16, 16 * 1024),
-            timeoutMs: integer(options.compileTimeout, "--compile-timeout", 100, 3_600_000),
-          },
-        });
-      await new Promise<void>((stopped) => {
-        const reload = () => void running.reload("SIGHUP");
-        const stop = (signal: string) => {
-          logger.info({ event: "shutdown", signal }, "draining requests in flight, then exiting");
-          process.off("SIGHUP", reload);
-          void running.close().then(() => {
-            logger.info({ event: "stopped" }, "stopped");
-            stopped();
-          });
-        };
-        process.on("SIGHUP", reload);
-        process.once("SIGTERM", () => stop("SIGTERM"));
-        process.once("SIGINT", () => stop("SIGINT"));
-      });
-      exit(EXIT.ok);
+      if (upstream.protocol !== "http:" && upstream.protocol !== "https:")
+        throw new UsageError("--upstream must be an http:// or https:// URL");
+    }
+    const overrides: SettingsOverrides = {
+      ...(options.format !== undefined ? { format: options.format } : {}),
+      ...(options.verify !== undefined ? { verify: options.verify } : {}),
+      ...(options.trustAnchor !== undefined ? { trustAnchors: options.trustAnchor } : {}),
+      ...(options.bodyLimit !== undefined
+        ? { bodyLimit: integer(options.bodyLimit, "--body-limit", 1024, 16 * 1024 * 1024) }
+        : {}),
+      ...(options.bodyTimeout !== undefined
+        ? { bodyTimeout: integer(options.bodyTimeout, "--body-timeout", 100, 600_000) }
+        : {}),
+      ...(options.trustProxy !== undefined ? { trustProxy: await trustProxy(options.trustProxy) } : {}),
+      ...(options.missingMachineInfo !== undefined ? { noMachineInfo: options.missingMachineInfo } : {}),
+    };
+    const [{ createLogger }, { startServer }] = await Promise.all([
+      import("../../gate/log.js"),
+      import("../../gate/server.js"),
+    ]);
+    const logger = createLogger({ level: options.logLevel });
+    const running = await startServer({
+      policies: options.policies,
+      host: options.host,
+      port,
+      ...(upstream !== undefined ? { upstream } : {}),
+      upstreamTimeoutMs: integer(options.upstreamTimeout, "--upstream-timeout", 1, 600_000),
+      maxConnections: integer(options.maxConnections, "--max-connections", 1, 1_000_000),
+      overrides,
+      logger,
+      env: io.env,
+      cwd: io.cwd,
+      watch: options.watch,
+      feeds: feedFlags(options),
+      secretsDirs: options.secretsDir ?? [],
+      compileLimits: {
+        memoryMb: integer(options.compileMemory, "--compile-memory", 16, 16 * 1024),
+        timeoutMs: integer(options.compileTimeout, "--compile-timeout", 100, 3_600_000),
+      },
     });
+    await new Promise<void>((stopped) => {
+      const reload = () => void running.reload("SIGHUP");
+      const stop = (signal: string) => {
+        logger.info({ event: "shutdown", signal }, "draining requests in flight, then exiting");
+        process.off("SIGHUP", reload);
+        void running.close().then(() => {
+          logger.info({ event: "stopped" }, "stopped");
+          stopped();
+        });
+      };
+      process.on("SIGHUP", reload);
+      process.once("SIGTERM", () => stop("SIGTERM"));
+      process.once("SIGINT", () => stop("SIGINT"));
+    });
+    exit(EXIT.ok);
+  });
 }

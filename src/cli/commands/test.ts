@@ -60,16 +60,37 @@ function text(outcomes: DirOutcome[]): { out: string; failed: number; passed: nu
 function junit(outcomes: DirOutcome[]): string {
   const cases: JunitCase[] = [];
   for (const o of outcomes) {
-    for (const f of o.errors) cases.push({ classname: f.file, name: `${f.code} at ${f.line}:${f.column}`, failure: { message: f.message, type: f.code, text: `${formatLocation(f)} ${f.message}` } });
+    for (const f of o.errors)
+      cases.push({
+        classname: f.file,
+        name: `${f.code} at ${f.line}:${f.column}`,
+        failure: { message: f.message, type: f.code, text: `${formatLocation(f)} ${f.message}` },
+      });
     for (const r of o.report?.results ?? []) {
       cases.push({
         classname: r.test.source.file,
         name: r.test.name,
-        ...(r.problems.length > 0 ? { failure: { message: r.problems.join("; "), type: "assertion", text: `${r.problems.join("\n")}\ndecided: ${r.decision.summary}` } } : {}),
+        ...(r.problems.length > 0
+          ? {
+              failure: {
+                message: r.problems.join("; "),
+                type: "assertion",
+                text: `${r.problems.join("\n")}\ndecided: ${r.decision.summary}`,
+              },
+            }
+          : {}),
       });
     }
     for (const rule of o.report?.untested ?? []) {
-      cases.push({ classname: rule.source.file, name: `rule ${rule.id} is tested`, failure: { message: "no test case expects this rule", type: "rule-untested", text: formatLocation(rule.source) } });
+      cases.push({
+        classname: rule.source.file,
+        name: `rule ${rule.id} is tested`,
+        failure: {
+          message: "no test case expects this rule",
+          type: "rule-untested",
+          text: formatLocation(rule.source),
+        },
+      });
     }
   }
   return junitDocument("enrollgate test", cases);
@@ -84,26 +105,40 @@ export function registerTest(program: Command, io: CliIO, exit: (code: ExitCode)
     .option("--now <time>", "decide at this instant unless a case sets its own now; default: now")
     .addOption(choice("--format <format>", "text or junit", ["text", "junit"]).default("text"));
   addSecretsDirOption(command).action(async (dirs: string[], options: TestOptions) => {
-      const now = resolveNow(options.now);
-      const { runTests } = await import("../../policy/testing.js");
-      const outcomes: DirOutcome[] = [];
-      for (const dir of dirs) {
-        const result = await loadAndCompile(dir, io, { now, purpose: "validate" }, {}, options.secretsDir);
-        const errors = result.findings.filter((f) => f.severity === "error");
-        const report = result.set === null ? null : runTests(result.set, result.tests, { now, requireTests: options.requireTests === true });
-        if (report !== null && result.tests.length === 0 && errors.length === 0) {
-          errors.push({ file: dir, line: 1, column: 1, endLine: 1, endColumn: 1, severity: "error", code: "test-no-cases", message: `no *.test.yaml files in ${dir}` });
-        }
-        outcomes.push({ dir, errors, report });
+    const now = resolveNow(options.now);
+    const { runTests } = await import("../../policy/testing.js");
+    const outcomes: DirOutcome[] = [];
+    for (const dir of dirs) {
+      const result = await loadAndCompile(dir, io, { now, purpose: "validate" }, {}, options.secretsDir);
+      const errors = result.findings.filter((f) => f.severity === "error");
+      const report =
+        result.set === null
+          ? null
+          : runTests(result.set, result.tests, { now, requireTests: options.requireTests === true });
+      if (report !== null && result.tests.length === 0 && errors.length === 0) {
+        errors.push({
+          file: dir,
+          line: 1,
+          column: 1,
+          endLine: 1,
+          endColumn: 1,
+          severity: "error",
+          code: "test-no-cases",
+          message: `no *.test.yaml files in ${dir}`,
+        });
       }
-      if (options.format === "junit") {
-        io.stdout(junit(outcomes));
-        const failed = outcomes.some((o) => o.errors.length > 0 || (o.report?.failed ?? 0) > 0 || (o.report?.untested.length ?? 0) > 0);
-        exit(failed ? EXIT.failed : EXIT.ok);
-        return;
-      }
-      const t = text(outcomes);
-      io.stdout(t.out);
-      exit(t.failed > 0 ? EXIT.failed : EXIT.ok);
-    });
+      outcomes.push({ dir, errors, report });
+    }
+    if (options.format === "junit") {
+      io.stdout(junit(outcomes));
+      const failed = outcomes.some(
+        (o) => o.errors.length > 0 || (o.report?.failed ?? 0) > 0 || (o.report?.untested.length ?? 0) > 0,
+      );
+      exit(failed ? EXIT.failed : EXIT.ok);
+      return;
+    }
+    const t = text(outcomes);
+    io.stdout(t.out);
+    exit(t.failed > 0 ? EXIT.failed : EXIT.ok);
+  });
 }
