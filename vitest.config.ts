@@ -15,6 +15,7 @@ export const RUN_ONCE: ReadonlyArray<string> = [
   "test/cli/decision-corpus.test.ts",
   "test/cli/policy-commands.test.ts",
   "test/cli/schema.test.ts",
+  "test/cli/serve-listeners.test.ts",
   "test/cli/serve.test.ts",
   "test/gate/ambiguous-machine-info.test.ts",
   "test/gate/decision-corpus.test.ts",
