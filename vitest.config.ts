@@ -17,6 +17,7 @@ export const RUN_ONCE: ReadonlyArray<string> = [
   "test/cli/schema.test.ts",
   "test/cli/serve-listeners.test.ts",
   "test/cli/serve.test.ts",
+  "test/deploy/deployment-docs.test.ts",
   "test/deploy/nginx.test.ts",
   "test/gate/ambiguous-machine-info.test.ts",
   "test/gate/decision-corpus.test.ts",

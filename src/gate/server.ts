@@ -73,7 +73,7 @@ export interface ServerOptions {
   /** Time for a whole request, body included (default DEFAULT_REQUEST_TIMEOUT_MS). */
   readonly requestTimeoutMs?: number;
   /**
-   * Directories where beta token files and trust anchors the policies name
+   * Directories where beta token files, trust anchors and TLS files the policies name
    * may be, besides the policy directory (`--secrets-dir`; relative to `cwd`).
    */
   readonly secretsDirs?: ReadonlyArray<string>;

@@ -2,7 +2,7 @@
 // there alone; the enrollment listener then passes those paths on like any
 // other; /readyz says "stopping" while the gate drains.
 import { createServer, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { connect, type AddressInfo, type Socket } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import { startServer, type RunningServer, type ServerOptions } from "enrollgate";
 import { DEFAULT_ADMIN_HOST } from "enrollgate/gate";
@@ -102,6 +102,35 @@ describe("with --admin-port", () => {
     const res = await fetch(`${server.url}/metrics`);
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ decision: "allow", reason: "no-machine-info", rule: null });
+  });
+
+  it("keeps answering probes and scrapes while a flood holds every enrollment connection", async () => {
+    const server = await start({ admin: { port: 0 }, maxConnections: 2 });
+    const { port } = new URL(server.url);
+    const open = () =>
+      new Promise<Socket>((ok, no) => {
+        const s = connect(Number(port), "127.0.0.1", () => ok(s)).on("error", no);
+      });
+    // Two clients that never finish their headers hold both enrollment slots.
+    const held = [await open(), await open()];
+    try {
+      for (const s of held) s.write("GET /mdm/enroll HTTP/1.1\r\nHost: gate\r\n");
+      await eventually(async () => {
+        const third = await open();
+        const closed = await new Promise<boolean>((ok) => {
+          third.on("error", () => undefined).on("close", () => ok(true));
+          setTimeout(() => ok(false), 500);
+        });
+        third.destroy();
+        return closed;
+      }, "the enrollment port to be full");
+      const health = await fetch(`${server.adminUrl}/healthz`);
+      expect([health.status, await health.json()]).toEqual([200, { status: "ok" }]);
+      const metrics = await (await fetch(`${server.adminUrl}/metrics`)).text();
+      expect(metrics).toMatch(/^enrollgate_connections_dropped_total [1-9]\d*$/m);
+    } finally {
+      for (const s of held) s.destroy();
+    }
   });
 
   it("answers /readyz with 503 stopping while the gate drains, and closes once the last request is done", async () => {
