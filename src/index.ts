@@ -13,6 +13,7 @@ export { enrollmentGate } from "./gate/middleware.js";
 export type { EnrollmentGate, EnrollmentGateOptions, GateOutcome } from "./gate/middleware.js";
 export { startServer, StartupError } from "./gate/server.js";
 export type { ServerOptions, RunningServer } from "./gate/server.js";
+export type { TlsReloadResult } from "./gate/tls.js";
 export type { SettingsOverrides, ReloadResult, ReloadSuccess } from "./gate/policy-store.js";
 export type { CompileLimits } from "./gate/compile-in-worker.js";
 export type { ClientAddress } from "./gate/trust-proxy.js";

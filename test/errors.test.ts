@@ -26,7 +26,7 @@ import {
   VersionError,
 } from "enrollgate/apple";
 import { AduError, FeedError } from "enrollgate/feeds";
-import { TrustAnchorError, TrustProxyError } from "enrollgate/gate";
+import { TlsError, TrustAnchorError, TrustProxyError } from "enrollgate/gate";
 import { UsageError } from "enrollgate/cli";
 import { enrollgate } from "./helpers/cli.js";
 import { readSources } from "./helpers/import-graph.js";
@@ -41,6 +41,7 @@ const ERRORS: ReadonlyArray<readonly [EnrollgateError, string, ErrorCategory]> =
   [new StartupError("m", "listen-failed"), "listen-failed", "input"],
   [new TrustAnchorError("m"), "trust-anchor-unreadable", "input"],
   [new TrustProxyError("m"), "trust-proxy-invalid", "input"],
+  [new TlsError("m"), "tls-unusable", "input"],
   [new FeedError("m"), "feed-unusable", "input"],
   [new AduError("throttled", "m", 429), "adu-throttled", "input"],
   [new FileRefusedError("not-regular", "m"), "file-not-regular", "input"],

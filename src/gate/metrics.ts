@@ -71,6 +71,29 @@ export class GateMetrics {
     registers: [this.registry],
   });
 
+  readonly tlsReloads = new Counter({
+    name: "enrollgate_tls_reloads_total",
+    help: "Times a new TLS certificate and key took effect (SIGHUP, or their files changed)",
+    registers: [this.registry],
+  });
+  readonly tlsReloadFailures = new Counter({
+    name: "enrollgate_tls_reload_failures_total",
+    help: "Times new TLS certificate or key files could not be used; the certificate already serving stayed",
+    registers: [this.registry],
+  });
+  // Labelled, so that a gate serving plain HTTP reports no expiry at all (an unlabelled gauge would read 0).
+  readonly tlsCertificateExpiry = new Gauge({
+    name: "enrollgate_tls_certificate_expiry_timestamp_seconds",
+    help: "When the TLS certificate the gate serves expires (Unix time), by its subject",
+    labelNames: ["subject"] as const,
+    registers: [this.registry],
+  });
+  readonly tlsHandshakeFailures = new Counter({
+    name: "enrollgate_tls_handshake_failures_total",
+    help: "TLS connections that ended before the handshake completed (an old protocol version, no common cipher, a client that is not TLS, a timeout)",
+    registers: [this.registry],
+  });
+
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics === true) collectDefaultMetrics({ register: this.registry, prefix: "enrollgate_" });
   }

@@ -21,8 +21,11 @@ import type { Logger } from "./log.js";
 import type { GateMetrics } from "./metrics.js";
 import { ProxyTrust } from "./trust-proxy.js";
 
-/** Settings given in code or on the command line; they win over enrollgate.yaml. */
-export type SettingsOverrides = Partial<Omit<Settings, "trustAnchors" | "trustProxy">> & {
+/**
+ * Settings given in code or on the command line; they win over enrollgate.yaml. (`tls` is the server's: startServer's
+ * `tls` option.)
+ */
+export type SettingsOverrides = Partial<Omit<Settings, "trustAnchors" | "trustProxy" | "tls">> & {
   /**
    * `apple` (the built-in Apple chain), PEM text, PEM file paths (relative to the working directory), or parsed
    * certificates.

@@ -211,6 +211,13 @@ export const FINDING_CODES = {
       "A trust anchor file that `enrollgate.yaml` names is outside the policy directory and the `--secrets-dir` directories, or is not a regular file.",
     fix: "Move the PEM file into the policy directory or a `--secrets-dir`, or give it on the command line with `--trust-anchor` (the operator's paths may be anywhere).",
   },
+  "tls-file-refused": {
+    severity: "error",
+    title: "TLS file refused",
+    meaning:
+      "A certificate or key file that `enrollgate.yaml`'s `tls` names is outside the policy directory and the `--secrets-dir` directories, is not a regular file, or is larger than a certificate (1 MiB) or a key (64 KiB) may be.",
+    fix: "Mount the certificate and key in a `--secrets-dir` (a Kubernetes Secret, a systemd credential directory) and name them there, or give them on the command line with `--tls-cert` and `--tls-key` (the operator's paths may be anywhere). Never commit the key to the policy repository.",
+  },
   "beta-token-unset": {
     severity: "warning",
     title: "Beta token not available",

@@ -68,6 +68,16 @@ export interface FeedSettings {
   };
 }
 
+/**
+ * HTTPS for `enrollgate serve` (enrollgate.yaml `tls`): a PEM certificate, with its chain, and its unencrypted PEM
+ * private key. Paths as written, relative to the policy directory; both must resolve inside it or a secrets directory
+ * (the key belongs in a secrets directory: the policy directory is a git repository).
+ */
+export interface TlsSettings {
+  readonly cert: string;
+  readonly key: string;
+}
+
 /** A policy set's settings (enrollgate.yaml), with the defaults filled in (DEFAULT_SETTINGS). */
 export interface Settings {
   readonly format: ResponseFormatSetting;
@@ -81,6 +91,8 @@ export interface Settings {
   /** Peers whose forwarding headers are believed: addresses, CIDR ranges, loopback, linklocal, uniquelocal. */
   readonly trustProxy: ReadonlyArray<string>;
   readonly feeds?: FeedSettings;
+  /** The serving certificate; absent: plain HTTP unless `--tls-cert` and `--tls-key` are given. */
+  readonly tls?: TlsSettings;
 }
 
 export const DEFAULT_SETTINGS: Settings = Object.freeze({

@@ -13,8 +13,8 @@ import type { RuleDraft } from "./read.js";
 import { finding, type ParsedSource } from "./source.js";
 import { belowImplies, byStrictness } from "./strictness.js";
 
-/** The files a policy can name: beta token files and trust anchors. */
-export type NamedFileKind = "token" | "trust-anchor";
+/** The files a policy can name: beta token files, trust anchors, and the serving certificate and key. */
+export type NamedFileKind = "token" | "trust-anchor" | "tls-certificate" | "tls-key";
 
 /**
  * What reading a file a policy names gave. `refused`: the gate will never read
@@ -162,8 +162,42 @@ const BUILT_IN_ANCHORS = "apple";
  * Whether they hold certificates is checked where they are used.
  */
 export function checkSettingsFiles(settings: ParsedSource, ctx: Pick<SemanticContext, "readFile" | "dir">): Finding[] {
+  if (ctx.readFile === undefined) return [];
+  return [...trustAnchorFindings(settings, ctx), ...tlsFileFindings(settings, ctx)];
+}
+
+/**
+ * The certificate and key `tls` names: the same confinement as every file a
+ * policy names. A file that is merely missing is no finding (CI has no
+ * secrets); `serve` reports it when it cannot start.
+ */
+function tlsFileFindings(settings: ParsedSource, ctx: Pick<SemanticContext, "readFile" | "dir">): Finding[] {
+  const tls = (settings.value as { tls?: unknown } | null)?.tls;
+  if (tls === null || typeof tls !== "object") return [];
+  const out: Finding[] = [];
+  for (const field of ["cert", "key"] as const) {
+    const entry = (tls as Record<string, unknown>)[field];
+    if (typeof entry !== "string" || entry === "") continue;
+    const kind = field === "cert" ? "tls-certificate" : "tls-key";
+    const read = readNamed(ctx, isAbsolute(entry) ? entry : resolve(ctx.dir, entry), kind);
+    if (!read.ok && read.refused) {
+      const what = field === "cert" ? "certificate" : "key";
+      out.push(
+        finding(
+          settings.locate(["tls", field]),
+          "tls-file-refused",
+          "error",
+          `TLS ${what} file ${entry} is refused: ${read.problem}`,
+        ),
+      );
+    }
+  }
+  return out;
+}
+
+function trustAnchorFindings(settings: ParsedSource, ctx: Pick<SemanticContext, "readFile" | "dir">): Finding[] {
   const anchors = (settings.value as { trustAnchors?: unknown } | null)?.trustAnchors;
-  if (!Array.isArray(anchors) || ctx.readFile === undefined) return [];
+  if (!Array.isArray(anchors)) return [];
   const out: Finding[] = [];
   anchors.forEach((entry: unknown, i) => {
     if (typeof entry !== "string" || entry === BUILT_IN_ANCHORS || entry.includes("-----BEGIN")) return;
