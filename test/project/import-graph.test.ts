@@ -23,8 +23,9 @@ const LAYERING: Layering = {
   feeds: ["feeds", "policy", "apple", "base"],
   report: ["report", "policy", "apple", "base"],
   gate: ["gate", "feeds", "policy", "apple", "base"],
-  cli: ["cli", "gate", "feeds", "report", "policy", "apple", "base"],
-  index: ["gate", "feeds", "report", "policy", "apple", "base"],
+  impact: ["impact", "feeds", "policy", "apple", "base"],
+  cli: ["cli", "gate", "impact", "feeds", "report", "policy", "apple", "base"],
+  index: ["gate", "impact", "feeds", "report", "policy", "apple", "base"],
 };
 
 describe("the import graph of src/", () => {
