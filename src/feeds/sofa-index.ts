@@ -5,8 +5,9 @@
 //
 // What "open" means. A release R fixes CVE C when SOFA lists C among R's
 // CVEs. A device of model M running version V is exposed to C when
-//   - some release above V that M can install (R lists M, or R is universal
-//     and its OS version's Latest lists M) fixes C, and
+//   - some release above V that M can install (R lists M, or R lists no
+//     device, is universal, and its OS version's Latest or another release
+//     of that OS version lists M) fixes C, and
 //   - no release of V's own major version at or below V fixes C for M.
 // The second condition counts only V's own line: iOS 18.7.2 and 26.1 both
 // fix CVE-2025-43520, and a device on 18.7.2 has the fix, but a device on

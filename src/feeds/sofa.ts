@@ -147,7 +147,10 @@ interface Draft {
   readonly version: OsVersion;
   readonly devices: string[];
   readonly universal: boolean;
-  /** The Latest entry's devices of its OS version: what DeviceScope: universal with no list means. */
+  /**
+   * The devices of its OS version (its Latest entry's, and any its releases list): what DeviceScope: universal with
+   * no list means.
+   */
   readonly line: string[];
   /** CVE ids it fixes, and those it marks actively exploited. */
   readonly cves: string[];
@@ -227,11 +230,19 @@ export function parseSofa(text: string, source = "SOFA feed"): SofaFeed {
   const drafts: Draft[] = [];
   osVersions.forEach((v, i) => {
     const where = `OSVersions[${i}]`;
-    const latest = readRelease(r, v.Latest, `${where}.Latest`, []);
-    const line = latest.devices;
-    const releases = r.list(v.SecurityReleases, `${where}.SecurityReleases`, SOFA_LIMITS.releases);
-    drafts.push({ ...latest, line });
-    releases.forEach((e, j) => drafts.push(readRelease(r, e, `${where}.SecurityReleases[${j}]`, line)));
+    const line: string[] = [];
+    const latest = readRelease(r, v.Latest, `${where}.Latest`, line);
+    const releases = r
+      .list(v.SecurityReleases, `${where}.SecurityReleases`, SOFA_LIMITS.releases)
+      .map((e, j) => readRelease(r, e, `${where}.SecurityReleases[${j}]`, line));
+    // The line's devices: its Latest entry's, and every device a release of the line lists. SOFA's Latest can
+    // omit devices that only device-specific releases serve (iOS 18's Latest leaves out the iPhone XS, which
+    // 18.7.10 lists), and a universal fix of the line reached them too: leaving them out would report them
+    // safe from CVEs they are open to.
+    const seen = new Set(latest.devices);
+    for (const e of releases) for (const d of e.devices) seen.add(d);
+    line.push(...[...seen].sort());
+    drafts.push(latest, ...releases);
     if (drafts.length > SOFA_LIMITS.releases)
       r.fail("OSVersions", `hold more than ${SOFA_LIMITS.releases} releases; at most that many are read`);
   });
