@@ -136,7 +136,7 @@ describe("formatCoverage()", () => {
       "  4 unreachable, 5 exposed, 174 uncovered, 1 audit-only, 100 unsupported, 2 ok",
     ]);
     expect(text).toContain(
-      "  iPhone17,3  exposed-floor    26.1    26.6.1   26.6.1   exposed      CVE-2025-14174 (26.2), CVE-2025-43529 (26.2), CVE-2026-20700 (26.3)\n",
+      "  iPhone17,3  exposed-floor    26.1    26.6.1              26.6.1   exposed      CVE-2025-14174 (26.2), CVE-2025-43529 (26.2), CVE-2026-20700 (26.3)\n",
     );
   });
 
