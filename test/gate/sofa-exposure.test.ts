@@ -33,6 +33,7 @@ describe("serve --sofa", () => {
       logger: log.logger,
       cwd: dir,
       watch: false,
+      env: {},
       feeds: { sofa: [sharedPath("feeds", "sofa-2026-08-22", "ios_data_feed.json")] },
     });
   });

@@ -13,9 +13,15 @@ import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { inflateSync } from "node:zlib";
 import type { Readable, Writable } from "node:stream";
 
-const CANDIDATES = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome", "/usr/bin/google-chrome-stable"];
+const CANDIDATES = [
+  "/usr/bin/chromium",
+  "/usr/bin/chromium-browser",
+  "/usr/bin/google-chrome",
+  "/usr/bin/google-chrome-stable",
+];
 
 export function findChromium(): string | null {
   const fromEnv = process.env.CHROMIUM;
@@ -146,7 +152,11 @@ export async function openPage(url: string, options: { width?: number; height?: 
       return r.result.value;
     },
     async screenshot(clip?: { x: number; y: number; width: number; height: number }): Promise<Buffer> {
-      const params = { format: "png", captureBeyondViewport: true, ...(clip !== undefined ? { clip: { ...clip, scale: 1 } } : {}) };
+      const params = {
+        format: "png",
+        captureBeyondViewport: true,
+        ...(clip !== undefined ? { clip: { ...clip, scale: 1 } } : {}),
+      };
       const r = (await send("Page.captureScreenshot", params, sessionId)) as { data: string };
       return Buffer.from(r.data, "base64");
     },
@@ -167,4 +177,49 @@ export async function openPage(url: string, options: { width?: number; height?: 
 export function pngSize(png: Buffer): { width: number; height: number } {
   if (png.subarray(0, 8).toString("hex") !== "89504e470d0a1a0a") throw new Error("not a PNG");
   return { width: png.readUInt32BE(16), height: png.readUInt32BE(20) };
+}
+
+/** The RGB(A) pixels of an 8-bit, non-interlaced PNG (what Chromium's screenshots are). */
+export function pngPixels(png: Buffer): { width: number; height: number; channels: number; data: Buffer } {
+  const { width, height } = pngSize(png);
+  const [depth, colour, , , interlace] = png.subarray(24, 29);
+  const channels = colour === 6 ? 4 : colour === 2 ? 3 : 0;
+  if (depth !== 8 || channels === 0 || interlace !== 0) throw new Error("not an 8-bit RGB(A) non-interlaced PNG");
+  const idat: Buffer[] = [];
+  for (let at = 8; at < png.length;) {
+    const length = png.readUInt32BE(at);
+    if (png.toString("latin1", at + 4, at + 8) === "IDAT") idat.push(png.subarray(at + 8, at + 8 + length));
+    at += 12 + length;
+  }
+  const raw = inflateSync(Buffer.concat(idat));
+  const stride = width * channels;
+  const data = Buffer.alloc(stride * height);
+  for (let y = 0; y < height; y++) {
+    const filter = raw[y * (stride + 1)];
+    for (let x = 0; x < stride; x++) {
+      const v = raw[y * (stride + 1) + 1 + x] as number;
+      const a = x >= channels ? (data[y * stride + x - channels] as number) : 0;
+      const b = y > 0 ? (data[(y - 1) * stride + x] as number) : 0;
+      const c = x >= channels && y > 0 ? (data[(y - 1) * stride + x - channels] as number) : 0;
+      const p = a + b - c;
+      const paeth =
+        Math.abs(p - a) <= Math.abs(p - b) && Math.abs(p - a) <= Math.abs(p - c)
+          ? a
+          : Math.abs(p - b) <= Math.abs(p - c)
+            ? b
+            : c;
+      const predicted = filter === 1 ? a : filter === 2 ? b : filter === 3 ? (a + b) >> 1 : filter === 4 ? paeth : 0;
+      data[y * stride + x] = (v + predicted) & 0xff;
+    }
+  }
+  return { width, height, channels, data };
+}
+
+/** How many pixels of a screenshot have exactly this colour ("#rrggbb"). */
+export function countColour(png: Buffer, hex: string): number {
+  const { channels, data } = pngPixels(png);
+  const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+  let n = 0;
+  for (let i = 0; i < data.length; i += channels) if (data[i] === r && data[i + 1] === g && data[i + 2] === b) n++;
+  return n;
 }
