@@ -96,6 +96,8 @@ export interface CoverageOptions {
   readonly now: number;
   /** SOFA snapshots: marketing names, and Macs' model identifiers (rules may name models by them). */
   readonly sofa?: ReadonlyArray<SofaFeed>;
+  /** Only these platforms; default: every platform in COVERAGE_PLATFORMS. */
+  readonly platforms?: ReadonlyArray<PolicyPlatform>;
 }
 
 /** Natural order: iPhone9,1 before iPhone10,1. */
@@ -284,7 +286,8 @@ function row(set: CompiledPolicySet, gdmf: GdmfFeed, facts: Facts, now: number):
 export function coverage(set: CompiledPolicySet, gdmf: GdmfFeed, options: CoverageOptions): CoverageReport {
   const sofa = options.sofa ?? [];
   const models: CoverageModel[] = [];
-  for (const platform of COVERAGE_PLATFORMS) {
+  const platforms = COVERAGE_PLATFORMS.filter((p) => options.platforms?.includes(p) ?? true);
+  for (const platform of platforms) {
     const ids = [...gdmfDevices(gdmf, platform, options.now)].sort(compareModels);
     for (const id of ids) models.push(row(set, gdmf, factsOf(platform, id, sofa), options.now));
   }
@@ -300,19 +303,21 @@ export function coverage(set: CompiledPolicySet, gdmf: GdmfFeed, options: Covera
     },
     summary: { ...counts, models: models.length },
     models,
-    rules: set.rules.map((r) => ({
-      id: r.id,
-      platform: r.platform,
-      mode: r.mode,
-      minimum: r.minimumText,
-      minimumBuild: r.minimumBuildText,
-      target: r.target.kind === "version" ? r.target.text : r.target.kind,
-      activeFrom: r.activeFrom === null ? null : new Date(r.activeFrom).toISOString(),
-      description: r.description,
-      file: r.source.file,
-      line: r.source.line,
-      column: r.source.column,
-      models: models.filter((m) => m.rule === r.id).length,
-    })),
+    rules: set.rules
+      .filter((r) => platforms.includes(r.platform))
+      .map((r) => ({
+        id: r.id,
+        platform: r.platform,
+        mode: r.mode,
+        minimum: r.minimumText,
+        minimumBuild: r.minimumBuildText,
+        target: r.target.kind === "version" ? r.target.text : r.target.kind,
+        activeFrom: r.activeFrom === null ? null : new Date(r.activeFrom).toISOString(),
+        description: r.description,
+        file: r.source.file,
+        line: r.source.line,
+        column: r.source.column,
+        models: models.filter((m) => m.rule === r.id).length,
+      })),
   };
 }

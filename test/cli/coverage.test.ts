@@ -60,6 +60,11 @@ describe("enrollgate coverage", () => {
       2,
       expect.stringContaining('--fail-on: "broken" is not a status'),
     ]);
+    const badPlatform = await coverage(dir, ["--platform", "Android"]);
+    expect([badPlatform.code, badPlatform.stderr]).toEqual([
+      2,
+      expect.stringContaining('--platform: "Android" is not a platform (iOS, iPadOS, macOS, visionOS)'),
+    ]);
     const badFormat = await coverage(dir, ["--format", "pdf"]);
     expect(badFormat.code).toBe(2);
   });

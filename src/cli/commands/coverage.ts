@@ -6,10 +6,16 @@ import { formatReport } from "../../report/format-report.js";
 import { resolveNow } from "../clock.js";
 import { EXIT, UsageError, type CliIO, type ExitCode } from "../io.js";
 import { addFeedOptions, feedFlags, type FeedFlagOptions } from "../feed-options.js";
-import { addSecretsDirOption, choice } from "../options.js";
+import { addSecretsDirOption, choice, repeatable } from "../options.js";
 import { loadAndCompile } from "../policies.js";
 import { writeAtomically } from "../write-file.js";
-import { COVERAGE_OUTPUTS, COVERAGE_STATUSES, type CoverageOutput } from "../../impact/coverage-names.js";
+import {
+  COVERAGE_OUTPUTS,
+  COVERAGE_PLATFORMS,
+  COVERAGE_STATUSES,
+  type CoverageOutput,
+} from "../../impact/coverage-names.js";
+import type { PolicyPlatform } from "../../policy/model.js";
 
 const OUTPUTS = COVERAGE_OUTPUTS;
 const STATUSES = COVERAGE_STATUSES;
@@ -22,6 +28,7 @@ interface CoverageOptions extends FeedFlagOptions {
   now?: string;
   out?: string;
   failOn: string;
+  platform?: string[];
   secretsDir?: string[];
 }
 
@@ -36,6 +43,15 @@ function failOn(text: string): ReadonlySet<string> {
     if (!(STATUSES as ReadonlyArray<string>).includes(s))
       throw new UsageError(`--fail-on: ${JSON.stringify(s)} is not a status (${STATUSES.join(", ")}, or none)`);
   return new Set(items);
+}
+
+/** --platform: which platforms to list (repeatable); default all. */
+function platformsOf(values: ReadonlyArray<string> | undefined): ReadonlyArray<PolicyPlatform> | undefined {
+  if (values === undefined) return undefined;
+  for (const p of values)
+    if (!(COVERAGE_PLATFORMS as ReadonlyArray<string>).includes(p))
+      throw new UsageError(`--platform: ${JSON.stringify(p)} is not a platform (${COVERAGE_PLATFORMS.join(", ")})`);
+  return values as ReadonlyArray<PolicyPlatform>;
 }
 
 export function registerCoverage(program: Command, io: CliIO, exit: (code: ExitCode) => void, version: string): void {
@@ -54,9 +70,15 @@ export function registerCoverage(program: Command, io: CliIO, exit: (code: ExitC
       `exit 1 when a model has one of these statuses (comma list of ${STATUSES.join(", ")}; or none)`,
       DEFAULT_FAIL_ON,
     )
+    .option(
+      "--platform <platform>",
+      `list only this platform (${COVERAGE_PLATFORMS.join(", ")}); repeatable; default: all`,
+      repeatable,
+    )
     .option("--now <time>", "evaluate rules and feeds at this instant (YYYY-MM-DD or RFC 3339); default: now");
   addFeedOptions(addSecretsDirOption(command)).action(async (options: CoverageOptions) => {
     const failing = failOn(options.failOn);
+    const platforms = platformsOf(options.platform);
     const now = resolveNow(options.now);
     // Feed findings are warnings here, as in serve: an expired target is a row that says so, not a refusal.
     const result = await loadAndCompile(
@@ -85,7 +107,11 @@ export function registerCoverage(program: Command, io: CliIO, exit: (code: ExitC
       import("../../impact/coverage.js"),
       import("../../impact/coverage-format.js"),
     ]);
-    const report = coverage(result.set, gdmf, { now, sofa: result.feeds?.sofa ?? [] });
+    const report = coverage(result.set, gdmf, {
+      now,
+      sofa: result.feeds?.sofa ?? [],
+      ...(platforms !== undefined ? { platforms } : {}),
+    });
     const text = formatCoverage(report, options.format);
     if (options.out !== undefined) {
       const written = await writeAtomically(io.cwd, options.out, text);
