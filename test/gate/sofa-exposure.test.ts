@@ -74,9 +74,7 @@ describe("serve --sofa", () => {
       ["26.6.1", []],
     ]);
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
-    expect(metrics).toMatch(
-      /^enrollgate_exploited_exposure_total\{decision="allow",reason="compliant"\} 1$/m,
-    );
+    expect(metrics).toMatch(/^enrollgate_exploited_exposure_total\{decision="allow",reason="compliant"\} 1$/m);
     expect(metrics).toMatch(/^enrollgate_exploited_exposure_total\{decision="block",reason="below-minimum"\} 1$/m);
   });
 });
