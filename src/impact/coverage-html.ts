@@ -5,6 +5,7 @@
 // artifact or an email attachment without reaching the network. Every string
 // from the feeds and the policies is escaped; the colours come with a symbol
 // and a word, and meet WCAG AA contrast, so colour is never the only cue.
+import { formatLocation } from "../location.js";
 import type { CoverageModel, CoverageReport } from "./coverage.js";
 import { COVERAGE_PLATFORMS, COVERAGE_STATUSES, type CoverageStatus } from "./coverage-names.js";
 import { exploitedText, feedsLine, floorText, STATUS_SYMBOLS, summaryLine, targetText } from "./coverage-cells.js";
@@ -120,7 +121,7 @@ function rulesTable(report: CoverageReport): string {
       `<tr><th scope="row" class="mono">${escapeHtml(r.id)}</th><td>${escapeHtml(r.platform)}</td><td>${escapeHtml(r.mode)}</td>` +
       `<td>${escapeHtml(r.minimumBuild === null ? r.minimum : `${r.minimum} (${r.minimumBuild})`)}</td><td>${escapeHtml(r.target)}</td>` +
       `<td>${escapeHtml(r.activeFrom?.slice(0, 10) ?? "")}</td><td class="num">${r.models}</td>` +
-      `<td>${escapeHtml(r.description ?? "")}</td><td class="mono">${escapeHtml(`${r.file}:${r.line}:${r.column}`)}</td></tr>`,
+      `<td>${escapeHtml(r.description ?? "")}</td><td class="mono">${escapeHtml(formatLocation(r))}</td></tr>`,
   );
   return `<table class="rules"><caption>Rules</caption>
 <thead><tr>${["Rule", "Platform", "Mode", "Minimum", "Target", "Active from", "Models decided", "Description", "Defined at"].map((c) => `<th scope="col">${c}</th>`).join("")}</tr></thead>
