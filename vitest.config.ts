@@ -12,11 +12,14 @@ import { defineConfig } from "vitest/config";
  * holds this list to that rule.
  */
 export const RUN_ONCE: ReadonlyArray<string> = [
+  "test/cli/coverage.test.ts",
   "test/cli/decision-corpus.test.ts",
+  "test/cli/docs-sofa-coverage.test.ts",
   "test/cli/policy-commands.test.ts",
   "test/cli/schema.test.ts",
   "test/cli/serve-listeners.test.ts",
   "test/cli/serve.test.ts",
+  "test/cli/sofa-commands.test.ts",
   "test/deploy/deployment-docs.test.ts",
   "test/deploy/nginx.test.ts",
   "test/gate/ambiguous-machine-info.test.ts",

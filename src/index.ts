@@ -2,8 +2,9 @@
 //
 // The package root holds what an application or a CI script needs: the gate
 // (enrollmentGate for an Express app, startServer for a standalone server),
-// policies (loadPolicySet, compile, assertCompiled, decide, runTests), reports
-// of findings (formatReport), the errors they throw, and their types.
+// policies (loadPolicySet, compile, assertCompiled, decide, runTests), the
+// coverage of Apple's models (coverage, formatCoverage), reports of findings
+// (formatReport), the errors they throw, and their types.
 // Lower-level pieces are in subpath entries, each with its own index.ts:
 // enrollgate/policy, enrollgate/apple, enrollgate/feeds, enrollgate/gate,
 // enrollgate/report and enrollgate/cli (README.md, "Library").
@@ -48,6 +49,13 @@ export type {
 } from "./policy/model.js";
 export { runTests } from "./policy/testing.js";
 export type { TestReport, CaseResult } from "./policy/testing.js";
+
+// Coverage: every model Apple's feed lists, the rule that decides it, and what its floor leaves open.
+export { coverage, COVERAGE_FORMAT } from "./impact/coverage.js";
+export type { CoverageReport, CoverageModel, CoverageRule, CoverageOptions } from "./impact/coverage.js";
+export { COVERAGE_STATUSES, COVERAGE_PLATFORMS, COVERAGE_OUTPUTS } from "./impact/coverage-names.js";
+export type { CoverageStatus, CoverageOutput } from "./impact/coverage-names.js";
+export { formatCoverage } from "./impact/coverage-format.js";
 
 // Findings, and reports of them.
 export { formatReport } from "./report/format-report.js";

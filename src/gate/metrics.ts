@@ -43,6 +43,12 @@ export class GateMetrics {
     help: "Feed sources (GDMF snapshot, ADU) that failed on a reload; their last good data stayed in use",
     registers: [this.registry],
   });
+  readonly exposed = new Counter({
+    name: "enrollgate_exploited_exposure_total",
+    help: "Decisions on devices running a version with actively exploited vulnerabilities open (per SOFA), by outcome and reason",
+    labelNames: ["decision", "reason"] as const,
+    registers: [this.registry],
+  });
   readonly revision = new Gauge({
     name: "enrollgate_policy_revision_info",
     help: "The active policy set's revision",

@@ -307,6 +307,13 @@ export const FINDING_CODES = {
       "Apple's GDMF feed lists models the rule matches on its platform, but does not offer them the target version; the message says what `whenUnavailable` does for them.",
     fix: "Narrow the rule's models, add a rule with a floor those models can reach, or set `whenUnavailable` to what you want for them.",
   },
+  "floor-leaves-exploited": {
+    severity: "warning",
+    title: "Minimum leaves actively exploited vulnerabilities open",
+    meaning:
+      "Per the SOFA feed, a release above the rule's minimum fixes CVEs that are actively exploited, for models the rule matches and that can install that release, and no release of the minimum's own major version at or below it fixes them for those models: a device at the minimum enrolls exposed. Releases are matched to models by the devices they list (board ids on Macs), never by version number alone. The message names the CVEs, the release that fixes each, and a minimum that closes them all when there is one.",
+    fix: "Raise the minimum to the release named for each CVE, or to the minimum the message suggests. It is a warning (an error under `--strict`), and a running gate logs it whenever a reload changes the set.",
+  },
   "adu-update-missing": {
     severity: "error",
     title: "ADU update not imported",

@@ -1,7 +1,7 @@
 // `enrollgate/policy`: the policy engine's lower-level pieces, beside what
 // the package root exports (loadPolicySet, compile, assertCompiled, decide,
 // runTests). The closed sets and defaults of the policy format; the
-// availability source compile() asks; rendering a 403 body yourself; facts
+// availability and vulnerability sources compile() asks; rendering a 403 body yourself; facts
 // from MachineInfo and DeviceInformation; judging enrolled devices; what a
 // new set weakens; a compiled set as plain data and back; and the readers
 // under loading: model globs, positioned YAML, the nesting pre-check, and
@@ -29,6 +29,7 @@ export type {
   DeviceIdentity,
   FeedProblem,
 } from "./availability.js";
+export type { VulnerabilitySource, ExploitedVulnerability, ExposedDevice } from "./vulnerabilities.js";
 
 // Decisions, for code that answers devices itself.
 export { renderBody, negotiateFormat } from "./render.js";

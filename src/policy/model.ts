@@ -60,6 +60,8 @@ export type VerifyMode = "enforce" | "audit" | "off";
 export interface FeedSettings {
   /** GDMF snapshot path, relative to the policy directory. */
   readonly gdmf?: string;
+  /** SOFA v2 feed snapshots (iOS, macOS), relative to the policy directory: one path or a list. */
+  readonly sofa?: string | ReadonlyArray<string>;
   readonly adu?: {
     readonly catalog?: string;
     readonly url?: string;

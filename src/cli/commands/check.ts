@@ -43,17 +43,20 @@ export function registerCheck(program: Command, io: CliIO, exit: (code: ExitCode
       );
       throw new UsageError(`the policies in ${options.policies} do not compile; fix the errors above`);
     }
-    const [{ decide }, { decisionJson, explainDecision }] = await Promise.all([
+    const [{ decide }, { decisionJson, explainDecision }, { deviceExposure, explainExposure }] = await Promise.all([
       import("../../policy/decide.js"),
       import("../explain.js"),
+      import("../exposure.js"),
     ]);
     const decision = decide(result.set, facts, now);
     // check has no request to negotiate with: plist only when the set is set to plist.
     const format: ResponseFormat = result.set.settings.format === "plist" ? "plist" : "json";
+    // With SOFA: the actively exploited vulnerabilities the device is exposed to (JSON: an added `exploited`).
+    const exposure = deviceExposure(result.set, facts, decision);
     io.stdout(
       options.json === true
-        ? `${JSON.stringify(decisionJson(decision, format))}\n`
-        : explainDecision(decision, result.set, format),
+        ? `${JSON.stringify({ ...decisionJson(decision, format), ...(exposure !== null ? { exploited: exposure.open } : {}) })}\n`
+        : explainDecision(decision, result.set, format) + (exposure !== null ? explainExposure(exposure, facts) : ""),
     );
     exit(decision.decision === "block" ? EXIT.failed : EXIT.ok);
   });
