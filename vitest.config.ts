@@ -26,6 +26,7 @@ export const RUN_ONCE: ReadonlyArray<string> = [
   "test/gate/upstream-headers.test.ts",
   "test/gate/upstream-paths.test.ts",
   "test/project/import-graph.test.ts",
+  "test/project/install.test.ts",
   "test/project/package.test.ts",
   "test/project/policy-schema.test.ts",
   "test/project/security-references.test.ts",
