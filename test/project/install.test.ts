@@ -97,7 +97,10 @@ describe("npm install --global ./enrollgate-*.tgz", () => {
   it("installs without warnings, and `enrollgate --version` runs", async () => {
     expect(install.stderr).toBe("");
     expect(install.code).toBe(0);
-    const version = await exec(join(prefix, "bin", "enrollgate"), ["--version"], { cwd: prefix, env: npmEnv(registry) });
+    const version = await exec(join(prefix, "bin", "enrollgate"), ["--version"], {
+      cwd: prefix,
+      env: npmEnv(registry),
+    });
     expect(version).toMatchObject({ code: 0, stdout: `${MANIFEST.version}\n` });
   });
 
