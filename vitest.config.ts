@@ -16,6 +16,7 @@ export const RUN_ONCE: ReadonlyArray<string> = [
   "test/cli/policy-commands.test.ts",
   "test/cli/schema.test.ts",
   "test/cli/serve.test.ts",
+  "test/deploy/dockerfile.test.ts",
   "test/gate/ambiguous-machine-info.test.ts",
   "test/gate/decision-corpus.test.ts",
   "test/gate/form-machine-info.test.ts",

@@ -1,11 +1,13 @@
-// npm as users run it, offline. `npm install` of a tarball resolves its
-// dependencies through the registry's metadata, which `npm ci` never
-// caches; so the tests answer those requests themselves, on loopback, from
-// package-lock.json: every version the lockfile holds, with its integrity.
-// npm then finds each tarball in its cache by that integrity (`npm ci`
-// warmed it) and asks for none: the tarball URLs point at this registry,
-// which has no tarballs, so a missing one fails the install instead of
-// reaching the network.
+// npm as users run it, offline. Installing resolves dependencies through the
+// registry's metadata (package-lock.json here names no tarball URLs, so even
+// `npm ci` asks for it), and npm ci does not keep the form npm install reads;
+// so the tests answer those requests themselves, on loopback, from
+// package-lock.json: every version the lockfile holds, with its integrity and
+// its tarball's registry URL. npm finds those tarballs in its cache (npm ci
+// warmed it: the URL is the cache key, hence replace-registry-host=never) and
+// fetches none. A tarball missing from the cache would be fetched from the
+// registry: the only network use left, and only on a machine whose npm ci did
+// not run.
 import { execFile } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
@@ -20,8 +22,11 @@ interface LockEntry {
   readonly [field: string]: unknown;
 }
 
+/** Where npm ci fetched the tarballs from, so where its cache has them. */
+const TARBALLS = "https://registry.npmjs.org";
+
 /** What a registry says of each package name: the versions the lockfile holds. */
-function packuments(base: string): Map<string, object> {
+function packuments(): Map<string, object> {
   const lock = JSON.parse(readProject("package-lock.json")) as { packages: Record<string, LockEntry> };
   const docs = new Map<string, { name: string; versions: Record<string, object>; "dist-tags": { latest: string } }>();
   for (const [path, entry] of Object.entries(lock.packages)) {
@@ -42,7 +47,7 @@ function packuments(base: string): Map<string, object> {
       if (entry[field] !== undefined) manifest[field] = entry[field];
     }
     const file = `${name.split("/").pop() ?? name}-${entry.version}.tgz`;
-    manifest.dist = { tarball: `${base}/${name}/-/${file}`, integrity: entry.integrity };
+    manifest.dist = { tarball: `${TARBALLS}/${name}/-/${file}`, integrity: entry.integrity };
     doc.versions[entry.version] = manifest;
     docs.set(name, doc);
   }
@@ -60,7 +65,7 @@ export async function lockfileRegistry(): Promise<string> {
   servers.push(server);
   await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
   const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-  const docs = packuments(base);
+  const docs = packuments();
   server.on("request", (req, res) => {
     const doc = docs.get(decodeURIComponent((req.url ?? "/").slice(1)));
     res.writeHead(doc === undefined ? 404 : 200, { "Content-Type": "application/json" });
@@ -75,6 +80,7 @@ export function npmEnv(registry: string, extra: Record<string, string> = {}): Re
     PATH: process.env.PATH ?? "",
     HOME: process.env.HOME ?? "",
     npm_config_registry: `${registry}/`,
+    npm_config_replace_registry_host: "never",
     npm_config_prefer_offline: "true",
     npm_config_audit: "false",
     npm_config_fund: "false",
