@@ -8,6 +8,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { cp, mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { parse } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseAction, runAction, type ActionRun, type RunOptions } from "../helpers/github-action.js";
 import { lockfileRegistry, npmEnv } from "../helpers/npm.js";
@@ -136,5 +137,27 @@ describe("action.yml", () => {
     const hostile = await again(dir, { policies: 'policies"; touch pwned; "$(touch pwned2)', gdmf: "$(touch pwned3)" });
     expect(hostile.step("Validate the policies").outcome).toBe("failure");
     for (const f of ["pwned", "pwned2", "pwned3"]) expect(existsSync(join(dir, f)), f).toBe(false);
+  });
+});
+
+describe("docs/deployment.md's GitHub Action section", () => {
+  const page = readProject("docs/deployment.md");
+  const section = page.slice(page.indexOf("## GitHub Action"));
+
+  it("lists every input with its default, and its workflow uses only inputs the action has", () => {
+    const rows = [...section.matchAll(/^\| `([a-z-]+)` \| ([^|]+) \|/gm)].map((m) => [m[1], m[2]?.trim()]);
+    expect(Object.fromEntries(rows)).toEqual(
+      Object.fromEntries(
+        Object.entries(ACTION.inputs).map(([name, spec]) => [
+          name,
+          spec.default === "" ? "(none)" : `\`${spec.default}\``,
+        ]),
+      ),
+    );
+    const workflow = parse(/```yaml\n([\s\S]*?)```/.exec(section)?.[1] ?? "") as {
+      jobs: { check: { steps: Array<{ uses?: string; with?: Record<string, unknown> }> } };
+    };
+    const step = workflow.jobs.check.steps.find((s) => s.uses?.includes("/enrollgate@") === true);
+    expect(Object.keys(step?.with ?? {}).filter((k) => !(k in ACTION.inputs))).toEqual([]);
   });
 });
