@@ -12,6 +12,7 @@
 // The gate: Express middleware and the standalone server.
 export { enrollmentGate } from "./gate/middleware.js";
 export type { EnrollmentGate, EnrollmentGateOptions, GateOutcome } from "./gate/middleware.js";
+export { gateOutcome, GateNotRunError } from "./gate/outcome.js";
 export { startServer, StartupError } from "./gate/server.js";
 export type { ServerOptions, RunningServer } from "./gate/server.js";
 export type { TlsReloadResult } from "./gate/tls.js";

@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import {
   EnrollgateError,
   type ErrorCategory,
+  GateNotRunError,
   hasErrorCode,
   InternalError,
   isInputError,
@@ -54,6 +55,7 @@ const ERRORS: ReadonlyArray<readonly [EnrollgateError, string, ErrorCategory]> =
   [new CmsError("m", "too-many-certificates"), "too-many-certificates", "input"],
   [new CommandError("m"), "command-invalid", "input"],
   [new DeviceInformationError("m"), "device-information-invalid", "input"],
+  [new GateNotRunError(), "gate-not-run", "internal"],
   [new HydrationError("m"), "hydration-failed", "internal"],
   [new InternalError("m"), "internal", "internal"],
 ];

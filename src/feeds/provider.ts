@@ -151,16 +151,37 @@ export function aduWants(rules: ReadonlyArray<FeedRule>): AduWant[] {
   return out;
 }
 
-/** ENROLLGATE_ADU_TOKEN, else @azure/identity's DefaultAzureCredential (an optional dependency). */
+/** The package that gives live ADU an Azure identity: an optional peer dependency, installed by whoever needs it. */
+export const AZURE_IDENTITY_PACKAGE = "@azure/identity";
+
+/** Whether `e` says that `name` itself (not something it imports) is not installed. */
+function isMissingPackage(e: unknown, name: string): boolean {
+  const { code, message } = e as { code?: unknown; message?: unknown };
+  return (
+    (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") &&
+    typeof message === "string" &&
+    message.includes(`'${name}'`)
+  );
+}
+
+/**
+ * ENROLLGATE_ADU_TOKEN, else @azure/identity's DefaultAzureCredential. The
+ * package is an optional peer dependency, loaded only here: installing
+ * enrollgate does not install it, and a live ADU pull without a token says
+ * which package to install.
+ */
 export async function aduCredential(env: Readonly<Record<string, string | undefined>>): Promise<TokenCredential> {
   const token = env.ENROLLGATE_ADU_TOKEN?.trim();
   if (token !== undefined && token !== "") return staticToken(token);
   let identity: { DefaultAzureCredential: new () => TokenCredential };
   try {
     identity = await import("@azure/identity");
-  } catch {
+  } catch (e) {
+    if (!isMissingPackage(e, AZURE_IDENTITY_PACKAGE)) {
+      throw new FeedError(`cannot load ${AZURE_IDENTITY_PACKAGE} for live ADU: ${(e as Error).message}`);
+    }
     throw new FeedError(
-      "ADU needs a token: set ENROLLGATE_ADU_TOKEN, or install @azure/identity to use an Azure identity",
+      `live ADU needs a token: set ENROLLGATE_ADU_TOKEN, or install the optional package ${AZURE_IDENTITY_PACKAGE} beside enrollgate (npm install ${AZURE_IDENTITY_PACKAGE}; with a global install, npm install --global ${AZURE_IDENTITY_PACKAGE}) to use an Azure identity`,
     );
   }
   return new identity.DefaultAzureCredential();

@@ -5,7 +5,6 @@
 // certificate re-read when its files change. Hot reload on changes in the
 // policy directory (debounced) and on request. Open connections are capped,
 // and slow ones timed out.
-import { watch, type FSWatcher } from "node:fs";
 import { realpath } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { isAbsolute, relative, resolve, sep } from "node:path";
@@ -24,6 +23,7 @@ import { describeFailure } from "../policy/policy-set-error.js";
 import type { CompileLimits } from "./compile-in-worker.js";
 import { PolicyStore, type ReloadResult, type SettingsOverrides } from "./policy-store.js";
 import { upstreamProxy } from "./proxy.js";
+import { watchPolicies } from "./watch-policies.js";
 import { statusOf, type RejectionCode } from "./rejections.js";
 import { parseRequestTarget } from "./request-target.js";
 import { sendJson } from "./respond.js";
@@ -129,41 +129,6 @@ export class StartupError extends EnrollgateError<StartupCode> {
   ) {
     super(code, message);
   }
-}
-
-function watchPolicies(dir: string, onChange: () => void, logger: Logger): () => void {
-  let watcher: FSWatcher | null = null;
-  let retry: NodeJS.Timeout | null = null;
-  let stopped = false;
-  const start = () => {
-    retry = null;
-    if (stopped) return;
-    try {
-      watcher = watch(dir, { recursive: true }, () => onChange());
-      watcher.on("error", (e) => {
-        logger.warn(
-          { event: "watch-error", dir, error: e.message },
-          "cannot watch the policy directory; keeping the active set and retrying",
-        );
-        watcher?.close();
-        watcher = null;
-        retry ??= setTimeout(start, 2000);
-        onChange();
-      });
-    } catch (e) {
-      logger.warn(
-        { event: "watch-error", dir, error: (e as Error).message },
-        "cannot watch the policy directory; retrying",
-      );
-      retry ??= setTimeout(start, 2000);
-    }
-  };
-  start();
-  return () => {
-    stopped = true;
-    watcher?.close();
-    if (retry !== null) clearTimeout(retry);
-  };
 }
 
 function isInside(path: string, root: string): boolean {

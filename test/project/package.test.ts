@@ -42,6 +42,7 @@ describe("package.json's exports", () => {
       "./gate",
       "./report",
       "./cli",
+      "./express",
     ]);
     for (const e of ENTRIES) {
       const dir = e.subpath === "." ? "" : `${e.subpath.slice(2)}/`;
