@@ -2,10 +2,11 @@
 //
 // The package root holds what an application or a CI script needs: the gate
 // (enrollmentGate for an Express app, startServer for a standalone server),
-// policies (loadPolicySet, compile, assertCompiled, decide, runTests), reports
-// of findings (formatReport), the errors they throw, and their types.
-// Lower-level pieces are in subpath entries, each with its own index.ts:
-// enrollgate/policy, enrollgate/apple, enrollgate/feeds, enrollgate/gate,
+// policies (loadPolicySet, compile, assertCompiled, decide, runTests),
+// enrolled devices (ddmDeclarations, judgeStatus), reports of findings
+// (formatReport), the errors they throw, and their types. Lower-level pieces
+// are in subpath entries, each with its own index.ts: enrollgate/policy,
+// enrollgate/apple, enrollgate/feeds, enrollgate/ddm, enrollgate/gate,
 // enrollgate/report and enrollgate/cli (README.md, "Library").
 
 // The gate: Express middleware and the standalone server.
@@ -47,6 +48,15 @@ export type {
 } from "./policy/model.js";
 export { runTests } from "./policy/testing.js";
 export type { TestReport, CaseResult } from "./policy/testing.js";
+
+// Enrolled devices: DDM declarations from the `enrolled` blocks, and status reports judged (pure).
+export { ddmDeclarations } from "./ddm/declarations.js";
+export type { DdmOptions, DdmDeclarationSet } from "./ddm/declarations.js";
+export { judgeStatus } from "./ddm/judge.js";
+export type { StatusJudgement, DeviceJudgement, DdmJudgement, JudgeStatusOptions } from "./ddm/judge.js";
+export type { StatusReportInput } from "./ddm/status.js";
+export type { Declaration } from "./apple/ddm.js";
+export type { EnrolledPolicy, Deadline } from "./policy/model.js";
 
 // Findings, and reports of them.
 export { formatReport } from "./report/format-report.js";

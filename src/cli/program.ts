@@ -9,6 +9,7 @@ import { findingsDocsUrl, type PackageManifest } from "../report/docs-url.js";
 import { EXIT, type CliIO, type ExitCode } from "./io.js";
 import { registerAdu } from "./commands/adu.js";
 import { registerCheck } from "./commands/check.js";
+import { registerDdm } from "./commands/ddm.js";
 import { registerGdmf } from "./commands/gdmf.js";
 import { registerOsUpdateStatus } from "./commands/os-update-status.js";
 import { registerSchema } from "./commands/schema.js";
@@ -40,6 +41,7 @@ export async function run(argv: readonly string[], io: CliIO): Promise<ExitCode>
   registerServe(program, io, exit);
   registerGdmf(program, io, exit);
   registerAdu(program, io, exit);
+  registerDdm(program, io, exit, version);
   registerOsUpdateStatus(program, io, exit);
   registerSchema(program, io, exit);
   const configure = (c: Command): void => {

@@ -55,6 +55,7 @@ function fieldsOf(r: CompiledRule): RuleFields {
     exempt: r.exempt,
     whenUnavailable: r.whenUnavailable,
     adu: r.adu,
+    enrolled: r.enrolled,
   };
 }
 

@@ -22,9 +22,10 @@ const LAYERING: Layering = {
   policy: ["policy", "apple", "base"],
   feeds: ["feeds", "policy", "apple", "base"],
   report: ["report", "policy", "apple", "base"],
+  ddm: ["ddm", "policy", "apple", "base"],
   gate: ["gate", "feeds", "policy", "apple", "base"],
-  cli: ["cli", "gate", "feeds", "report", "policy", "apple", "base"],
-  index: ["gate", "feeds", "report", "policy", "apple", "base"],
+  cli: ["cli", "gate", "feeds", "ddm", "report", "policy", "apple", "base"],
+  index: ["gate", "feeds", "ddm", "report", "policy", "apple", "base"],
 };
 
 describe("the import graph of src/", () => {
