@@ -39,6 +39,7 @@ import { evaluatePredicate, renderPredicate, type StatusLookup } from "./predica
 export const STATUS_SUBSCRIPTIONS_ID = "com.enrollgate.status-subscriptions";
 export const STATUS_SUBSCRIPTIONS_ACTIVATION_ID = "com.enrollgate.status-subscriptions.activation";
 
+/** What `ddmDeclarations` is asked: the instant, and optionally one device. */
 export interface DdmOptions {
   /** The instant: which rules are active, exemptions, what Apple's feed offers, deadlines counted from releases. */
   readonly now: number | Date;
@@ -69,6 +70,7 @@ export interface DdmRuleSummary {
   readonly settings: string | null;
 }
 
+/** What `ddmDeclarations` returns: the declarations, what each rule compiled to, and what could not be written. */
 export interface DdmDeclarationSet {
   /** Sorted by Identifier. */
   readonly declarations: ReadonlyArray<Declaration>;

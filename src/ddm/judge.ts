@@ -62,12 +62,14 @@ export interface DeviceJudgement {
   readonly sources: ReadonlyArray<string>;
 }
 
+/** What `judgeStatus` returns: each device judged, and the reports or items it could not use. */
 export interface StatusJudgement {
   readonly devices: ReadonlyArray<DeviceJudgement>;
   /** Reports that could not be read (`unreadable`), and items Apple's schema refuses. */
   readonly problems: ReadonlyArray<StatusProblem>;
 }
 
+/** How `judgeStatus` reads deadlines. */
 export interface JudgeStatusOptions {
   /**
    * The devices' IANA time zone (Europe/Berlin), for deadlines, which are
