@@ -12,6 +12,7 @@ import { defineConfig } from "vitest/config";
  * holds this list to that rule.
  */
 export const RUN_ONCE: ReadonlyArray<string> = [
+  "test/cli/ddm.test.ts",
   "test/cli/decision-corpus.test.ts",
   "test/cli/enrolled-devices-docs.test.ts",
   "test/cli/policy-commands.test.ts",
