@@ -209,6 +209,49 @@ describe("ddmDeclarations for a fleet", () => {
   });
 });
 
+describe("ddmDeclarations for target: latest", () => {
+  it("resolves the newest full release Apple's feed offers each model, and limits the step to those models", () => {
+    const rules = `rules:
+  - id: ipad-latest
+    platform: iPadOS
+    models: ["iPad16,*"]
+    minimum: "26.3.1"
+    enrolled:
+      target: latest
+      deadline: { daysAfterRelease: 21, at: "20:00" }
+`;
+    const r = ddmDeclarations(fleetSet(rules), { now: NOW });
+    expect(r.problems).toEqual([]);
+    const ds = byId(r.declarations);
+    // 26.3.1 (a) is a supplemental, never "latest"; 26.6.1 was posted on 2026-08-17.
+    expect(payload(ds.get("com.enrollgate.enforcement.ipad-latest"))).toEqual({
+      TargetOSVersion: "26.6.1",
+      TargetLocalDateTime: "2026-09-07T20:00:00",
+    });
+    expect(String(payload(ds.get("com.enrollgate.activation.ipad-latest")).Predicate)).toContain(
+      '@status(device.model.identifier) IN {"iPad16,1", "iPad16,2"}',
+    );
+    expect(r.rules).toEqual([
+      {
+        rule: "ipad-latest",
+        platform: "iPadOS",
+        mode: "enforce",
+        steps: [
+          {
+            configuration: "com.enrollgate.enforcement.ipad-latest",
+            activation: "com.enrollgate.activation.ipad-latest",
+            version: "26.6.1",
+            build: null,
+            deadline: "2026-09-07T20:00:00",
+            models: ["iPad16,1", "iPad16,2"],
+          },
+        ],
+        settings: null,
+      },
+    ]);
+  });
+});
+
 describe("ddmDeclarations for one device", () => {
   const set = fleetSet();
   const ids = (facts: Parameters<typeof ddmDeclarations>[1]["device"]) =>
