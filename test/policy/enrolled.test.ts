@@ -25,7 +25,7 @@ ${enrolled
     { "rules.yaml": text },
     { now: options.now ?? NOW, ...(options.feed === true ? { availability: feed() } : {}) },
   );
-  return result.findings.map(formatFinding);
+  return result.findings.map((f) => formatFinding(f));
 }
 
 describe("a rule's enrolled block", () => {
