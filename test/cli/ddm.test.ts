@@ -111,6 +111,16 @@ describe("enrollgate ddm declarations --out", () => {
     expect(r.stderr).toBe("iPhone18,4 on 26.5: below qa-seed's enrolled target; install 27.0 by 2026-12-15T18:00:00\n");
   });
 
+  it("exits 0 for a device whose own rule is whole, though another rule's beta token is missing", async () => {
+    const dir = await tempDir({ "p/rules.yaml": RULES });
+    const args = ["ddm", "declarations", "--policies", "p", "--now", "2026-12-01", "--os-version", "26.5"];
+    const other = await enrollgate([...args, "--product", "iPhone17,3"], { cwd: dir });
+    expect(other.code).toBe(0);
+    expect(other.stderr).toContain('beta-token-unset rule "qa-seed"');
+    const own = await enrollgate([...args, "--product", "iPhone18,4"], { cwd: dir });
+    expect(own.code).toBe(1);
+  });
+
   it("refuses to run without --out or a device, and with both", async () => {
     const dir = await tempDir({ "p/rules.yaml": RULES });
     const none = await enrollgate(["ddm", "declarations", "--policies", "p"], { cwd: dir });

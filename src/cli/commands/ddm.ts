@@ -134,7 +134,10 @@ function registerDeclarations(group: Command, io: CliIO, exit: (code: ExitCode) 
     if (device !== null) {
       io.stdout(`${JSON.stringify(result.declarations.map(redacted), null, 2)}\n`);
       if (result.device !== null) io.stderr(`${result.device.summary}\n`);
-      exit(failed ? EXIT.failed : EXIT.ok);
+      // Only a problem of the rule that governs this device changes what it is sent.
+      const governing = result.device?.rule ?? null;
+      const mine = result.problems.some((p) => p.severity === "error" && p.rule === governing);
+      exit(mine ? EXIT.failed : EXIT.ok);
       return;
     }
     const { written, removed } = await writeDeclarations(io, options.out as string, result.declarations);
