@@ -13,8 +13,10 @@ import { defineConfig } from "vitest/config";
  */
 export const RUN_ONCE: ReadonlyArray<string> = [
   "test/cli/coverage.test.ts",
+  "test/cli/ddm.test.ts",
   "test/cli/decision-corpus.test.ts",
   "test/cli/docs-sofa-coverage.test.ts",
+  "test/cli/enrolled-devices-docs.test.ts",
   "test/cli/policy-commands.test.ts",
   "test/cli/schema.test.ts",
   "test/cli/serve-listeners.test.ts",

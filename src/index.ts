@@ -2,11 +2,12 @@
 //
 // The package root holds what an application or a CI script needs: the gate
 // (enrollmentGate for an Express app, startServer for a standalone server),
-// policies (loadPolicySet, compile, assertCompiled, decide, runTests), the
-// coverage of Apple's models (coverage, formatCoverage), reports of findings
-// (formatReport), the errors they throw, and their types.
-// Lower-level pieces are in subpath entries, each with its own index.ts:
-// enrollgate/policy, enrollgate/apple, enrollgate/feeds, enrollgate/gate,
+// policies (loadPolicySet, compile, assertCompiled, decide, runTests),
+// enrolled devices (ddmDeclarations, judgeStatus), the coverage of Apple's
+// models (coverage, formatCoverage), reports of findings (formatReport), the
+// errors they throw, and their types. Lower-level pieces are in subpath
+// entries, each with its own index.ts: enrollgate/policy, enrollgate/apple,
+// enrollgate/feeds, enrollgate/ddm, enrollgate/gate, enrollgate/express,
 // enrollgate/report and enrollgate/cli (README.md, "Library").
 
 // The gate: Express middleware and the standalone server.
@@ -57,6 +58,15 @@ export type { CoverageReport, CoverageModel, CoverageRule, CoverageOptions } fro
 export { COVERAGE_STATUSES, COVERAGE_PLATFORMS, COVERAGE_OUTPUTS } from "./impact/coverage-names.js";
 export type { CoverageStatus, CoverageOutput } from "./impact/coverage-names.js";
 export { formatCoverage } from "./impact/coverage-format.js";
+
+// Enrolled devices: DDM declarations from the `enrolled` blocks, and status reports judged (pure).
+export { ddmDeclarations } from "./ddm/declarations.js";
+export type { DdmOptions, DdmDeclarationSet } from "./ddm/declarations.js";
+export { judgeStatus } from "./ddm/judge.js";
+export type { StatusJudgement, DeviceJudgement, DdmJudgement, JudgeStatusOptions } from "./ddm/judge.js";
+export type { StatusReportInput } from "./ddm/status.js";
+export type { Declaration } from "./apple/ddm.js";
+export type { EnrolledPolicy, Deadline } from "./policy/model.js";
 
 // Findings, and reports of them.
 export { formatReport } from "./report/format-report.js";

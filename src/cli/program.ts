@@ -10,6 +10,7 @@ import { EXIT, type CliIO, type ExitCode } from "./io.js";
 import { registerAdu } from "./commands/adu.js";
 import { registerCheck } from "./commands/check.js";
 import { registerCoverage } from "./commands/coverage.js";
+import { registerDdm } from "./commands/ddm.js";
 import { registerGdmf } from "./commands/gdmf.js";
 import { registerOsUpdateStatus } from "./commands/os-update-status.js";
 import { registerSchema } from "./commands/schema.js";
@@ -42,6 +43,7 @@ export async function run(argv: readonly string[], io: CliIO): Promise<ExitCode>
   registerServe(program, io, exit);
   registerGdmf(program, io, exit);
   registerAdu(program, io, exit);
+  registerDdm(program, io, exit, version);
   registerOsUpdateStatus(program, io, exit);
   registerSchema(program, io, exit);
   const configure = (c: Command): void => {

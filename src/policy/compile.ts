@@ -16,6 +16,7 @@ import {
   type UpdateRequest,
 } from "../apple/software-update-required.js";
 import { ALWAYS_AVAILABLE, type AvailabilitySource } from "./availability.js";
+import { checkEnrolled } from "./enrolled.js";
 import { countBySeverity, sortFindings, type Finding } from "./findings.js";
 import type { ModelGlob } from "./glob.js";
 import { DEFAULT_SETTINGS, type Rule, type Settings, type TestCase } from "./model.js";
@@ -297,7 +298,7 @@ export function compile(source: PolicySetSource, options: CompileOptions = {}): 
     errors,
     availability,
   } as const;
-  findings.push(...checkRules(drafts, ctx));
+  findings.push(...checkRules(drafts, ctx), ...checkEnrolled(drafts, ctx));
   if (settingsSource !== null) findings.push(...checkSettingsFiles(settingsSource, ctx));
   for (const d of drafts) {
     const problems = [

@@ -56,6 +56,7 @@ function fieldsOf(r: CompiledRule): RuleFields {
     exempt: r.exempt,
     whenUnavailable: r.whenUnavailable,
     adu: r.adu,
+    enrolled: r.enrolled,
   };
 }
 

@@ -341,6 +341,90 @@ export const FINDING_CODES = {
       "Azure Device Update could not be reached, or did not answer for this update, so whether the target is imported is unknown.",
     fix: "Check the ADU URL, instance and credentials (the identity needs the Device Update Content Reader role); under `--strict` this is an error.",
   },
+  "invalid-deadline": {
+    severity: "error",
+    title: "Invalid deadline",
+    meaning:
+      "An `enrolled` block's `deadline` is not one: a date-time on the device's own clock such as `2026-12-15T18:00:00` (Apple's `TargetLocalDateTime` has no time zone), or `{ daysAfterRelease: N, at: \"HH:MM\" }`. A time zone (`Z`, `+01:00`), a date without a time, an impossible date or time, and `at` without `daysAfterRelease` are each reported with what to write instead.",
+    fix: "Write the deadline as the message shows, in the device's local time.",
+  },
+  "deadline-both-ways": {
+    severity: "error",
+    title: "Deadline given both ways",
+    meaning:
+      "The deadline names both a date (`at: 2026-12-15T18:00:00`) and a number of days after release (`daysAfterRelease`). They would disagree as soon as Apple's release date is known, so enrollgate takes neither.",
+    fix: 'Keep one: `deadline: 2026-12-15T18:00:00`, or `deadline: { daysAfterRelease: 14, at: "18:00" }`.',
+  },
+  "deadline-needs-feed": {
+    severity: "error",
+    title: "Deadline needs the GDMF feed",
+    meaning:
+      "`deadline: { daysAfterRelease: N }` counts from the day Apple released the target, its `PostingDate` in Apple's GDMF feed, and none is configured. (`enrollgate serve` reports it as a warning: the gate does not use `enrolled` blocks.)",
+    fix: "Configure a feed (`--gdmf FILE`, or `feeds.gdmf` in `enrollgate.yaml`), or give the deadline as a date and time.",
+  },
+  "deadline-passed": {
+    severity: "warning",
+    title: "Deadline already passed",
+    meaning:
+      "The `enrolled` deadline has passed at `--now` somewhere on Earth (a device-local time is reached first at UTC+14). A device below the target that receives the declaration now installs it at once, with no notice period.",
+    fix: "Move the deadline later if devices should get notice; leave it if they should update now.",
+  },
+  "enrolled-supplemental-target": {
+    severity: "warning",
+    title: "Supplemental target: installed in two steps",
+    meaning:
+      "The enrolled target is a supplemental version such as `26.5 (a)`. Apple installs a supplemental update only on a device already on its base version, so enrollgate writes two configurations: one that brings devices below the base to `26.5`, and one that brings devices on `26.5` to `26.5 (a)`, both with the deadline. A device far behind installs twice, back to back once the deadline has passed.",
+    fix: "Nothing, if that is what you want; target the base version (or the next full release) to install once.",
+  },
+  "enrolled-target-not-in-feed": {
+    severity: "error",
+    title: "Enrolled target not in Apple's feed",
+    meaning:
+      "Apple's GDMF feed does not offer the `enrolled` target for the rule's platform at `--now` (not listed, or only as expired). Apple enforces a `softwareupdate.enforcement.specific` configuration only for a version GDMF offers: devices would keep the configuration and never update. With `daysAfterRelease`, the deadline cannot be computed either. Beta rules are not checked (seeds are never in the public feed). (`enrollgate serve` reports it as a warning.)",
+    fix: "Target a version Apple offers, or refresh the snapshot if the release is new.",
+  },
+  "enrolled-models-without-target": {
+    severity: "warning",
+    title: "Enrolled models that cannot install the target",
+    meaning:
+      "Apple's GDMF feed lists models the rule matches, but does not offer them the `enrolled` target: those devices would get a configuration they can never satisfy, and report it as failed.",
+    fix: "Narrow the rule's models, and give the others a rule (with its own `enrolled` block) they can reach.",
+  },
+  "enrolled-board-ids": {
+    severity: "warning",
+    title: "Macs told apart by board id only from macOS 15",
+    meaning:
+      "The rule's declarations match Macs by board id (`softwareupdate.device-id`), a status item Macs report from macOS 15 on (iPhones and iPads from 18): on macOS 14 the declarations never apply, and those Macs are judged behind. `target: latest` on macOS groups Macs by the board ids Apple's feed lists, too.",
+    fix: "Name the models by model identifier (`Mac14,13`) as well, or update those Macs to macOS 15 first.",
+  },
+  "enrolled-beta-unsupported": {
+    severity: "warning",
+    title: "Beta program not enforceable here",
+    meaning:
+      "The rule has a `betaProgram`, and Apple's `softwareupdate.settings` declaration cannot require a beta program on its platform (no `Beta` key on visionOS; macOS from 15.4, iOS and iPadOS from 18, supervised). Enrolled devices are not enrolled in the program by enrollgate's declarations, so a seed build target cannot be installed.",
+    fix: "Enroll those devices in the beta program another way, or leave the seed out of the `enrolled` block.",
+  },
+  "enrolled-build-needs-version": {
+    severity: "error",
+    title: "Enrolled build without a version",
+    meaning:
+      "The `enrolled` block names a `targetBuild` with `target: latest` or `latest-in-major`: one build cannot belong to every version those resolve to.",
+    fix: "Name the target version the build belongs to, or leave `targetBuild` out.",
+  },
+  "declaration-invalid": {
+    severity: "error",
+    title: "Declaration fails Apple's schema",
+    meaning:
+      "A declaration the `enrolled` block compiles to fails Apple's schema for it (`schemas/ddm/`): the enforcement configuration, the beta program settings, the activation, or the status subscriptions. Every declaration is checked when the set compiles and again when it is written, so a device never receives one it cannot read.",
+    fix: "Change the value the message names.",
+  },
+  "declaration-identifier-too-long": {
+    severity: "warning",
+    title: "Declaration identifier longer than 64 bytes",
+    meaning:
+      "A declaration's `Identifier` (`com.enrollgate.<kind>.<rule id>`) is longer than the 64 octets Apple asks identifiers to stay within.",
+    fix: "Shorten the rule id.",
+  },
 } as const satisfies Record<string, CodeInfo>;
 
 /** A finding's stable code: one of FINDING_CODES, each with an entry in docs/findings.md. */

@@ -23,6 +23,7 @@ export type { CodeInfo, Position, SourceRange, RelatedLocation } from "./finding
 // What compile() asks of the feeds.
 export { ALWAYS_AVAILABLE } from "./availability.js";
 export type {
+  PublishedRelease,
   AvailabilitySource,
   AvailabilityQuery,
   AvailabilityAnswer,
@@ -36,7 +37,12 @@ export { renderBody, negotiateFormat } from "./render.js";
 export type { ResponseFormat, RenderedResponse } from "./render.js";
 export { factsOfMachineInfo, factsOfDeviceInformation } from "./facts.js";
 
-// Enrolled devices: OSUpdateStatus responses judged against the same rules.
+// Enrolled devices: `enrolled` blocks (targets, deadlines on the device's clock, Apple's releases), and
+// OSUpdateStatus responses judged against the same rules.
+export { resolveDeadline, declarationIdentifier } from "./enrolled.js";
+export type { ResolvedDeadline } from "./enrolled.js";
+export { normalizeLocalDateTime, localInstants, instantIn, isTimeZone, describeDeadline } from "./deadline.js";
+export { postedOn, offeredModels, listedModels, newestByModel, releasesOf } from "./releases.js";
 export { judgeCompliance, reachesMinimum } from "./compliance.js";
 export type { ComplianceReport, Judgement, UpdateProgress, BuildVersions } from "./compliance.js";
 

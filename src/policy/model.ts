@@ -19,6 +19,37 @@ export type TargetSpec =
 
 export type TokenRef = { readonly env: string } | { readonly file: string };
 
+/**
+ * When an enrolled device must have installed its target: a date-time on the
+ * device's own clock (Apple's TargetLocalDateTime), or a number of days after
+ * Apple released the target (its PostingDate in GDMF) at a local time of day.
+ */
+export type Deadline =
+  | {
+      readonly kind: "local";
+      /** yyyy-mm-ddThh:mm:ss, no time zone: the device's local time. */
+      readonly localDateTime: string;
+    }
+  | {
+      readonly kind: "after-release";
+      readonly daysAfterRelease: number;
+      /** hh:mm, the device's local time. */
+      readonly at: string;
+    };
+
+/**
+ * A rule's `enrolled` block: what an enrolled device must run and by when,
+ * enforced with Apple's declarative device management. Plain data, so that
+ * two rules' blocks compare as values.
+ */
+export interface EnrolledPolicy {
+  /** Default: the rule's own target. */
+  readonly target: TargetSpec;
+  readonly targetBuild: string | null;
+  readonly deadline: Deadline;
+  readonly detailsURL: string | null;
+}
+
 export interface AduReference {
   readonly provider: string;
   readonly name: string;
@@ -50,6 +81,8 @@ export interface Rule {
   } | null;
   readonly whenUnavailable: "allow" | "block";
   readonly adu: AduReference | null;
+  /** What an enrolled device must run, and by when; null when the rule says nothing about enrolled devices. */
+  readonly enrolled: EnrolledPolicy | null;
   /** Where the rule is defined (its `id`). */
   readonly source: SourceRange;
 }

@@ -128,6 +128,33 @@ function ruleIdAt(value: unknown, path: DataPath): string | undefined {
   return typeof id === "string" ? id : undefined;
 }
 
+const ZONED_DATE_TIME = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?)(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})$/i;
+
+/** Why a deadline is not one, in words: the schema's oneOf says only that neither form fits. */
+function deadlineProblem(data: unknown): string {
+  const forms = 'a date-time on the device\'s clock (2026-12-15T18:00:00) or { daysAfterRelease: N, at: "HH:MM" }';
+  if (typeof data === "string") {
+    const zoned = ZONED_DATE_TIME.exec(data);
+    if (zoned !== null)
+      return `deadline ${data} has a time zone; Apple's TargetLocalDateTime is the device's own clock: write ${zoned[1] ?? ""}`;
+    if (/^\d{4}-\d{2}-\d{2}$/.test(data))
+      return `deadline ${data} needs a time of day on the device's clock: ${data}T18:00:00, say`;
+    return `deadline ${JSON.stringify(data)} is not ${forms}`;
+  }
+  if (typeof data === "object" && data !== null && !Array.isArray(data)) {
+    const o = data as Record<string, unknown>;
+    const unknown = Object.keys(o).filter((k) => k !== "daysAfterRelease" && k !== "at");
+    if (unknown.length > 0) return `deadline: unknown key ${unknown.map((k) => `"${k}"`).join(", ")}; write ${forms}`;
+    if (!("at" in o)) return 'deadline needs at: the time of day on the device\'s clock, "HH:MM"';
+    if (typeof o.at !== "string" || !/^(\d{2}:\d{2}|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?)$/.test(o.at))
+      return `deadline at ${JSON.stringify(o.at)} is not a time of day on the device's clock ("HH:MM", 24-hour)`;
+    if (/^\d{2}:\d{2}$/.test(o.at) && !/^([01]\d|2[0-3]):[0-5]\d$/.test(o.at))
+      return `deadline at ${JSON.stringify(o.at)} is not a time of day ("HH:MM", 00:00 to 23:59)`;
+    return "deadline daysAfterRelease must be a whole number of days, 0 to 365";
+  }
+  return `deadline must be ${forms}`;
+}
+
 function describeValueProblem(e: ErrorObject, path: DataPath, source: ParsedSource): Finding | null {
   const at = source.locate(path);
   const rule = ruleIdAt(source.value, path);
@@ -200,6 +227,15 @@ function describeValueProblem(e: ErrorObject, path: DataPath, source: ParsedSour
       );
     }
     case "pattern":
+      if (path[path.length - 1] === "detailsURL") {
+        return finding(
+          at,
+          "schema-value",
+          "error",
+          `"detailsURL": ${JSON.stringify(e.data)} is not a web address (https://...)`,
+          rule,
+        );
+      }
       if (path[path.length - 1] === "id") {
         return finding(
           at,
@@ -231,6 +267,8 @@ function describeValueProblem(e: ErrorObject, path: DataPath, source: ParsedSour
       }
       return finding(at, "schema-value", "error", `${what} ${e.message ?? "is invalid"}`, rule);
     case "oneOf":
+      if (path[path.length - 1] === "deadline")
+        return finding(at, "invalid-deadline", "error", deadlineProblem(e.data), rule);
       return finding(
         at,
         "schema-value",
@@ -283,8 +321,11 @@ export function validateStructure(
   if (validate(source.value)) return { findings: [], brokenRules: new Set(), brokenFile: false };
   const errors = validate.errors ?? [];
   const oneOfs = errors.filter((e) => e.keyword === "oneOf");
+  // A deadline's oneOf is explained whole (deadlineProblem): what its branches say beneath it would repeat it.
+  const deadlines = oneOfs.filter((o) => o.instancePath.endsWith("/deadline")).map((o) => o.instancePath);
   const insideOneOf = (e: ErrorObject) =>
-    oneOfs.some((o) => o !== e && e.schemaPath.startsWith(`${o.schemaPath}/`) && e.instancePath === o.instancePath);
+    oneOfs.some((o) => o !== e && e.schemaPath.startsWith(`${o.schemaPath}/`) && e.instancePath === o.instancePath) ||
+    (e.keyword !== "oneOf" && deadlines.some((d) => e.instancePath === d || e.instancePath.startsWith(`${d}/`)));
   const out: Finding[] = [];
   const seen = new Set<string>();
   const brokenRules = new Set<number>();

@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import * as root from "enrollgate";
 import * as apple from "enrollgate/apple";
 import * as cli from "enrollgate/cli";
+import * as ddm from "enrollgate/ddm";
 import * as express from "enrollgate/express";
 import * as feeds from "enrollgate/feeds";
 import * as gate from "enrollgate/gate";
@@ -18,6 +19,7 @@ const LOADED: Readonly<Record<string, unknown>> = {
   enrollgate: root,
   "enrollgate/apple": apple,
   "enrollgate/cli": cli,
+  "enrollgate/ddm": ddm,
   "enrollgate/express": express,
   "enrollgate/feeds": feeds,
   "enrollgate/gate": gate,

@@ -39,6 +39,7 @@ describe("package.json's exports", () => {
       "./policy",
       "./apple",
       "./feeds",
+      "./ddm",
       "./gate",
       "./report",
       "./cli",
