@@ -3,7 +3,8 @@
 // The package root holds what an application or a CI script needs: the gate
 // (enrollmentGate for an Express app, startServer for a standalone server),
 // policies (loadPolicySet, compile, assertCompiled, decide, runTests), reports
-// of findings (formatReport), the errors they throw, and their types.
+// of findings (formatReport), policy changes (diffPolicySets, formatDiff), the
+// errors they throw, and their types.
 // Lower-level pieces are in subpath entries, each with its own index.ts:
 // enrollgate/policy, enrollgate/apple, enrollgate/feeds, enrollgate/gate,
 // enrollgate/report and enrollgate/cli (README.md, "Library").
@@ -56,6 +57,16 @@ export { formatFinding } from "./policy/findings.js";
 export type { Finding, FindingCode, Severity } from "./policy/findings.js";
 export { formatLocation } from "./location.js";
 export type { FileLocation } from "./location.js";
+
+// Policy changes: rule changes and device impact between two sets (`enrollgate diff`).
+export { diffPolicySets } from "./impact/diff.js";
+export type { PolicyDiff, DiffOptions } from "./impact/diff.js";
+export { formatDiff, DIFF_FORMATS } from "./impact/format.js";
+export type { DiffFormat } from "./impact/format.js";
+export { readInventories, InventoryError } from "./impact/inventory.js";
+export type { Inventory, InventoryDevice, InventoryProblem } from "./impact/inventory.js";
+export type { Impact, ImpactGroup, Outcome } from "./impact/impact.js";
+export type { RuleChange, FieldChange, SettingChange } from "./impact/rule-changes.js";
 
 // Errors: decide by `code` or `category`, never by class name.
 export { EnrollgateError, InternalError, isInputError, hasErrorCode } from "./errors.js";

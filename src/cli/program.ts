@@ -9,6 +9,7 @@ import { findingsDocsUrl, type PackageManifest } from "../report/docs-url.js";
 import { EXIT, type CliIO, type ExitCode } from "./io.js";
 import { registerAdu } from "./commands/adu.js";
 import { registerCheck } from "./commands/check.js";
+import { registerDiff } from "./commands/diff.js";
 import { registerGdmf } from "./commands/gdmf.js";
 import { registerOsUpdateStatus } from "./commands/os-update-status.js";
 import { registerSchema } from "./commands/schema.js";
@@ -37,6 +38,7 @@ export async function run(argv: readonly string[], io: CliIO): Promise<ExitCode>
   registerValidate(program, io, exit, version, findingsDocsUrl(manifest));
   registerTest(program, io, exit);
   registerCheck(program, io, exit, version);
+  registerDiff(program, io, exit, version);
   registerServe(program, io, exit);
   registerGdmf(program, io, exit);
   registerAdu(program, io, exit);
