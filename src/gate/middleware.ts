@@ -260,6 +260,9 @@ export function enrollmentGate(options: EnrollmentGateOptions): EnrollmentGate {
         osVersion: facts?.osVersion ?? null,
         build: facts?.supplementalBuild ?? facts?.build ?? null,
         deviceId: facts?.deviceId ?? null,
+        // With the fields above, what `enrollgate diff --inventory` needs to replay the decision.
+        supplementalExtra: facts?.supplementalExtra ?? null,
+        canUpdate: facts?.canRequestUpdate ?? null,
         verification: verification.status,
         ...(verification.status === "unverified"
           ? { verificationFailure: verification.code, verificationProblem: verification.problem }

@@ -299,7 +299,13 @@ function readLog(file: string, text: string, problems: InventoryProblem[], order
         : fields.serial !== undefined
           ? `serial:${fields.serial}`
           : null;
-    const time = typeof record.time === "number" && Number.isFinite(record.time) ? record.time : -Infinity;
+    // pino writes `time` as an ISO string here (epoch ms with its default settings).
+    const time =
+      typeof record.time === "number" && Number.isFinite(record.time)
+        ? record.time
+        : typeof record.time === "string" && Number.isFinite(Date.parse(record.time))
+          ? Date.parse(record.time)
+          : -Infinity;
     out.logLines.push({ key, time, order: order.next++, facts: checked.facts });
   }
   return out;
