@@ -13,6 +13,7 @@ import { defineConfig } from "vitest/config";
  */
 export const RUN_ONCE: ReadonlyArray<string> = [
   "test/cli/decision-corpus.test.ts",
+  "test/cli/diff.test.ts",
   "test/cli/policy-commands.test.ts",
   "test/cli/schema.test.ts",
   "test/cli/serve.test.ts",

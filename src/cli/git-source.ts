@@ -181,7 +181,7 @@ export async function loadPolicySetFromGit(
   }
   if (type !== "tree")
     throw new GitSourceError(`--base ${named}: ${repoPath} in ${spec.ref} is a ${type}, not a directory`);
-  const tree = parseTree(await git(["ls-tree", "-r", "-z", "-l", treeish], cwd, env));
+  const tree = parseTree(await git(["ls-tree", "-r", "-z", "-l", "--full-tree", treeish], cwd, env));
   const readBlob = (oid: string): Buffer =>
     execFileSync("git", ["cat-file", "blob", oid], {
       cwd,

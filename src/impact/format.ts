@@ -416,7 +416,8 @@ export function formatDiffGithub(diff: PolicyDiff): string {
  * @example
  * import { diffPolicySets, formatDiff } from "enrollgate";
  *
- * process.stdout.write(formatDiff("markdown", diffPolicySets(baseSet, headSet, { base: "main", head: "pr", now: Date.now() })));
+ * const diff = diffPolicySets(baseSet, headSet, { base: "main", head: "pr", now: Date.now() });
+ * process.stdout.write(formatDiff("markdown", diff));
  */
 export function formatDiff(format: DiffFormat, diff: PolicyDiff): string {
   switch (format) {
