@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { cliScenario } from "./scenarios/cli.js";
 import { compileScenario } from "./scenarios/compile.js";
 import { decideScenario } from "./scenarios/decide.js";
+import { diffScenario } from "./scenarios/diff.js";
 import { httpAllowedScenario } from "./scenarios/http-allowed.js";
 import { httpBlockedScenario } from "./scenarios/http-blocked.js";
 import { machineInfoScenario } from "./scenarios/machine-info.js";
@@ -18,6 +19,7 @@ const SCENARIOS: Scenario[] = [
   httpBlockedScenario,
   httpAllowedScenario,
   cliScenario,
+  diffScenario,
 ];
 
 const args = process.argv.slice(2);
