@@ -56,7 +56,7 @@ export const FINDING_CODES = {
     title: "YAML syntax error",
     meaning:
       "The file is not valid YAML (a duplicated key, bad indentation, an unclosed bracket or quote), or holds no YAML document at all. The finding is where the YAML reader stopped.",
-    fix: 'Correct the YAML at the line and column named. Inside `{ }` and `[ ]` a comma ends a value, so quote values that hold one (`"iPhone15,2"`).',
+    fix: 'Correct the YAML at the line and column named: indent with spaces, never tabs, and start the keys of one mapping in the same column (the finding names the key indented too deep). Inside `{ }` and `[ ]` a comma ends a value, so quote values that hold one (`"iPhone15,2"`).',
   },
   "yaml-aliases": {
     severity: "error",
@@ -299,6 +299,13 @@ export const FINDING_CODES = {
     meaning:
       "Apple's GDMF feed lists models the rule matches on its platform, but does not offer them the target version; the message says what `whenUnavailable` does for them.",
     fix: "Narrow the rule's models, add a rule with a floor those models can reach, or set `whenUnavailable` to what you want for them.",
+  },
+  "model-case-mismatch": {
+    severity: "warning",
+    title: "Model in the wrong letter case",
+    meaning:
+      "A model in the rule's `models` matches no device of its platform in Apple's GDMF feed, but matches one when letter case is ignored (`J414SAP` for the board id `J414sAP`). Models match exactly, so the rule never applies to that device.",
+    fix: "Write the model as the feed spells it.",
   },
   "adu-update-missing": {
     severity: "error",

@@ -6,7 +6,7 @@ import { compareOsVersions } from "../apple/version.js";
 import { formatLocation } from "../location.js";
 import type { ErrorSchema } from "../apple/software-update-required.js";
 import type { AvailabilitySource } from "./availability.js";
-import type { Finding } from "./findings.js";
+import type { Finding, SourceRange } from "./findings.js";
 import { canMatchPlatform } from "./glob.js";
 import type { Rule, TestCase } from "./model.js";
 import type { RuleDraft } from "./read.js";
@@ -53,12 +53,23 @@ export interface SemanticContext extends SecretSources {
   readonly availability: AvailabilitySource;
 }
 
-function duplicates(drafts: ReadonlyArray<RuleDraft>): Finding[] {
-  const byId = new Map<string, RuleDraft[]>();
-  for (const d of drafts) {
-    const list = byId.get(d.rule.id) ?? [];
+/** A rule id as written, with where: every rule of every rule file, those with errors included. */
+export interface DeclaredRule {
+  readonly id: string;
+  readonly at: () => SourceRange;
+}
+
+/**
+ * Rule ids defined more than once, reported at every place. Every declared
+ * rule counts, those with other errors too: fixing one error must not
+ * reveal another that was there all along.
+ */
+export function duplicateRuleIds(declared: ReadonlyArray<DeclaredRule>): Finding[] {
+  const byId = new Map<string, DeclaredRule[]>();
+  for (const d of declared) {
+    const list = byId.get(d.id) ?? [];
     list.push(d);
-    byId.set(d.rule.id, list);
+    byId.set(d.id, list);
   }
   const out: Finding[] = [];
   for (const [id, list] of byId) {
@@ -67,13 +78,13 @@ function duplicates(drafts: ReadonlyArray<RuleDraft>): Finding[] {
       const others = list.filter((o) => o !== d);
       out.push({
         ...finding(
-          d.rule.source,
+          d.at(),
           "duplicate-rule-id",
           "error",
-          `rule id "${id}" is also defined at ${others.map((o) => formatLocation(o.rule.source)).join(", ")}`,
+          `rule id "${id}" is also defined at ${others.map((o) => formatLocation(o.at())).join(", ")}`,
           id,
         ),
-        related: others.map((o) => ({ ...o.rule.source, message: `"${id}" defined here` })),
+        related: others.map((o) => ({ ...o.at(), message: `"${id}" defined here` })),
       });
     }
   }
@@ -334,7 +345,7 @@ function unreachable(drafts: ReadonlyArray<RuleDraft>): Finding[] {
 
 /** Every cross-field and cross-file check on the rules. */
 export function checkRules(drafts: ReadonlyArray<RuleDraft>, ctx: SemanticContext): Finding[] {
-  const out: Finding[] = [...duplicates(drafts)];
+  const out: Finding[] = [];
   for (const d of drafts) {
     out.push(...targetFindings(d, ctx), ...globFindings(d));
     for (const f of [tokenFinding(d, ctx), exemptionFinding(d, ctx.now), betaProgramFinding(d, ctx.errors)]) {
@@ -345,7 +356,7 @@ export function checkRules(drafts: ReadonlyArray<RuleDraft>, ctx: SemanticContex
   return out;
 }
 
-/** Test cases that expect a rule no policy file defines. */
+/** Test cases that expect a rule no policy file defines (a rule with errors is still defined). */
 export function checkTests(cases: ReadonlyArray<TestCase>, ruleIds: ReadonlySet<string>): Finding[] {
   const out: Finding[] = [];
   for (const c of cases) {
