@@ -211,6 +211,20 @@ export const FINDING_CODES = {
       "A trust anchor file that `enrollgate.yaml` names is outside the policy directory and the `--secrets-dir` directories, or is not a regular file.",
     fix: "Move the PEM file into the policy directory or a `--secrets-dir`, or give it on the command line with `--trust-anchor` (the operator's paths may be anywhere).",
   },
+  "trust-anchor-missing": {
+    severity: "error",
+    title: "Trust anchor file missing",
+    meaning:
+      "A trust anchor file that `enrollgate.yaml` names does not exist or cannot be read here. The gate will not load the set without it. An error when the path is inside the policy directory (the repository holds the file or nothing does) and for the gate; a warning from `validate` elsewhere, where it may be a secret mounted only on the gate's machine.",
+    fix: "Correct the path, commit the PEM file into the policy directory, or in CI pass the directory it is in with `--secrets-dir`.",
+  },
+  "trust-anchor-invalid": {
+    severity: "error",
+    title: "Trust anchor holds no certificate",
+    meaning:
+      "A trust anchor that `enrollgate.yaml` names holds no PEM certificate, or a certificate that cannot be read. The gate will not load the set.",
+    fix: "Name a PEM file with one or more `-----BEGIN CERTIFICATE-----` blocks (a private key or a DER file is not a trust anchor).",
+  },
   "beta-token-unset": {
     severity: "warning",
     title: "Beta token not available",

@@ -1,7 +1,8 @@
 // Checks that need more than one field, file or rule: each a finding with a
 // stable code at the place to fix.
-import { isAbsolute, resolve } from "node:path";
+import { isAbsolute, relative, resolve } from "node:path";
 import { compareBuilds, parseBuild } from "../apple/build.js";
+import { parsePemCertificates } from "../apple/trust-store.js";
 import { compareOsVersions } from "../apple/version.js";
 import { formatLocation } from "../location.js";
 import type { ErrorSchema } from "../apple/software-update-required.js";
@@ -169,28 +170,58 @@ const BUILT_IN_ANCHORS = "apple";
 
 /**
  * Trust anchor files enrollgate.yaml names: like token files, they must stay
- * inside the policy directory or a secrets directory and be regular files.
- * Whether they hold certificates is checked where they are used.
+ * inside the policy directory or a secrets directory and be regular files;
+ * they must exist and hold certificates, or the gate will not load the set.
+ * A missing file inside the policy directory is an error (the repository
+ * holds it or nothing does); elsewhere it may be a secret mounted only where
+ * the gate runs, so `validate` warns.
  */
-export function checkSettingsFiles(settings: ParsedSource, ctx: Pick<SemanticContext, "readFile" | "dir">): Finding[] {
+export function checkSettingsFiles(
+  settings: ParsedSource,
+  ctx: Pick<SemanticContext, "readFile" | "dir" | "purpose">,
+): Finding[] {
   const anchors = (settings.value as { trustAnchors?: unknown } | null)?.trustAnchors;
   if (!Array.isArray(anchors) || ctx.readFile === undefined) return [];
   const out: Finding[] = [];
   anchors.forEach((entry: unknown, i) => {
-    if (typeof entry !== "string" || entry === BUILT_IN_ANCHORS || entry.includes("-----BEGIN")) return;
-    const read = readNamed(ctx, isAbsolute(entry) ? entry : resolve(ctx.dir, entry), "trust-anchor");
+    if (typeof entry !== "string" || entry === BUILT_IN_ANCHORS) return;
+    const at = settings.locate(["trustAnchors", i]);
+    if (entry.includes("-----BEGIN")) {
+      const problem = certificateProblem(entry, "the PEM text");
+      if (problem !== null) out.push(finding(at, "trust-anchor-invalid", "error", `trust anchor: ${problem}`));
+      return;
+    }
+    const path = isAbsolute(entry) ? entry : resolve(ctx.dir, entry);
+    const read = readNamed(ctx, path, "trust-anchor");
     if (!read.ok && read.refused) {
+      out.push(finding(at, "trust-anchor-refused", "error", `trust anchor ${entry} is refused: ${read.problem}`));
+    } else if (!read.ok) {
+      const inPolicyDir = !relative(ctx.dir, path).startsWith("..") && !isAbsolute(relative(ctx.dir, path));
+      const severity = ctx.purpose === "serve" || inPolicyDir ? "error" : "warning";
       out.push(
         finding(
-          settings.locate(["trustAnchors", i]),
-          "trust-anchor-refused",
-          "error",
-          `trust anchor ${entry} is refused: ${read.problem}`,
+          at,
+          "trust-anchor-missing",
+          severity,
+          `trust anchor ${entry} cannot be read: ${read.problem}; the gate will not load this policy set without it`,
         ),
       );
+    } else {
+      const problem = certificateProblem(read.text, entry);
+      if (problem !== null) out.push(finding(at, "trust-anchor-invalid", "error", `trust anchor ${problem}`));
     }
   });
   return out;
+}
+
+/** Why PEM text cannot serve as trust anchors (the gate's own parser decides), or null. */
+function certificateProblem(pem: string, source: string): string | null {
+  try {
+    parsePemCertificates(pem, source);
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  }
 }
 
 function targetFindings(d: RuleDraft, ctx: SemanticContext): Finding[] {

@@ -2,10 +2,13 @@
 // hidden by another error, tests failing for a rule that merely has an error,
 // YAML mistakes reported where the parser gave up rather than where the fix
 // goes, and a board id in the wrong letter case that never matches.
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { formatFinding } from "enrollgate";
 import { feedAvailability, parseGdmf } from "enrollgate/feeds";
+import type { NamedFileRead } from "enrollgate/policy";
 import { compileFiles } from "../helpers/policies.js";
+import { projectPath } from "../helpers/project.js";
 
 const lines = (files: Record<string, string>, options = {}) =>
   compileFiles(files, options).findings.map((f) => formatFinding(f));
@@ -110,5 +113,55 @@ describe("models in the wrong letter case", () => {
     expect(
       lines({ "a.yaml": rules.replace("J414SAP", "J414sAP") }, { availability, now: Date.parse("2026-09-01") }),
     ).toEqual([]);
+  });
+});
+
+describe("files a set names", () => {
+  const applePem = readFileSync(projectPath("anchors", "apple.pem"), "utf8");
+  const disk: Record<string, string> = {
+    "/policies/anchors/apple.pem": applePem,
+    "/policies/anchors/key.pem": "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----\n",
+    "/policies/anchors/broken.pem": "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+  };
+  const readFile = (path: string): NamedFileRead => {
+    const text = disk[path];
+    return text !== undefined ? { ok: true, text } : { ok: false, refused: false, problem: "it does not exist" };
+  };
+  const rules = 'rules:\n  - { id: floor, platform: iOS, minimum: "26.6" }\n';
+  const anchors = (list: string, purpose: "validate" | "serve" = "validate") =>
+    lines({ "enrollgate.yaml": `trustAnchors: [${list}]\n`, "a.yaml": rules }, { readFile, purpose });
+
+  it("trust anchors that exist and hold certificates pass", () => {
+    expect(anchors("apple, anchors/apple.pem")).toEqual([]);
+  });
+
+  it("a trust anchor missing from the policy directory is an error", () => {
+    expect(anchors("anchors/aple.pem")).toEqual([
+      "enrollgate.yaml:1:16 error trust-anchor-missing trust anchor anchors/aple.pem cannot be read: it does not exist; the gate will not load this policy set without it",
+    ]);
+  });
+
+  it("a trust anchor missing elsewhere is a warning for validate (a secret mounted where the gate runs) and an error for the gate", () => {
+    const warning =
+      "enrollgate.yaml:1:16 warning trust-anchor-missing trust anchor /run/secrets/ca.pem cannot be read: it does not exist; the gate will not load this policy set without it";
+    expect(anchors("/run/secrets/ca.pem")).toEqual([warning]);
+    expect(anchors("/run/secrets/ca.pem", "serve")).toEqual([warning.replace("warning", "error")]);
+  });
+
+  it("a trust anchor without a certificate, or with one that cannot be read, is an error", () => {
+    expect(anchors("anchors/key.pem, anchors/broken.pem")).toEqual([
+      "enrollgate.yaml:1:16 error trust-anchor-invalid trust anchor anchors/key.pem holds no PEM certificate",
+      expect.stringMatching(
+        /^enrollgate\.yaml:1:33 error trust-anchor-invalid trust anchor anchors\/broken\.pem: certificate 1 cannot be read \(/,
+      ),
+    ]);
+  });
+
+  it("a missing beta token file is reported at the rule that names it", () => {
+    const beta =
+      'rules:\n  - id: seed\n    platform: iOS\n    minimum: "26.6"\n    betaProgram:\n      description: "iOS 27 Beta"\n      token: { file: tokens/ios27 }\n';
+    expect(lines({ "a.yaml": beta }, { readFile })).toEqual([
+      "a.yaml:7:22 warning beta-token-unset beta program token: token file tokens/ios27 cannot be read; the gate will refuse to serve until it is",
+    ]);
   });
 });
