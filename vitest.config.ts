@@ -13,11 +13,13 @@ import { defineConfig } from "vitest/config";
  */
 export const RUN_ONCE: ReadonlyArray<string> = [
   "test/cli/check.test.ts",
+  "test/cli/command-line-docs.test.ts",
   "test/cli/decision-corpus.test.ts",
   "test/cli/diff.test.ts",
   "test/cli/policy-commands.test.ts",
   "test/cli/schema.test.ts",
   "test/cli/serve.test.ts",
+  "test/cli/test-command.test.ts",
   "test/gate/ambiguous-machine-info.test.ts",
   "test/gate/decision-corpus.test.ts",
   "test/gate/form-machine-info.test.ts",

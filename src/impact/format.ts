@@ -196,7 +196,9 @@ export function formatDiffMarkdown(diff: PolicyDiff): string {
     headline.push(`**${plural(i.newlyBlocked, "device")} newly blocked**, ${count(i.newlyAllowed)} newly allowed.`);
   headline.push(`Rules: ${diff.rules.length === 0 ? "no changes" : ruleCounts(diff)}.`);
   if (diff.weakenings.length > 0)
-    headline.push(`:warning: ${plural(diff.weakenings.length, "change")} weaken protection.`);
+    headline.push(
+      `:warning: ${plural(diff.weakenings.length, "change")} ${diff.weakenings.length === 1 ? "weakens" : "weaken"} protection.`,
+    );
   out.push(headline.join(" "), "");
   const summary = devicesSummary(diff);
   if (summary !== null && diff.inventory !== null) {

@@ -279,6 +279,13 @@ export const FINDING_CODES = {
     meaning: "A test case expects a rule id that no policy file defines, usually a rule renamed or removed.",
     fix: "Correct the id in `expect.rule`, or `rule: null` when no rule should decide.",
   },
+  "test-duplicate-name": {
+    severity: "error",
+    title: "Test case name used twice",
+    meaning:
+      "Two test cases of the policy set have the same name. Names are how `enrollgate test`, JUnit reports and CI annotations tell cases apart: a failure under a shared name points at either.",
+    fix: "Give every case its own name; say what the case proves (`an iPhone 16 on 26.5 is asked for 26.6.1`).",
+  },
   "test-no-cases": {
     severity: "error",
     title: "Test file without cases",

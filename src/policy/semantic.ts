@@ -387,9 +387,30 @@ export function checkRules(drafts: ReadonlyArray<RuleDraft>, ctx: SemanticContex
   return out;
 }
 
-/** Test cases that expect a rule no policy file defines (a rule with errors is still defined). */
+/**
+ * Test cases that expect a rule no policy file defines (a rule with errors is
+ * still defined), and case names used twice: a name is how a failure, a JUnit
+ * case and a CI annotation tell cases apart.
+ */
 export function checkTests(cases: ReadonlyArray<TestCase>, ruleIds: ReadonlySet<string>): Finding[] {
   const out: Finding[] = [];
+  const byName = new Map<string, TestCase[]>();
+  for (const c of cases) byName.set(c.name, [...(byName.get(c.name) ?? []), c]);
+  for (const [name, list] of byName) {
+    if (list.length < 2) continue;
+    for (const c of list) {
+      const others = list.filter((o) => o !== c);
+      out.push({
+        ...finding(
+          c.source,
+          "test-duplicate-name",
+          "error",
+          `test case name "${name}" is also used at ${others.map((o) => formatLocation(o.source)).join(", ")}`,
+        ),
+        related: others.map((o) => ({ ...o.source, message: `"${name}" used here` })),
+      });
+    }
+  }
   for (const c of cases) {
     const expected = c.expect.rule;
     if (typeof expected === "string" && !ruleIds.has(expected) && c.ruleSource !== null) {
