@@ -63,12 +63,13 @@ export interface PolicySetSource {
 export interface CompileOptions extends Partial<SecretSources> {
   /** Epoch ms for time-based checks (expired exemptions, feed expiry); omitted: those are skipped. */
   readonly now?: number;
+  /** `serve` makes a missing beta token an error. Default `validate`. */
+  readonly purpose?: "validate" | "serve";
   /**
-   * `serve` makes a missing beta token an error. `serve` and `check` make a
-   * feed's findings warnings: the gate checks each device against the feed at
-   * decision time instead, and `check` decides as the gate would. Default `validate`.
+   * `warning`: feed findings (GDMF, ADU, SOFA) never stop the set, as in `serve` (the world moves; each device is
+   * checked at decision time). Default: as found under `validate`, warnings under `serve`.
    */
-  readonly purpose?: "validate" | "serve" | "check";
+  readonly feedSeverity?: "as-found" | "warning";
   /** Whether a target is available to a device (enrollgate/feeds' feedAvailability); default: always. */
   readonly availability?: AvailabilitySource;
   /** Apple's schema for the error; default schemas/softwareupdate.required.yaml. */
@@ -298,7 +299,7 @@ export function compile(source: PolicySetSource, options: CompileOptions = {}): 
   const ctx = {
     dir: source.dir,
     now: options.now ?? null,
-    purpose: options.purpose === "serve" ? "serve" : "validate",
+    purpose: options.purpose ?? "validate",
     env: options.env ?? {},
     ...(options.readFile !== undefined ? { readFile: options.readFile } : {}),
     errors,
@@ -310,7 +311,7 @@ export function compile(source: PolicySetSource, options: CompileOptions = {}): 
     for (const p of availability.checkRule?.(d.rule, ctx.now) ?? []) {
       // Feeds describe the world now, and it moves (snapshots expire). A running
       // gate keeps serving and checks each device at decision time instead.
-      const severity = (options.purpose ?? "validate") === "validate" ? p.severity : "warning";
+      const severity = ctx.purpose === "serve" || options.feedSeverity === "warning" ? "warning" : p.severity;
       findings.push(
         finding(
           d.at(p.index !== undefined ? [p.field, p.index] : [p.field], p.field === "adu" ? "key" : "value"),

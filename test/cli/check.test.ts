@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { base64, base64url, createCA, createIdentity, machineInfoPlist, signCms } from "../../support/signing.js";
 import { enrollgate } from "../helpers/cli.js";
 import { spawnGate } from "../helpers/gate-process.js";
+import { eventually } from "../helpers/http.js";
 import { tempDir } from "../helpers/tmp.js";
 
 const RULES = 'rules:\n  - { id: iphone-floor, platform: iOS, minimum: "26.6" }\n';
@@ -191,11 +192,14 @@ describe("enrollgate check decides as serve does with the same feeds", () => {
     const gate = await spawnGate(files, ["--gdmf", "gdmf.json", "--verify", "enforce", "--trust-anchor", "ca.pem"]);
     const served: Array<{ reason: unknown; rule: unknown; status: number }> = [];
     try {
-      for (const fields of devices) {
+      const decisions = () => gate.running.lines.filter((l) => l.event === "decision");
+      for (const [i, fields] of devices.entries()) {
         const der = await signCms(machineInfoPlist(fields), device);
         const res = await fetch(`${gate.url}/mdm/enroll`, { headers: { "x-apple-aspen-deviceinfo": base64(der) } });
         await res.arrayBuffer();
-        const logged = gate.running.lines.filter((l) => l.event === "decision").at(-1);
+        // The log line is written on the gate's own time: wait for it rather than race it.
+        await eventually(() => decisions().length > i, "the decision log line");
+        const logged = decisions()[i];
         served.push({ reason: logged?.reason, rule: logged?.rule ?? null, status: res.status });
       }
     } finally {

@@ -30,7 +30,7 @@ export function registerCheck(program: Command, io: CliIO, exit: (code: ExitCode
     const result = await loadAndCompile(
       options.policies,
       io,
-      { now, purpose: "check" },
+      { now, purpose: "validate", feedSeverity: "warning" },
       feedFlags(options),
       options.secretsDir,
     );

@@ -96,7 +96,9 @@ export function registerDiff(program: Command, io: CliIO, exit: (code: ExitCode)
     if (max !== undefined && inventories.length === 0)
       throw new UsageError("--max-newly-blocked counts devices: give them with --inventory FILE");
     const flags = feedFlags(options);
-    const compileOptions = { now, purpose: "validate" as const };
+    // Devices are decided as the gate decides them: a feed finding (an expired target in the base set) is a
+    // warning there, not a refusal.
+    const compileOptions = { now, purpose: "validate" as const, feedSeverity: "warning" as const };
     const { parseGitSpec, loadPolicySetFromGit } = await import("../git-source.js");
     const spec = parseGitSpec(options.base);
     let baseResult: CompileResult;
