@@ -80,6 +80,46 @@ describe("enrollgate diff, two directories", () => {
     expect(r.code).toBe(0);
   });
 
+  it("decides as the gate does with the same feed: a target the feed no longer lists is no refusal", async () => {
+    // The base set's target expired from the feed since it merged: validate would fail it, the gate serves it.
+    const gdmf = JSON.stringify({
+      PublicAssetSets: {
+        iOS: [
+          {
+            ProductVersion: "26.6.1",
+            Build: "23G93",
+            PostingDate: "2026-09-01",
+            ExpirationDate: "2027-06-30",
+            SupportedDevices: ["iPhone15,2", "iPhone17,3", "iPhone11,8"],
+          },
+        ],
+      },
+    });
+    const dir = await tempDir({
+      "base/rules.yaml": BASE.replace('minimum: "26.5" }', 'minimum: "26.5", target: "26.5.2" }'),
+      "head/rules.yaml": HEAD,
+      "fleet.csv": FLEET,
+      "gdmf.json": gdmf,
+    });
+    const r = await enrollgate(
+      ["diff", "--base", "base", "--head", "head", "--inventory", "fleet.csv", "--gdmf", "gdmf.json"].concat([
+        "--now",
+        "2026-12-01",
+        "--format",
+        "json",
+      ]),
+      { cwd: dir },
+    );
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const json = JSON.parse(r.stdout) as { impact: { newlyBlocked: number } };
+    expect(json.impact.newlyBlocked).toBe(42);
+    const validate = await enrollgate(["validate", "base", "--gdmf", "gdmf.json", "--now", "2026-12-01"], {
+      cwd: dir,
+    });
+    expect(validate.stdout).toContain("error target-not-in-feed");
+  });
+
   it("exits 1 when more devices than --max-newly-blocked are newly blocked, and 0 at the limit", async () => {
     const dir = await tempDir({ "base/rules.yaml": BASE, "head/rules.yaml": HEAD, "fleet.csv": FLEET });
     const args = ["diff", "--base", "base", "--head", "head", "--inventory", "fleet.csv", "--now", "2026-12-01"];
