@@ -12,9 +12,12 @@ import { defineConfig } from "vitest/config";
  * holds this list to that rule.
  */
 export const RUN_ONCE: ReadonlyArray<string> = [
+  "test/cli/check.test.ts",
+  "test/cli/command-line-docs.test.ts",
   "test/cli/coverage.test.ts",
   "test/cli/ddm.test.ts",
   "test/cli/decision-corpus.test.ts",
+  "test/cli/diff.test.ts",
   "test/cli/docs-sofa-coverage.test.ts",
   "test/cli/enrolled-devices-docs.test.ts",
   "test/cli/policy-commands.test.ts",
@@ -22,12 +25,13 @@ export const RUN_ONCE: ReadonlyArray<string> = [
   "test/cli/serve-listeners.test.ts",
   "test/cli/serve.test.ts",
   "test/cli/sofa-commands.test.ts",
-  "test/deploy/nginx.test.ts",
+  "test/cli/test-command.test.ts",
   "test/deploy/action.test.ts",
   "test/deploy/deployment-docs.test.ts",
   "test/deploy/dockerfile.test.ts",
   "test/deploy/kubernetes.test.ts",
   "test/deploy/monitoring.test.ts",
+  "test/deploy/nginx.test.ts",
   "test/gate/ambiguous-machine-info.test.ts",
   "test/gate/decision-corpus.test.ts",
   "test/gate/form-machine-info.test.ts",

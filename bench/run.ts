@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { cliScenario } from "./scenarios/cli.js";
 import { compileScenario } from "./scenarios/compile.js";
 import { decideScenario } from "./scenarios/decide.js";
+import { diffScenario } from "./scenarios/diff.js";
 import { httpAllowedScenario } from "./scenarios/http-allowed.js";
 import { httpBlockedScenario } from "./scenarios/http-blocked.js";
 import { httpsBlockedScenario } from "./scenarios/https-blocked.js";
@@ -23,6 +24,7 @@ const SCENARIOS: Scenario[] = [
   httpsBlockedScenario,
   httpAllowedScenario,
   cliScenario,
+  diffScenario,
 ];
 
 const args = process.argv.slice(2);

@@ -4,10 +4,11 @@
 // (enrollmentGate for an Express app, startServer for a standalone server),
 // policies (loadPolicySet, compile, assertCompiled, decide, runTests),
 // enrolled devices (ddmDeclarations, judgeStatus), the coverage of Apple's
-// models (coverage, formatCoverage), reports of findings (formatReport), the
-// errors they throw, and their types. Lower-level pieces are in subpath
-// entries, each with its own index.ts: enrollgate/policy, enrollgate/apple,
-// enrollgate/feeds, enrollgate/ddm, enrollgate/gate, enrollgate/express,
+// models (coverage, formatCoverage), policy changes (diffPolicySets,
+// formatDiff), reports of findings (formatReport), the errors they throw, and
+// their types. Lower-level pieces are in subpath entries, each with its own
+// index.ts: enrollgate/policy, enrollgate/apple, enrollgate/feeds,
+// enrollgate/ddm, enrollgate/gate, enrollgate/express,
 // enrollgate/report and enrollgate/cli (README.md, "Library").
 
 // The gate: Express middleware and the standalone server.
@@ -76,6 +77,16 @@ export { formatFinding } from "./policy/findings.js";
 export type { Finding, FindingCode, Severity } from "./policy/findings.js";
 export { formatLocation } from "./location.js";
 export type { FileLocation } from "./location.js";
+
+// Policy changes: rule changes and device impact between two sets (`enrollgate diff`).
+export { diffPolicySets } from "./impact/diff.js";
+export type { PolicyDiff, DiffOptions } from "./impact/diff.js";
+export { formatDiff, DIFF_FORMATS } from "./impact/format.js";
+export type { DiffFormat } from "./impact/format.js";
+export { readInventories, InventoryError } from "./impact/inventory.js";
+export type { Inventory, InventoryDevice, InventoryProblem } from "./impact/inventory.js";
+export type { Impact, ImpactGroup, Outcome } from "./impact/impact.js";
+export type { RuleChange, FieldChange, SettingChange } from "./impact/rule-changes.js";
 
 // Errors: decide by `code` or `category`, never by class name.
 export { EnrollgateError, InternalError, isInputError, hasErrorCode } from "./errors.js";

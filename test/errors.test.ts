@@ -12,6 +12,7 @@ import {
   isInputError,
   PolicyLoadError,
   PolicySetError,
+  InventoryError,
   StartupError,
 } from "enrollgate";
 import { FileRefusedError, HydrationError } from "enrollgate/policy";
@@ -28,7 +29,7 @@ import {
 } from "enrollgate/apple";
 import { AduError, FeedError } from "enrollgate/feeds";
 import { TlsError, TrustAnchorError, TrustProxyError } from "enrollgate/gate";
-import { UsageError } from "enrollgate/cli";
+import { GitSourceError, UsageError } from "enrollgate/cli";
 import { enrollgate } from "./helpers/cli.js";
 import { readSources } from "./helpers/import-graph.js";
 import { projectPath, readProject } from "./helpers/project.js";
@@ -56,6 +57,8 @@ const ERRORS: ReadonlyArray<readonly [EnrollgateError, string, ErrorCategory]> =
   [new CommandError("m"), "command-invalid", "input"],
   [new DeviceInformationError("m"), "device-information-invalid", "input"],
   [new GateNotRunError(), "gate-not-run", "internal"],
+  [new GitSourceError("m"), "git-source-unreadable", "input"],
+  [new InventoryError([]), "inventory-invalid", "input"],
   [new HydrationError("m"), "hydration-failed", "internal"],
   [new InternalError("m"), "internal", "internal"],
 ];

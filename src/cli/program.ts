@@ -11,6 +11,7 @@ import { registerAdu } from "./commands/adu.js";
 import { registerCheck } from "./commands/check.js";
 import { registerCoverage } from "./commands/coverage.js";
 import { registerDdm } from "./commands/ddm.js";
+import { registerDiff } from "./commands/diff.js";
 import { registerGdmf } from "./commands/gdmf.js";
 import { registerOsUpdateStatus } from "./commands/os-update-status.js";
 import { registerSchema } from "./commands/schema.js";
@@ -40,6 +41,7 @@ export async function run(argv: readonly string[], io: CliIO): Promise<ExitCode>
   registerTest(program, io, exit);
   registerCheck(program, io, exit, version);
   registerCoverage(program, io, exit, version);
+  registerDiff(program, io, exit, version);
   registerServe(program, io, exit);
   registerGdmf(program, io, exit);
   registerAdu(program, io, exit);

@@ -267,6 +267,9 @@ export function enrollmentGate(options: EnrollmentGateOptions): EnrollmentGate {
         build: facts?.supplementalBuild ?? facts?.build ?? null,
         deviceId: facts?.deviceId ?? null,
         ...(exploited !== undefined ? { exploited } : {}),
+        // With the fields above, what `enrollgate diff --inventory` needs to replay the decision.
+        supplementalExtra: facts?.supplementalExtra ?? null,
+        canUpdate: facts?.canRequestUpdate ?? null,
         verification: verification.status,
         ...(verification.status === "unverified"
           ? { verificationFailure: verification.code, verificationProblem: verification.problem }

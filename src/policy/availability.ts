@@ -33,6 +33,8 @@ export interface FeedProblem {
   readonly severity: Severity;
   /** The rule field to point at. */
   readonly field: "target" | "minimum" | "adu" | "models";
+  /** The item of a list field (`models`) to point at. */
+  readonly index?: number;
   readonly message: string;
 }
 

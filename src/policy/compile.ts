@@ -24,7 +24,15 @@ import { validateStructure, type FileKind } from "./policy-schema.js";
 import { readRules, readSettings, readTests, type RuleDraft } from "./read.js";
 import { RuleIndex } from "./rule-index.js";
 import { CompiledPolicyRule, type RuleFields } from "./rule-object.js";
-import { checkRules, checkSettingsFiles, checkTests, resolveToken, type SecretSources } from "./semantic.js";
+import {
+  checkRules,
+  checkSettingsFiles,
+  checkTests,
+  duplicateRuleIds,
+  resolveToken,
+  type DeclaredRule,
+  type SecretSources,
+} from "./semantic.js";
 import { finding, parseSource, type ParsedSource } from "./source.js";
 import type { VulnerabilitySource } from "./vulnerabilities.js";
 
@@ -179,6 +187,18 @@ function renderBodies(
   return { bodies, findings };
 }
 
+/** Every rule a rule file declares an id for, whatever else is wrong with it. */
+function declaredRules(source: ParsedSource): DeclaredRule[] {
+  const rules = (source.value as { rules?: unknown } | null)?.rules;
+  if (!Array.isArray(rules)) return [];
+  const out: DeclaredRule[] = [];
+  rules.forEach((rule: unknown, i) => {
+    const id = (rule as { id?: unknown } | null)?.id;
+    if (typeof id === "string") out.push({ id, at: () => source.locate(["rules", i, "id"]) });
+  });
+  return out;
+}
+
 function revisionOf(
   source: PolicySetSource,
   availability: AvailabilitySource,
@@ -213,6 +233,7 @@ export function compile(source: PolicySetSource, options: CompileOptions = {}): 
   const findings: Finding[] = [];
   const drafts: RuleDraft[] = [];
   const tests: TestCase[] = [];
+  const declared: DeclaredRule[] = [];
   let settingsSource: ParsedSource | null = null;
   const files: Record<FileKind, number> = { rules: 0, tests: 0, settings: 0 };
 
@@ -275,6 +296,7 @@ export function compile(source: PolicySetSource, options: CompileOptions = {}): 
       src = { ...src, value: {}, locate: src.locate.bind(src), scalarAt: src.scalarAt.bind(src) };
     const structural = validateStructure(src, file.kind);
     findings.push(...structural.findings);
+    if (file.kind === "rules") declared.push(...declaredRules(src));
     if (structural.brokenFile || (file.kind !== "rules" && structural.findings.length > 0)) continue;
     if (file.kind === "rules") {
       const r = readRules(src, structural.brokenRules);
@@ -298,7 +320,7 @@ export function compile(source: PolicySetSource, options: CompileOptions = {}): 
     errors,
     availability,
   } as const;
-  findings.push(...checkRules(drafts, ctx), ...checkEnrolled(drafts, ctx));
+  findings.push(...duplicateRuleIds(declared), ...checkRules(drafts, ctx), ...checkEnrolled(drafts, ctx));
   if (settingsSource !== null) findings.push(...checkSettingsFiles(settingsSource, ctx));
   for (const d of drafts) {
     const problems = [
@@ -310,11 +332,17 @@ export function compile(source: PolicySetSource, options: CompileOptions = {}): 
       // gate keeps serving and checks each device at decision time instead.
       const severity = ctx.purpose === "serve" || options.feedSeverity === "warning" ? "warning" : p.severity;
       findings.push(
-        finding(d.at([p.field], p.field === "adu" ? "key" : "value"), p.code, severity, p.message, d.rule.id),
+        finding(
+          d.at(p.index !== undefined ? [p.field, p.index] : [p.field], p.field === "adu" ? "key" : "value"),
+          p.code,
+          severity,
+          p.message,
+          d.rule.id,
+        ),
       );
     }
   }
-  findings.push(...checkTests(tests, new Set(drafts.map((d) => d.rule.id))));
+  findings.push(...checkTests(tests, new Set(declared.map((d) => d.id))));
 
   const rules: CompiledRule[] = [];
   for (const d of drafts) {

@@ -56,7 +56,7 @@ export const FINDING_CODES = {
     title: "YAML syntax error",
     meaning:
       "The file is not valid YAML (a duplicated key, bad indentation, an unclosed bracket or quote), or holds no YAML document at all. The finding is where the YAML reader stopped.",
-    fix: 'Correct the YAML at the line and column named. Inside `{ }` and `[ ]` a comma ends a value, so quote values that hold one (`"iPhone15,2"`).',
+    fix: 'Correct the YAML at the line and column named: indent with spaces, never tabs, and start the keys of one mapping in the same column (the finding names the key indented too deep). Inside `{ }` and `[ ]` a comma ends a value, so quote values that hold one (`"iPhone15,2"`).',
   },
   "yaml-aliases": {
     severity: "error",
@@ -218,6 +218,20 @@ export const FINDING_CODES = {
       "A certificate or key file that `enrollgate.yaml`'s `tls` names is outside the policy directory and the `--secrets-dir` directories, is not a regular file, or is larger than a certificate (1 MiB) or a key (64 KiB) may be.",
     fix: "Mount the certificate and key in a `--secrets-dir` (a Kubernetes Secret, a systemd credential directory) and name them there, or give them on the command line with `--tls-cert` and `--tls-key` (the operator's paths may be anywhere). Never commit the key to the policy repository.",
   },
+  "trust-anchor-missing": {
+    severity: "error",
+    title: "Trust anchor file missing",
+    meaning:
+      "A trust anchor file that `enrollgate.yaml` names does not exist or cannot be read here. The gate will not load the set without it. An error when the path is inside the policy directory (the repository holds the file or nothing does) and for the gate; a warning from `validate` elsewhere, where it may be a secret mounted only on the gate's machine.",
+    fix: "Correct the path, commit the PEM file into the policy directory, or in CI pass the directory it is in with `--secrets-dir`.",
+  },
+  "trust-anchor-invalid": {
+    severity: "error",
+    title: "Trust anchor holds no certificate",
+    meaning:
+      "A trust anchor that `enrollgate.yaml` names holds no PEM certificate, or a certificate that cannot be read. The gate will not load the set.",
+    fix: "Name a PEM file with one or more `-----BEGIN CERTIFICATE-----` blocks (a private key or a DER file is not a trust anchor).",
+  },
   "beta-token-unset": {
     severity: "warning",
     title: "Beta token not available",
@@ -272,6 +286,13 @@ export const FINDING_CODES = {
     meaning: "A test case expects a rule id that no policy file defines, usually a rule renamed or removed.",
     fix: "Correct the id in `expect.rule`, or `rule: null` when no rule should decide.",
   },
+  "test-duplicate-name": {
+    severity: "error",
+    title: "Test case name used twice",
+    meaning:
+      "Two test cases of the policy set have the same name. Names are how `enrollgate test`, JUnit reports and CI annotations tell cases apart: a failure under a shared name points at either.",
+    fix: "Give every case its own name; say what the case proves (`an iPhone 16 on 26.5 is asked for 26.6.1`).",
+  },
   "test-no-cases": {
     severity: "error",
     title: "Test file without cases",
@@ -313,6 +334,13 @@ export const FINDING_CODES = {
     meaning:
       "Per the SOFA feed, a release above the rule's minimum fixes CVEs that are actively exploited, for models the rule matches and that can install that release, and no release of the minimum's own major version at or below it fixes them for those models: a device at the minimum enrolls exposed. Releases are matched to models by the devices they list (board ids on Macs), never by version number alone. The message names the CVEs, the release that fixes each, and a minimum that closes them all when there is one.",
     fix: "Raise the minimum to the release named for each CVE, or to the minimum the message suggests. It is a warning (an error under `--strict`), and a running gate logs it whenever a reload changes the set.",
+  },
+  "model-case-mismatch": {
+    severity: "warning",
+    title: "Model in the wrong letter case",
+    meaning:
+      "A model in the rule's `models` matches no device of its platform in Apple's GDMF feed, but matches one when letter case is ignored (`J414SAP` for the board id `J414sAP`). Models match exactly, so the rule never applies to that device.",
+    fix: "Write the model as the feed spells it.",
   },
   "adu-update-missing": {
     severity: "error",

@@ -11,6 +11,7 @@ import { parseBuild } from "../apple/build.js";
 import { parseOsVersion, VersionError } from "../apple/version.js";
 import type { Finding } from "./findings.js";
 import { finding, type DataPath, type ParsedSource } from "./source.js";
+import { QUOTE_MODELS_HINT } from "./yaml-hints.js";
 
 export type FileKind = "rules" | "tests" | "settings";
 export type { ValidateFunction } from "ajv/dist/2020.js";
@@ -303,6 +304,31 @@ function errorText(f: () => unknown): string {
   }
 }
 
+/** Rules whose model list holds numbers: an unquoted `iPhone15,2` split at its comma. */
+function splitModelLists(source: ParsedSource): Map<number, Finding> {
+  const out = new Map<number, Finding>();
+  const rules = (source.value as { rules?: unknown } | null)?.rules;
+  if (!Array.isArray(rules)) return out;
+  rules.forEach((rule: unknown, i) => {
+    const models = (rule as { models?: unknown } | null)?.models;
+    if (!Array.isArray(models)) return;
+    const j = models.findIndex((m, k) => k > 0 && typeof m === "number" && typeof models[k - 1] === "string");
+    if (j === -1) return;
+    const written = `${String(models[j - 1])},${String(models[j])}`;
+    out.set(
+      i,
+      finding(
+        source.locate(["rules", i, "models"]),
+        "schema-type",
+        "error",
+        `"models" reads ${written} as two values, "${String(models[j - 1])}" and ${String(models[j])}: ${QUOTE_MODELS_HINT}`,
+        ruleIdAt(source.value, ["rules", i]),
+      ),
+    );
+  });
+  return out;
+}
+
 export interface StructureCheck {
   readonly findings: Finding[];
   /** Rules (by index) with a structural error; the file's other rules can still be read. */
@@ -330,9 +356,17 @@ export function validateStructure(
   const seen = new Set<string>();
   const brokenRules = new Set<number>();
   let brokenFile = false;
+  // `models: [iPhone15,2]` reads as "iPhone15" and 2: one finding that says to quote, not one per piece.
+  const splitModels = kind === "rules" ? splitModelLists(source) : new Map<number, Finding>();
+  for (const [i, f] of splitModels) {
+    brokenRules.add(i);
+    out.push(f);
+  }
   for (const e of errors) {
     if (insideOneOf(e)) continue;
     const path = toPath(e.instancePath);
+    if (path[0] === "rules" && typeof path[1] === "number" && path[2] === "models" && splitModels.has(path[1]))
+      continue;
     if (kind === "rules" && path[0] === "rules" && typeof path[1] === "number") brokenRules.add(path[1]);
     else brokenFile = true;
     let f: Finding | null;

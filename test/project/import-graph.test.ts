@@ -24,7 +24,7 @@ const LAYERING: Layering = {
   report: ["report", "policy", "apple", "base"],
   ddm: ["ddm", "policy", "apple", "base"],
   gate: ["gate", "feeds", "policy", "apple", "base"],
-  impact: ["impact", "feeds", "policy", "apple", "base"],
+  impact: ["impact", "feeds", "report", "policy", "apple", "base"],
   cli: ["cli", "gate", "impact", "feeds", "ddm", "report", "policy", "apple", "base"],
   index: ["gate", "impact", "feeds", "ddm", "report", "policy", "apple", "base"],
   express: ["express", "gate"],
