@@ -5,6 +5,7 @@
 // upstream that shows the exact request line.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawnGate, type GateProcess } from "../helpers/gate-process.js";
+import { eventually } from "../helpers/http.js";
 import { exchange } from "../helpers/raw-http.js";
 import { startRawUpstream, type RawUpstream } from "../helpers/raw-upstream.js";
 
@@ -86,6 +87,9 @@ describe("targets refused before any routing", () => {
 
   it("the refusal is logged with the target and counted", async () => {
     await send("GET http://mdm.internal/admin");
+    // The gate writes its log at the end of the event loop's turn: the line can arrive just after the answer.
+    const refused = (l: Record<string, unknown>) => l.event === "rejected" && l.target === "http://mdm.internal/admin";
+    await eventually(() => gate.running.lines.some(refused), "the rejected line").catch(() => undefined);
     const line = gate.running.lines.filter((l) => l.event === "rejected").at(-1);
     expect(line).toMatchObject({
       status: 400,
