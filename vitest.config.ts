@@ -25,6 +25,7 @@ export const RUN_ONCE: ReadonlyArray<string> = [
   "test/gate/trust.test.ts",
   "test/gate/upstream-headers.test.ts",
   "test/gate/upstream-paths.test.ts",
+  "test/project/docs-examples.test.ts",
   "test/project/import-graph.test.ts",
   "test/project/package.test.ts",
   "test/project/policy-schema.test.ts",

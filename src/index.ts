@@ -6,7 +6,7 @@
 // of findings (formatReport), the errors they throw, and their types.
 // Lower-level pieces are in subpath entries, each with its own index.ts:
 // enrollgate/policy, enrollgate/apple, enrollgate/feeds, enrollgate/gate,
-// enrollgate/report and enrollgate/cli (README.md, "Library").
+// enrollgate/report and enrollgate/cli (docs/library.md, "Package entries").
 
 // The gate: Express middleware and the standalone server.
 export { enrollmentGate } from "./gate/middleware.js";
