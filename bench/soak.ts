@@ -1,9 +1,11 @@
 // `npm run soak`: the long soak (support/soak.ts), 5 minutes by default.
-// Flags: --seconds N, --connections N, --warmup N. Prints the report as a
-// Markdown table, writes bench/soak-results.json, and exits 1 when any answer
+// Flags: --seconds N, --connections N, --warmup N, --out FILE. Prints the
+// report as a Markdown table, writes it as JSON to bench/results/soak.json
+// (ignored by git) or the --out file, and exits 1 when any answer
 // was unexpected or mismatched, a connection failed, or resident memory grew
 // 10% or more after the warm-up.
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { cpus, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 import { formatSoakReport, runSoak } from "../support/soak.js";
@@ -28,10 +30,13 @@ const report = await runSoak({
 const machine = `${cpus()[0]?.model ?? "unknown"}, ${cpus().length} cores, ${Math.round(totalmem() / 1024 ** 3)} GiB, Node ${process.version}`;
 process.stdout.write(`Machine: ${machine}\n\n${formatSoakReport(report)}\n`);
 if (report.samples.length > 0) process.stdout.write(`\n${report.samples.join("\n")}\n`);
-writeFileSync(
-  fileURLToPath(new URL("../../bench/soak-results.json", import.meta.url)),
-  `${JSON.stringify({ date: new Date().toISOString(), machine, report }, null, 2)}\n`,
-);
+const outAt = args.indexOf("--out");
+const out =
+  outAt === -1
+    ? fileURLToPath(new URL("../../bench/results/soak.json", import.meta.url))
+    : resolve(process.env.INIT_CWD ?? process.cwd(), args[outAt + 1] ?? "");
+mkdirSync(dirname(out), { recursive: true });
+writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), machine, report }, null, 2)}\n`);
 
 const failed =
   report.unexpected > 0 ||

@@ -1,5 +1,5 @@
 // Reading a file someone else named: a policy file, a beta token file, a
-// trust anchor, a feed snapshot. Whoever named it (a policy change in git)
+// trust anchor, a feed snapshot, a TLS certificate or key. Whoever named it (a policy change in git)
 // must not be able to make the gate read the server's own files, block on a
 // FIFO or a device, or fill memory. So: the path can be confined to a set of
 // directories (after resolving symlinks and `..`), only a regular file is
@@ -17,6 +17,8 @@ export const FILE_LIMITS = {
   token: 64 * 1024,
   "trust-anchor": 1024 * 1024,
   feed: 32 * 1024 * 1024,
+  "tls-certificate": 1024 * 1024,
+  "tls-key": 64 * 1024,
 } as const;
 
 export type FileProblem =

@@ -6,11 +6,13 @@ import { describe, expect, it } from "vitest";
 import {
   EnrollgateError,
   type ErrorCategory,
+  GateNotRunError,
   hasErrorCode,
   InternalError,
   isInputError,
   PolicyLoadError,
   PolicySetError,
+  InventoryError,
   StartupError,
 } from "enrollgate";
 import { FileRefusedError, HydrationError } from "enrollgate/policy";
@@ -26,8 +28,8 @@ import {
   VersionError,
 } from "enrollgate/apple";
 import { AduError, FeedError } from "enrollgate/feeds";
-import { TrustAnchorError, TrustProxyError } from "enrollgate/gate";
-import { UsageError } from "enrollgate/cli";
+import { TlsError, TrustAnchorError, TrustProxyError } from "enrollgate/gate";
+import { GitSourceError, UsageError } from "enrollgate/cli";
 import { enrollgate } from "./helpers/cli.js";
 import { readSources } from "./helpers/import-graph.js";
 import { projectPath, readProject } from "./helpers/project.js";
@@ -41,6 +43,7 @@ const ERRORS: ReadonlyArray<readonly [EnrollgateError, string, ErrorCategory]> =
   [new StartupError("m", "listen-failed"), "listen-failed", "input"],
   [new TrustAnchorError("m"), "trust-anchor-unreadable", "input"],
   [new TrustProxyError("m"), "trust-proxy-invalid", "input"],
+  [new TlsError("m"), "tls-unusable", "input"],
   [new FeedError("m"), "feed-unusable", "input"],
   [new AduError("throttled", "m", 429), "adu-throttled", "input"],
   [new FileRefusedError("not-regular", "m"), "file-not-regular", "input"],
@@ -53,6 +56,9 @@ const ERRORS: ReadonlyArray<readonly [EnrollgateError, string, ErrorCategory]> =
   [new CmsError("m", "too-many-certificates"), "too-many-certificates", "input"],
   [new CommandError("m"), "command-invalid", "input"],
   [new DeviceInformationError("m"), "device-information-invalid", "input"],
+  [new GateNotRunError(), "gate-not-run", "internal"],
+  [new GitSourceError("m"), "git-source-unreadable", "input"],
+  [new InventoryError([]), "inventory-invalid", "input"],
   [new HydrationError("m"), "hydration-failed", "internal"],
   [new InternalError("m"), "internal", "internal"],
 ];

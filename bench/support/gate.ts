@@ -4,7 +4,15 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createCA, createIdentity, machineInfoPlist, signCms, base64, type Identity } from "../../support/signing.js";
+import {
+  base64,
+  createCA,
+  createIdentity,
+  machineInfoPlist,
+  privateKeyPem,
+  signCms,
+  type Identity,
+} from "../../support/signing.js";
 import { freePort, startNode, type Child } from "./processes.js";
 
 export const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
@@ -19,6 +27,10 @@ export interface GateFixture {
   /** The same from a device of its own (a new certificate, issued by the CA). */
   headerFromNewDevice(os: string, serial: string): Promise<Record<string, string>>;
   start(extra?: string[]): Promise<Child>;
+  /** The same gate serving HTTPS (--tls-cert, --tls-key) with a certificate for 127.0.0.1 from a throwaway CA. */
+  startTls(extra?: string[]): Promise<Child>;
+  /** That HTTPS certificate's files and the CA that issued it. */
+  readonly tls: { readonly cert: string; readonly key: string; readonly ca: string };
 }
 
 export async function gateFixture(): Promise<GateFixture> {
@@ -26,7 +38,50 @@ export async function gateFixture(): Promise<GateFixture> {
   const ca = await createCA();
   const device = await createIdentity(ca, { kind: "ecdsa" });
   await writeFile(join(dir, "ca.pem"), ca.pem);
+  const now = Date.now();
+  const valid = { from: new Date(now - 86_400_000), to: new Date(now + 86_400_000) };
+  const tlsRoot = await createCA("Bench TLS CA", "ecdsa", { valid });
+  const leaf = await createIdentity(tlsRoot, {
+    kind: "ecdsa",
+    commonName: "127.0.0.1",
+    altNames: ["127.0.0.1"],
+    valid,
+  });
+  const tls = { cert: join(dir, "tls.crt"), key: join(dir, "tls.key"), ca: tlsRoot.pem };
+  await writeFile(tls.cert, leaf.pem);
+  await writeFile(tls.key, await privateKeyPem(leaf));
+  const serve = async (extra: string[], https: boolean) => {
+    const port = await freePort();
+    return startNode(
+      [
+        BIN,
+        "serve",
+        "--policies",
+        join(ROOT, "policies"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        String(port),
+        "--verify",
+        "enforce",
+        "--trust-anchor",
+        join(dir, "ca.pem"),
+        "--format",
+        "json",
+        "--no-watch",
+        ...(https ? ["--tls-cert", tls.cert, "--tls-key", tls.key] : []),
+        ...extra,
+      ],
+      port,
+      {
+        env: { IOS27_BETA_TOKEN: "bench-token" },
+        readyPath: "/readyz",
+        ...(https ? { tls: { ca: tls.ca } } : {}),
+      },
+    );
+  };
   return {
+    tls,
     ca,
     device,
     dir,
@@ -43,30 +98,7 @@ export async function gateFixture(): Promise<GateFixture> {
         "x-apple-aspen-deviceinfo": base64(await signCms(machineInfoPlist({ OS_VERSION: os, SERIAL: serial }), own)),
       };
     },
-    async start(extra = []) {
-      const port = await freePort();
-      return startNode(
-        [
-          BIN,
-          "serve",
-          "--policies",
-          join(ROOT, "policies"),
-          "--host",
-          "127.0.0.1",
-          "--port",
-          String(port),
-          "--verify",
-          "enforce",
-          "--trust-anchor",
-          join(dir, "ca.pem"),
-          "--format",
-          "json",
-          "--no-watch",
-          ...extra,
-        ],
-        port,
-        { env: { IOS27_BETA_TOKEN: "bench-token" }, readyPath: "/readyz" },
-      );
-    },
+    start: (extra = []) => serve(extra, false),
+    startTls: (extra = []) => serve(extra, true),
   };
 }

@@ -1,6 +1,7 @@
 // Servers under test run in their own processes, as in production; the load
 // generator runs in this one.
 import { spawn, type ChildProcess } from "node:child_process";
+import { get } from "node:https";
 import { createServer } from "node:net";
 
 export async function freePort(): Promise<number> {
@@ -16,11 +17,21 @@ export interface Child {
   stop(): Promise<void>;
 }
 
-/** Starts `node args...` and waits until GET `readyPath` answers. */
+/** The status of GET `url` over HTTPS, trusting `ca`. */
+function httpsStatus(url: string, ca: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    get(url, { ca }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode ?? 0));
+    }).on("error", reject);
+  });
+}
+
+/** Starts `node args...` and waits until GET `readyPath` answers (over HTTPS with `tls`). */
 export async function startNode(
   args: string[],
   port: number,
-  options: { env?: Record<string, string>; readyPath?: string; cwd?: string } = {},
+  options: { env?: Record<string, string>; readyPath?: string; cwd?: string; tls?: { ca: string } } = {},
 ): Promise<Child> {
   const child: ChildProcess = spawn(process.execPath, args, {
     cwd: options.cwd,
@@ -29,14 +40,20 @@ export async function startNode(
   });
   let stderr = "";
   child.stderr?.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${options.tls === undefined ? "http" : "https"}://127.0.0.1:${port}`;
   const deadline = Date.now() + 20_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${args.join(" ")} exited: ${stderr}`);
     try {
-      const res = await fetch(`${url}${options.readyPath ?? "/"}`);
-      await res.arrayBuffer();
-      if (res.status < 500) break;
+      const target = `${url}${options.readyPath ?? "/"}`;
+      let status: number;
+      if (options.tls !== undefined) status = await httpsStatus(target, options.tls.ca);
+      else {
+        const res = await fetch(target);
+        await res.arrayBuffer();
+        status = res.status;
+      }
+      if (status < 500) break;
     } catch {
       // not listening yet
     }

@@ -12,7 +12,7 @@ export interface BenchRow {
   readonly target: string;
   /** null: reported, no target. */
   readonly met: boolean | null;
-  /** Raw numbers for results.json. */
+  /** Raw numbers, for the JSON results file. */
   readonly data: Record<string, unknown>;
 }
 

@@ -9,7 +9,40 @@ import { parseAppleSchema, toAppleSchemaDocument, type AppleSchemaDocument } fro
 import { markShipped } from "./schema/precompiled.js";
 import { parsePemCertificates } from "./trust-store.js";
 
-export type BundledAppleSchema = "softwareupdate.required" | "machineinfo" | "os-update-status";
+export type BundledAppleSchema =
+  | "softwareupdate.required"
+  | "machineinfo"
+  | "os-update-status"
+  | `ddm/${DdmDeclarationSchema}`
+  | `ddm/status/${DdmStatusSchema}`;
+
+/** Apple's declaration schemas enrollgate ships (schemas/ddm/): the 2026 software update ones and what they need. */
+export type DdmDeclarationSchema =
+  | "declarationbase"
+  | "activation.simple"
+  | "management.status-subscriptions"
+  | "softwareupdate.enforcement.specific"
+  | "softwareupdate.settings";
+
+/** Apple's status item schemas enrollgate ships (schemas/ddm/status/), and the status report around them. */
+export type DdmStatusSchema = "statusreport" | DdmStatusItem;
+
+/** The status items enrollgate subscribes to and reads. */
+export type DdmStatusItem =
+  | "device.identifier.udid"
+  | "device.identifier.serial-number"
+  | "device.model.identifier"
+  | "device.operating-system.family"
+  | "device.operating-system.version"
+  | "device.operating-system.build-version"
+  | "device.operating-system.supplemental.build-version"
+  | "device.operating-system.supplemental.extra-version"
+  | "softwareupdate.device-id"
+  | "softwareupdate.install-state"
+  | "softwareupdate.pending-version"
+  | "softwareupdate.failure-reason"
+  | "softwareupdate.install-reason"
+  | "softwareupdate.beta-enrollment";
 
 const apple = new Map<BundledAppleSchema, AppleSchemaDocument>();
 

@@ -33,7 +33,7 @@ export { BandedSchema } from "./schema/banded.js";
 export { versionBoundaries } from "./schema/bands.js";
 export { precompiledKey } from "./schema/precompiled.js";
 export { bundledAppleSchema, appleTrustAnchors, APPLE_TRUST_ANCHORS } from "./bundled.js";
-export type { BundledAppleSchema } from "./bundled.js";
+export type { BundledAppleSchema, DdmDeclarationSchema, DdmStatusSchema } from "./bundled.js";
 
 // The 403 body Apple specifies.
 export { SOFTWARE_UPDATE_REQUIRED, errorSchema, redactToken } from "./software-update-required.js";
@@ -87,4 +87,33 @@ export type {
   CommandStatus,
 } from "./os-update-status.js";
 export { readDeviceInformation, DeviceInformationError } from "./device-information.js";
+
+// Declarative device management: the declarations enrollgate writes, and the status reports devices send.
+export {
+  DECLARATION_TYPES,
+  DDM_STATUS_ITEMS,
+  declaration,
+  declarationProblem,
+  declarationSupportedFrom,
+  declarationKeySupportedFrom,
+  enforcementPayload,
+  betaSettingsPayload,
+  canonicalJson,
+  readStatusReport,
+  statusItemSupported,
+  statusItemSupportedFrom,
+  MAX_IDENTIFIER_OCTETS,
+} from "./ddm.js";
+export type {
+  DeclarationKind,
+  DeclarationType,
+  EnforcementPayload,
+  BetaSettingsPayload,
+  ActivationPayload,
+  StatusSubscriptionsPayload,
+  DdmStatusItem,
+  StatusReportRead,
+  InvalidStatusItem,
+  StatusItemError,
+} from "./ddm.js";
 export type { DeviceInformation } from "./device-information.js";

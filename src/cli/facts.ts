@@ -2,6 +2,8 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { Option, type Command } from "commander";
+import { parseBuild } from "../apple/build.js";
+import { parseOsVersion, VersionError, withSupplementalExtra } from "../apple/version.js";
 import { describedFacts, factsOfMachineInfo } from "../policy/facts.js";
 import type { DeviceFacts } from "../policy/model.js";
 import { UsageError } from "./io.js";
@@ -38,9 +40,28 @@ export function addFactOptions(command: Command): Command {
     );
 }
 
+/** The flags that describe a device by hand; --machine-info replaces them all. */
+const FACT_FLAGS = [
+  ["product", "--product"],
+  ["osVersion", "--os-version"],
+  ["build", "--build"],
+  ["serial", "--serial"],
+  ["udid", "--udid"],
+  ["deviceId", "--device-id"],
+  ["supplementalExtra", "--supplemental-extra"],
+  ["supplementalBuild", "--supplemental-build"],
+  ["canUpdate", "--can-update"],
+] as const;
+
 /** Facts from --machine-info FILE, or from the flags (then --product is required). */
 export async function factsFrom(flags: FactFlags, cwd: string): Promise<DeviceFacts> {
   if (flags.machineInfo === undefined) return factsFromFlags(flags);
+  // Mixing would leave it unclear which value was decided on: the device's, or the flag's.
+  const mixed = FACT_FLAGS.filter(([key]) => flags[key] !== undefined).map(([, flag]) => flag);
+  if (mixed.length > 0)
+    throw new UsageError(
+      `--machine-info describes the whole device; drop ${mixed.join(", ")} (or describe the device with flags alone)`,
+    );
   let bytes: Buffer;
   try {
     bytes = await readFile(resolve(cwd, flags.machineInfo));
@@ -49,20 +70,44 @@ export async function factsFrom(flags: FactFlags, cwd: string): Promise<DeviceFa
       `cannot read ${flags.machineInfo}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
     );
   }
-  const [{ machineInfoFromFile }, { BandedSchema }, { bundledAppleSchema }] = await Promise.all([
-    import("../apple/machine-info.js"),
-    import("../apple/schema/banded.js"),
-    import("../apple/bundled.js"),
-  ]);
-  const read = machineInfoFromFile(bytes, new BandedSchema(bundledAppleSchema("machineinfo"), "receive"));
+  const [{ machineInfoFromFile }, { BandedSchema }, { bundledAppleSchema }, { capturedMachineInfo }] =
+    await Promise.all([
+      import("../apple/machine-info.js"),
+      import("../apple/schema/banded.js"),
+      import("../apple/bundled.js"),
+      import("./captured-machine-info.js"),
+    ]);
+  const unwrapped = capturedMachineInfo(bytes);
+  if (!unwrapped.ok) throw new UsageError(`${flags.machineInfo}: ${unwrapped.message}`);
+  const read = machineInfoFromFile(unwrapped.bytes, new BandedSchema(bundledAppleSchema("machineinfo"), "receive"));
   if (!read.ok) throw new UsageError(`${flags.machineInfo}: ${read.message}`);
   return factsOfMachineInfo(read.machineInfo);
+}
+
+/** Refuses a version or build the gate could not read: deciding on it would explain nothing. */
+function checkedFlags(flags: FactFlags): void {
+  const problems: string[] = [];
+  const attempt = (flag: string, f: () => unknown) => {
+    try {
+      f();
+    } catch (e) {
+      if (!(e instanceof VersionError)) throw e;
+      problems.push(`${flag}: ${e.message}`);
+    }
+  };
+  if (flags.osVersion !== undefined) attempt("--os-version", () => parseOsVersion(flags.osVersion));
+  if (flags.osVersion !== undefined && flags.supplementalExtra !== undefined && problems.length === 0)
+    attempt("--supplemental-extra", () => withSupplementalExtra(flags.osVersion ?? "", flags.supplementalExtra));
+  if (flags.build !== undefined) attempt("--build", () => parseBuild(flags.build));
+  if (flags.supplementalBuild !== undefined) attempt("--supplemental-build", () => parseBuild(flags.supplementalBuild));
+  if (problems.length > 0) throw new UsageError(problems.join("; "));
 }
 
 /** Facts from flags; --product is required. */
 export function factsFromFlags(flags: FactFlags): DeviceFacts {
   if (flags.product === undefined)
     throw new UsageError("describe the device with --product (and --os-version, --build, ...) or --machine-info FILE");
+  checkedFlags(flags);
   const { canUpdate, ...rest } = flags;
   return describedFacts({
     ...rest,

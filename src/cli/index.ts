@@ -5,4 +5,5 @@
 
 export { run } from "./program.js";
 export { EXIT, UsageError, processIO } from "./io.js";
+export { GitSourceError } from "./git-source.js";
 export type { CliIO, ExitCode } from "./io.js";

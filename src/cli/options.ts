@@ -18,7 +18,7 @@ export function repeatable(value: string, all: string[] = []): string[] {
 export function addSecretsDirOption<C extends Command>(command: C): C {
   command.option(
     "--secrets-dir <dir>",
-    "a directory beta token files and trust anchors named in the policies may be in, besides the policy directory (where Kubernetes or systemd mount secrets); repeatable",
+    "a directory beta token files, trust anchors and TLS files named in the policies may be in, besides the policy directory (where Kubernetes or systemd mount secrets); repeatable",
     repeatable,
   );
   return command;

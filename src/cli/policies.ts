@@ -3,9 +3,17 @@
 // one-shot, so they compile in-process (the server compiles in a worker);
 // every file is still read the gate's way: confined, regular, size-capped.
 import { resolve } from "node:path";
-import type { FeedFlags } from "../feeds/provider.js";
-import type { CompileOptions, CompileResult } from "../policy/compile.js";
+import type { FeedConfig, FeedData, FeedFlags, FeedRule, SnapshotReads } from "../feeds/provider.js";
+import type { CompileOptions, CompileResult, PolicySetSource } from "../policy/compile.js";
+import type { NamedFileKind, NamedFileRead } from "../policy/semantic.js";
 import type { CliIO } from "./io.js";
+
+/** Where a set's named files come from when not from disk (a set read from git). */
+export interface SetFiles {
+  readonly readNamed: (absolutePath: string, kind: NamedFileKind) => NamedFileRead;
+  /** A snapshot enrollgate.yaml names, or null to read it from disk as usual. */
+  readonly readSnapshot: (absolutePath: string) => Promise<string | null>;
+}
 
 export async function loadAndCompile(
   dir: string,
@@ -13,19 +21,74 @@ export async function loadAndCompile(
   options: Omit<CompileOptions, "env" | "readFile" | "availability">,
   feeds: FeedFlags = {},
   secretsDirs: ReadonlyArray<string> = [],
-): Promise<CompileResult & { dir: string }> {
-  const [{ loadPolicySet, policyFileReader }, { FeedProvider }, { compileWithFeeds }] = await Promise.all([
+): Promise<CompileResult & { dir: string; feeds: FeedData | null }> {
+  const { loadPolicySet } = await import("../policy/load.js");
+  const source = await loadPolicySet(dir, { cwd: io.cwd });
+  return { ...(await compileSource(source, io, options, feeds, secretsDirs)), dir };
+}
+
+/** Compiles a policy set already read, with its feeds; `files` reads what it names from elsewhere than disk. */
+export async function compileSource(
+  source: PolicySetSource,
+  io: CliIO,
+  options: Omit<CompileOptions, "env" | "readFile" | "availability">,
+  feeds: FeedFlags = {},
+  secretsDirs: ReadonlyArray<string> = [],
+  files?: SetFiles,
+): Promise<CompileResult & { feeds: FeedData | null }> {
+  const [
+    { policyFileReader },
+    { FeedProvider, readSnapshots },
+    { compileWithFeeds },
+    { parseGdmf },
+    { parseAduCatalog },
+  ] = await Promise.all([
     import("../policy/load.js"),
     import("../feeds/provider.js"),
     import("../feeds/with-feeds.js"),
+    import("../feeds/gdmf.js"),
+    import("../feeds/adu-catalog.js"),
   ]);
-  const source = await loadPolicySet(dir, { cwd: io.cwd });
   const secrets = secretsDirs.map((d) => resolve(io.cwd, d));
-  const { result, problems } = await compileWithFeeds(
+  const provider = new FeedProvider({ env: io.env });
+  const refresh =
+    files === undefined
+      ? provider
+      : {
+          // Snapshots enrollgate.yaml names inside the set come from the same place as the set.
+          async refresh(config: FeedConfig, rules: ReadonlyArray<FeedRule>) {
+            const gdmf =
+              config.confine?.gdmf !== null && config.confine?.gdmf !== undefined && config.gdmf !== null
+                ? await files.readSnapshot(config.gdmf)
+                : null;
+            const adu =
+              config.confine?.aduCatalog !== null &&
+              config.confine?.aduCatalog !== undefined &&
+              config.adu?.kind === "catalog"
+                ? await files.readSnapshot(config.adu.path)
+                : null;
+            const disk = await readSnapshots({
+              ...config,
+              gdmf: gdmf === null ? config.gdmf : null,
+              adu: adu === null ? config.adu : null,
+            });
+            const reads: SnapshotReads = {
+              ...disk,
+              ...(gdmf !== null && config.gdmf !== null
+                ? { gdmf: { ok: true, value: parseGdmf(gdmf, config.gdmf) } }
+                : {}),
+              ...(adu !== null && config.adu?.kind === "catalog"
+                ? { adu: { ok: true, value: parseAduCatalog(adu, config.adu.path) } }
+                : {}),
+            };
+            return provider.refresh(config, rules, reads);
+          },
+        };
+  const { result, problems, refreshed } = await compileWithFeeds(
     source,
-    { ...options, env: io.env, readFile: policyFileReader(source.dir, secrets) },
-    { provider: new FeedProvider({ env: io.env }), flags: feeds, cwd: io.cwd, secretsDirs: secrets },
+    { ...options, env: io.env, readFile: files?.readNamed ?? policyFileReader(source.dir, secrets) },
+    { provider: refresh, flags: feeds, cwd: io.cwd, secretsDirs: secrets },
   );
   for (const p of problems) io.stderr(`enrollgate: warning: ${p}\n`);
-  return { ...result, dir };
+  return { ...result, feeds: refreshed?.feeds ?? null };
 }

@@ -9,6 +9,9 @@ import { findingsDocsUrl, type PackageManifest } from "../report/docs-url.js";
 import { EXIT, type CliIO, type ExitCode } from "./io.js";
 import { registerAdu } from "./commands/adu.js";
 import { registerCheck } from "./commands/check.js";
+import { registerCoverage } from "./commands/coverage.js";
+import { registerDdm } from "./commands/ddm.js";
+import { registerDiff } from "./commands/diff.js";
 import { registerGdmf } from "./commands/gdmf.js";
 import { registerOsUpdateStatus } from "./commands/os-update-status.js";
 import { registerSchema } from "./commands/schema.js";
@@ -37,9 +40,12 @@ export async function run(argv: readonly string[], io: CliIO): Promise<ExitCode>
   registerValidate(program, io, exit, version, findingsDocsUrl(manifest));
   registerTest(program, io, exit);
   registerCheck(program, io, exit, version);
+  registerCoverage(program, io, exit, version);
+  registerDiff(program, io, exit, version);
   registerServe(program, io, exit);
   registerGdmf(program, io, exit);
   registerAdu(program, io, exit);
+  registerDdm(program, io, exit, version);
   registerOsUpdateStatus(program, io, exit);
   registerSchema(program, io, exit);
   const configure = (c: Command): void => {

@@ -54,6 +54,7 @@ export function feedAvailability(feeds: Feeds): AvailabilitySource {
       );
     },
     checkRule: (rule, now) => feedProblems(rule, { gdmf, adu }, now),
+    ...(gdmf !== null ? { published: gdmf.releases } : {}),
   };
   return Object.freeze(source);
 }

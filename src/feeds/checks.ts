@@ -136,6 +136,34 @@ function aduProblems(rule: Rule, catalog: AduCatalog): FeedProblem[] {
   return problems;
 }
 
+/**
+ * Models the feed lists only in another letter case (`J414SAP` for
+ * `J414sAP`): rules match model ids exactly, so such a rule never applies to
+ * the device it names.
+ */
+function caseProblems(rule: Rule, feed: GdmfFeed): FeedProblem[] {
+  if (rule.models === null) return [];
+  const devices = [...gdmfDevices(feed, rule.platform, null)];
+  const out: FeedProblem[] = [];
+  rule.models.forEach((pattern, index) => {
+    const glob = compileGlob(pattern);
+    if (devices.some((d) => glob.test(d))) return;
+    const spelt = devices.filter((d) => glob.testIgnoringCase(d)).sort();
+    if (spelt.length === 0) return;
+    out.push({
+      code: "model-case-mismatch",
+      severity: "warning",
+      field: "models",
+      index,
+      message: `model "${pattern}" matches no ${rule.platform} device in Apple's feed, which lists ${list(
+        spelt.map((d) => `"${d}"`),
+        3,
+      )}: models match in exact letter case, so this rule never applies to ${spelt.length === 1 ? "it" : "them"}`,
+    });
+  });
+  return out;
+}
+
 export function feedProblems(
   rule: Rule,
   feeds: { gdmf: GdmfFeed | null; adu: AduCatalog | null },
@@ -143,5 +171,6 @@ export function feedProblems(
 ): FeedProblem[] {
   // A beta program delivers its seed itself: Apple's public feed never lists seeds.
   const gdmf = feeds.gdmf !== null && rule.betaProgram === null ? gdmfProblems(rule, feeds.gdmf, now) : [];
-  return [...gdmf, ...(feeds.adu !== null ? aduProblems(rule, feeds.adu) : [])];
+  const cases = feeds.gdmf !== null ? caseProblems(rule, feeds.gdmf) : [];
+  return [...cases, ...gdmf, ...(feeds.adu !== null ? aduProblems(rule, feeds.adu) : [])];
 }

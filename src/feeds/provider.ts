@@ -9,11 +9,16 @@ import { AduClient, staticToken, type AduApi, type AduClientOptions, type TokenC
 import { parseAduCatalog, pullAduCatalog, type AduCatalog, type AduWant } from "./adu-catalog.js";
 import { feedAvailability } from "./availability.js";
 import { FeedError, parseGdmf, type GdmfFeed } from "./gdmf.js";
+import { parseSofa, type SofaFeed } from "./sofa.js";
+import { sofaVulnerabilities } from "./vulnerabilities.js";
+import type { VulnerabilitySource } from "../policy/vulnerabilities.js";
 import { FILE_LIMITS, FileRefusedError, readRegularFile } from "../safe-file.js";
 
 /** Feed flags as the CLI takes them. */
 export interface FeedFlags {
   readonly gdmf?: string;
+  /** SOFA v2 feed snapshots, one per feed (iOS, macOS). */
+  readonly sofa?: ReadonlyArray<string>;
   readonly aduCatalog?: string;
   readonly aduUrl?: string;
   readonly aduInstance?: string;
@@ -28,12 +33,18 @@ export interface FeedConfig {
   /** Absolute path of a GDMF snapshot. */
   readonly gdmf: string | null;
   readonly adu: AduSource | null;
+  /** Absolute paths of SOFA snapshots; absent or empty: none. */
+  readonly sofa?: ReadonlyArray<string>;
   /**
    * Snapshot paths that enrollgate.yaml named (the policy repository, not the
    * operator) are read only inside these directories: the policy directory
    * and the secrets directories. Absent: the paths are the operator's.
    */
-  readonly confine?: { readonly gdmf: ReadonlyArray<string> | null; readonly aduCatalog: ReadonlyArray<string> | null };
+  readonly confine?: {
+    readonly gdmf: ReadonlyArray<string> | null;
+    readonly aduCatalog: ReadonlyArray<string> | null;
+    readonly sofa?: ReadonlyArray<string> | null;
+  };
 }
 
 export const NO_FEEDS: FeedConfig = Object.freeze({ gdmf: null, adu: null });
@@ -50,8 +61,13 @@ export function resolveFeedConfig(
   const policyRoots = [dir, ...secretsDirs.map((d) => resolve(cwd, d))];
   const gdmf =
     flags.gdmf !== undefined ? at(cwd, flags.gdmf) : settings?.gdmf !== undefined ? at(dir, settings.gdmf) : null;
+  const sofaSettings =
+    settings?.sofa === undefined ? [] : typeof settings.sofa === "string" ? [settings.sofa] : settings.sofa;
+  const sofaFlags = flags.sofa ?? [];
+  const sofa = sofaFlags.length > 0 ? sofaFlags.map((p) => at(cwd, p)) : sofaSettings.map((p) => at(dir, p));
   const confine = {
     gdmf: flags.gdmf === undefined && settings?.gdmf !== undefined ? policyRoots : null,
+    sofa: sofaFlags.length === 0 && sofaSettings.length > 0 ? policyRoots : null,
     aduCatalog:
       flags.aduCatalog === undefined &&
       flags.aduUrl === undefined &&
@@ -60,7 +76,7 @@ export function resolveFeedConfig(
         ? policyRoots
         : null,
   };
-  return { ...resolveAdu(flags, settings, dir, cwd), gdmf, confine };
+  return { ...resolveAdu(flags, settings, dir, cwd), gdmf, sofa, confine };
 }
 
 /**
@@ -135,16 +151,37 @@ export function aduWants(rules: ReadonlyArray<FeedRule>): AduWant[] {
   return out;
 }
 
-/** ENROLLGATE_ADU_TOKEN, else @azure/identity's DefaultAzureCredential (an optional dependency). */
+/** The package that gives live ADU an Azure identity: an optional peer dependency, installed by whoever needs it. */
+export const AZURE_IDENTITY_PACKAGE = "@azure/identity";
+
+/** Whether `e` says that `name` itself (not something it imports) is not installed. */
+function isMissingPackage(e: unknown, name: string): boolean {
+  const { code, message } = e as { code?: unknown; message?: unknown };
+  return (
+    (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") &&
+    typeof message === "string" &&
+    message.includes(`'${name}'`)
+  );
+}
+
+/**
+ * ENROLLGATE_ADU_TOKEN, else @azure/identity's DefaultAzureCredential. The
+ * package is an optional peer dependency, loaded only here: installing
+ * enrollgate does not install it, and a live ADU pull without a token says
+ * which package to install.
+ */
 export async function aduCredential(env: Readonly<Record<string, string | undefined>>): Promise<TokenCredential> {
   const token = env.ENROLLGATE_ADU_TOKEN?.trim();
   if (token !== undefined && token !== "") return staticToken(token);
   let identity: { DefaultAzureCredential: new () => TokenCredential };
   try {
     identity = await import("@azure/identity");
-  } catch {
+  } catch (e) {
+    if (!isMissingPackage(e, AZURE_IDENTITY_PACKAGE)) {
+      throw new FeedError(`cannot load ${AZURE_IDENTITY_PACKAGE} for live ADU: ${(e as Error).message}`);
+    }
     throw new FeedError(
-      "ADU needs a token: set ENROLLGATE_ADU_TOKEN, or install @azure/identity to use an Azure identity",
+      `live ADU needs a token: set ENROLLGATE_ADU_TOKEN, or install the optional package ${AZURE_IDENTITY_PACKAGE} beside enrollgate (npm install ${AZURE_IDENTITY_PACKAGE}; with a global install, npm install --global ${AZURE_IDENTITY_PACKAGE}) to use an Azure identity`,
     );
   }
   return new identity.DefaultAzureCredential();
@@ -152,6 +189,8 @@ export async function aduCredential(env: Readonly<Record<string, string | undefi
 
 export interface RefreshResult {
   readonly availability: AvailabilitySource;
+  /** From the SOFA snapshots; null when none is configured. */
+  readonly vulnerabilities: VulnerabilitySource | null;
   /** The data behind `availability`, plain enough to send to another thread. */
   readonly feeds: FeedData;
   /** Sources that failed this time; their last good data (if any) was kept. */
@@ -161,9 +200,21 @@ export interface RefreshResult {
 export interface FeedData {
   readonly gdmf: GdmfFeed | null;
   readonly adu: AduCatalog | null;
+  /** SOFA snapshots, read and indexed; absent or empty: none. */
+  readonly sofa?: ReadonlyArray<SofaFeed>;
 }
 
-type SnapshotKind = "GDMF snapshot" | "ADU catalog";
+/** Whether a feed config names any feed at all. */
+export function hasFeeds(config: FeedConfig): boolean {
+  return config.gdmf !== null || config.adu !== null || (config.sofa?.length ?? 0) > 0;
+}
+
+/** The vulnerability source of a set of SOFA snapshots (null for none). */
+export function vulnerabilitiesOf(sofa: ReadonlyArray<SofaFeed> | undefined): VulnerabilitySource | null {
+  return sofa === undefined || sofa.length === 0 ? null : sofaVulnerabilities(sofa);
+}
+
+type SnapshotKind = "GDMF snapshot" | "ADU catalog" | "SOFA snapshot";
 
 /**
  * Reads a snapshot file: a regular file, size-capped, and inside the policy's
@@ -206,6 +257,8 @@ export type SnapshotRead<T> =
 export interface SnapshotReads {
   readonly gdmf?: SnapshotRead<GdmfFeed>;
   readonly adu?: SnapshotRead<AduCatalog>;
+  /** One per path of config.sofa, in order. */
+  readonly sofa?: ReadonlyArray<SnapshotRead<SofaFeed>>;
 }
 
 async function settle<T>(read: () => Promise<T>, kind: SnapshotKind, path: string): Promise<SnapshotRead<T>> {
@@ -245,6 +298,19 @@ export async function readSnapshots(config: FeedConfig): Promise<SnapshotReads> 
           ),
         }
       : {}),
+    ...((config.sofa?.length ?? 0) > 0
+      ? {
+          sofa: await Promise.all(
+            (config.sofa ?? []).map((path) =>
+              settle(
+                async () => parseSofa(await readSnapshot(path, config.confine?.sofa), path),
+                "SOFA snapshot",
+                path,
+              ),
+            ),
+          ),
+        }
+      : {}),
   };
 }
 
@@ -265,6 +331,8 @@ export interface FeedProviderOptions {
 export class FeedProvider {
   private gdmf: { path: string; feed: GdmfFeed } | null = null;
   private adu: { source: string; catalog: AduCatalog } | null = null;
+  /** The last good read of each SOFA snapshot, by path. */
+  private sofa = new Map<string, SofaFeed>();
 
   constructor(private readonly options: FeedProviderOptions) {}
 
@@ -275,8 +343,8 @@ export class FeedProvider {
    * compile worker), snapshot files are not read here.
    */
   async refresh(config: FeedConfig, rules: ReadonlyArray<FeedRule>, snapshots?: SnapshotReads): Promise<RefreshResult> {
-    if (config.gdmf === null && config.adu === null)
-      return { availability: ALWAYS_AVAILABLE, feeds: { gdmf: null, adu: null }, problems: [] };
+    if (!hasFeeds(config))
+      return { availability: ALWAYS_AVAILABLE, vulnerabilities: null, feeds: { gdmf: null, adu: null }, problems: [] };
     const problems: string[] = [];
     let gdmf: GdmfFeed | null = null;
     if (config.gdmf !== null) {
@@ -330,6 +398,41 @@ export class FeedProvider {
       }
       this.adu = { source: id, catalog: adu };
     }
-    return { availability: feedAvailability({ gdmf, adu }), feeds: { gdmf, adu }, problems };
+    const sofa = await this.refreshSofa(config, snapshots, problems);
+    return {
+      availability: feedAvailability({ gdmf, adu }),
+      vulnerabilities: vulnerabilitiesOf(sofa),
+      feeds: { gdmf, adu, ...(sofa.length > 0 ? { sofa } : {}) },
+      problems,
+    };
+  }
+
+  /** Each SOFA snapshot, or its last good read (with a problem), or an error when it never read. */
+  private async refreshSofa(
+    config: FeedConfig,
+    snapshots: SnapshotReads | undefined,
+    problems: string[],
+  ): Promise<SofaFeed[]> {
+    const paths = config.sofa ?? [];
+    const out: SofaFeed[] = [];
+    for (const [i, path] of paths.entries()) {
+      try {
+        const feed =
+          snapshots !== undefined
+            ? unwrap(snapshots.sofa?.[i], path)
+            : parseSofa(await readSnapshot(path, config.confine?.sofa), path);
+        this.sofa.set(path, feed);
+        out.push(feed);
+      } catch (e) {
+        const message = snapshotError(e, "SOFA snapshot", path).message;
+        const previous = this.sofa.get(path);
+        if (previous === undefined) throw new FeedError(message);
+        problems.push(`${message}; keeping the last good snapshot`);
+        out.push(previous);
+      }
+    }
+    // Snapshots no longer configured are forgotten.
+    for (const path of [...this.sofa.keys()]) if (!paths.includes(path)) this.sofa.delete(path);
+    return out;
   }
 }

@@ -2,7 +2,14 @@
 // and the rules (which ADU updates they reference), the feeds are read or
 // pulled, and a second pass compiles against them. Without feeds, one pass.
 import { compile, type CompileOptions, type CompileResult, type PolicySetSource } from "../policy/compile.js";
-import { resolveFeedConfig, type FeedConfig, type FeedFlags, type FeedRule, type RefreshResult } from "./provider.js";
+import {
+  hasFeeds,
+  resolveFeedConfig,
+  type FeedConfig,
+  type FeedFlags,
+  type FeedRule,
+  type RefreshResult,
+} from "./provider.js";
 
 export interface FeedContext {
   /** A FeedProvider, or anything that reaches one (the compile worker asks the serving thread's). */
@@ -27,13 +34,17 @@ export async function compileWithFeeds(
 ): Promise<CompiledWithFeeds> {
   const first = compile(source, options);
   const config = resolveFeedConfig(feeds.flags, first.settings.feeds, source.dir, feeds.cwd, feeds.secretsDirs);
-  if (config.gdmf === null && config.adu === null) return { result: first, problems: [], refreshed: null };
+  if (!hasFeeds(config)) return { result: first, problems: [], refreshed: null };
   const refreshed = await feeds.provider.refresh(
     config,
     first.rules.map((r) => ({ adu: r.adu, target: r.target })),
   );
   return {
-    result: compile(source, { ...options, availability: refreshed.availability }),
+    result: compile(source, {
+      ...options,
+      availability: refreshed.availability,
+      ...(refreshed.vulnerabilities !== null ? { vulnerabilities: refreshed.vulnerabilities } : {}),
+    }),
     problems: refreshed.problems,
     refreshed,
   };

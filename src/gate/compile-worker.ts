@@ -6,7 +6,13 @@
 import { parentPort } from "node:worker_threads";
 import { InternalError } from "../errors.js";
 import { feedAvailability } from "../feeds/availability.js";
-import { readSnapshots, type FeedConfig, type FeedRule, type RefreshResult } from "../feeds/provider.js";
+import {
+  readSnapshots,
+  vulnerabilitiesOf,
+  type FeedConfig,
+  type FeedRule,
+  type RefreshResult,
+} from "../feeds/provider.js";
 import { compileWithFeeds } from "../feeds/with-feeds.js";
 import { compiledSetData } from "../policy/compiled-data.js";
 import { loadPolicySet, policyFileReader } from "../policy/load.js";
@@ -24,7 +30,12 @@ async function askForFeeds(config: FeedConfig, rules: ReadonlyArray<FeedRule>): 
   const snapshots = await readSnapshots(config);
   return new Promise((resolve) => {
     port.once("message", (reply: FeedReply) =>
-      resolve({ availability: feedAvailability(reply.feeds), feeds: reply.feeds, problems: reply.problems }),
+      resolve({
+        availability: feedAvailability(reply.feeds),
+        vulnerabilities: vulnerabilitiesOf(reply.feeds.sofa),
+        feeds: reply.feeds,
+        problems: reply.problems,
+      }),
     );
     post({ type: "feeds", config, rules, snapshots });
   });

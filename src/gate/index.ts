@@ -10,6 +10,11 @@ export { PolicyStore, TrustAnchorError } from "./policy-store.js";
 export type { PolicyStoreOptions, ActiveState, ReloadSuccess } from "./policy-store.js";
 export { DEFAULT_COMPILE_LIMITS } from "./compile-in-worker.js";
 export { DEFAULT_MAX_CONNECTIONS, DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS } from "./server.js";
+// The serve listeners' parts: HTTPS certificates kept in step with their files, and the admin endpoints.
+export { readTlsCredentials, ServingCertificate, TlsError, TLS_MIN_VERSION } from "./tls.js";
+export type { TlsFiles, TlsCredentials, ServingCertificateOptions } from "./tls.js";
+export { adminEndpoints, createAdminServer, DEFAULT_ADMIN_HOST } from "./admin.js";
+export type { AdminPath, HealthState } from "./admin.js";
 
 // MachineInfo in a request.
 export { ingestMachineInfo } from "./ingest.js";

@@ -43,6 +43,12 @@ export class GateMetrics {
     help: "Feed sources (GDMF snapshot, ADU) that failed on a reload; their last good data stayed in use",
     registers: [this.registry],
   });
+  readonly exposed = new Counter({
+    name: "enrollgate_exploited_exposure_total",
+    help: "Decisions on devices running a version with actively exploited vulnerabilities open (per SOFA), by outcome and reason",
+    labelNames: ["decision", "reason"] as const,
+    registers: [this.registry],
+  });
   readonly revision = new Gauge({
     name: "enrollgate_policy_revision_info",
     help: "The active policy set's revision",
@@ -68,6 +74,29 @@ export class GateMetrics {
     name: "enrollgate_upstream_errors_total",
     help: "Allowed requests the upstream MDM server did not answer",
     labelNames: ["code"] as const,
+    registers: [this.registry],
+  });
+
+  readonly tlsReloads = new Counter({
+    name: "enrollgate_tls_reloads_total",
+    help: "Times a new TLS certificate and key took effect (SIGHUP, or their files changed)",
+    registers: [this.registry],
+  });
+  readonly tlsReloadFailures = new Counter({
+    name: "enrollgate_tls_reload_failures_total",
+    help: "Times new TLS certificate or key files could not be used; the certificate already serving stayed",
+    registers: [this.registry],
+  });
+  // Labelled, so that a gate serving plain HTTP reports no expiry at all (an unlabelled gauge would read 0).
+  readonly tlsCertificateExpiry = new Gauge({
+    name: "enrollgate_tls_certificate_expiry_timestamp_seconds",
+    help: "When the TLS certificate the gate serves expires (Unix time), by its subject",
+    labelNames: ["subject"] as const,
+    registers: [this.registry],
+  });
+  readonly tlsHandshakeFailures = new Counter({
+    name: "enrollgate_tls_handshake_failures_total",
+    help: "TLS connections that ended before the handshake completed (an old protocol version, no common cipher, a client that is not TLS, a timeout)",
     registers: [this.registry],
   });
 

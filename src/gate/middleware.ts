@@ -29,6 +29,7 @@ import { sendJson } from "./respond.js";
 import { locateMachineInfo, settleUnreadBody, type GateRequest, type MachineInfoSource } from "./transport.js";
 import { clientAddress, type ClientAddress } from "./trust-proxy.js";
 import { CertificateCache, VerificationCache } from "./verification-cache.js";
+import { exploitedCves } from "./exposure-log.js";
 
 /**
  * Options of enrollmentGate(). The settings it extends (format, verify,
@@ -244,6 +245,11 @@ export function enrollmentGate(options: EnrollmentGateOptions): EnrollmentGate {
     }
 
     const seconds = (performance.now() - started) / 1000;
+    // With SOFA: the actively exploited CVEs this device runs exposed to (a lookup in a table built at compile time).
+    const vulnerabilities = state.set.vulnerabilities ?? null;
+    const exploited = vulnerabilities === null ? undefined : exploitedCves(vulnerabilities, facts);
+    if (exploited !== undefined && exploited !== null && exploited.length > 0)
+      metrics.exposed.inc({ decision: decision.decision, reason: decision.reason });
     metrics.decisions.inc({ decision: decision.decision, reason: decision.reason, rule: decision.rule ?? "" });
     metrics.decisionSeconds.observe(seconds);
     logger.info(
@@ -260,6 +266,10 @@ export function enrollmentGate(options: EnrollmentGateOptions): EnrollmentGate {
         osVersion: facts?.osVersion ?? null,
         build: facts?.supplementalBuild ?? facts?.build ?? null,
         deviceId: facts?.deviceId ?? null,
+        ...(exploited !== undefined ? { exploited } : {}),
+        // With the fields above, what `enrollgate diff --inventory` needs to replay the decision.
+        supplementalExtra: facts?.supplementalExtra ?? null,
+        canUpdate: facts?.canRequestUpdate ?? null,
         verification: verification.status,
         ...(verification.status === "unverified"
           ? { verificationFailure: verification.code, verificationProblem: verification.problem }

@@ -21,8 +21,11 @@ import type { Logger } from "./log.js";
 import type { GateMetrics } from "./metrics.js";
 import { ProxyTrust } from "./trust-proxy.js";
 
-/** Settings given in code or on the command line; they win over enrollgate.yaml. */
-export type SettingsOverrides = Partial<Omit<Settings, "trustAnchors" | "trustProxy">> & {
+/**
+ * Settings given in code or on the command line; they win over enrollgate.yaml. (`tls` is the server's: startServer's
+ * `tls` option.)
+ */
+export type SettingsOverrides = Partial<Omit<Settings, "trustAnchors" | "trustProxy" | "tls">> & {
   /**
    * `apple` (the built-in Apple chain), PEM text, PEM file paths (relative to the working directory), or parsed
    * certificates.
@@ -196,6 +199,20 @@ export class PolicyStore {
         );
       }
       const state = this.state;
+      // What validate warns of with SOFA: floors that leave actively exploited vulnerabilities open.
+      const exposed = state?.set.findings.filter((f) => f.code === "floor-leaves-exploited") ?? [];
+      if (result.changed && exposed.length > 0) {
+        const rules = [...new Set(exposed.map((f) => f.rule ?? ""))];
+        logger.warn(
+          {
+            event: "floor-leaves-exploited",
+            revision: result.revision,
+            rules,
+            findings: exposed.slice(0, 50).map((f) => formatFinding(f)),
+          },
+          `${rules.length === 1 ? "rule" : "rules"} ${rules.join(", ")} leave${rules.length === 1 ? "s" : ""} actively exploited vulnerabilities open: ${exposed.map((f) => `${f.rule ?? ""}: ${f.message}`).join("; ")}`,
+        );
+      }
       const beta = state?.set.rules.filter((r) => r.betaProgram !== null).map((r) => r.id) ?? [];
       if (result.changed && state !== null && state.settings.verify !== "enforce" && beta.length > 0) {
         // The token is in the 403 body: without verification, anyone who sends
@@ -258,6 +275,7 @@ export class PolicyStore {
       set = hydrateCompiledSet(outcome.data, {
         errors: errorSchema(bundledAppleSchema("softwareupdate.required")),
         availability: outcome.refreshed?.availability ?? ALWAYS_AVAILABLE,
+        vulnerabilities: outcome.refreshed?.vulnerabilities ?? null,
       });
     }
     const trustProxy =

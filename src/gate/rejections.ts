@@ -3,7 +3,7 @@
 // here, and a test holds docs/gate.md's table equal to this one.
 
 export interface Rejection {
-  readonly status: 400 | 403 | 408 | 413 | 500 | 502 | 503 | 504;
+  readonly status: 400 | 403 | 404 | 408 | 413 | 500 | 502 | 503 | 504;
   /** One sentence, as docs/gate.md's table shows it. */
   readonly meaning: string;
 }
@@ -71,6 +71,11 @@ export const REJECTIONS = {
     meaning: "The signature does not verify or does not chain to a trust anchor, under `verify: enforce`.",
   },
   "no-machine-info": { status: 403, meaning: "The request carries no MachineInfo, under `noMachineInfo: reject`." },
+  "not-found": {
+    status: 404,
+    meaning:
+      "A request to the admin listener (`--admin-port`) for anything but `GET` or `HEAD` of `/healthz`, `/readyz` or `/metrics`.",
+  },
   "body-timeout": {
     status: 408,
     meaning:

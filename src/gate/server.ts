@@ -1,13 +1,18 @@
 // The standalone gate: `enrollgate serve`. Every request target is read once
 // (origin-form, normalised) and its framing headers checked; then /healthz,
-// /readyz and /metrics, then the gate, then either the upstream MDM server or
-// a JSON answer. Hot reload on changes in the policy directory (debounced)
-// and on request. Open connections are capped, and slow ones timed out.
-import { watch, type FSWatcher } from "node:fs";
+// /readyz and /metrics (unless an admin listener serves them), then the gate,
+// then either the upstream MDM server or a JSON answer. HTTP, or HTTPS with a
+// certificate re-read when its files change. Hot reload on changes in the
+// policy directory (debounced) and on request. Open connections are capped,
+// and slow ones timed out.
+import { realpath } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
-import { resolve } from "node:path";
-import { createServer, type ServerResponse } from "node:http";
+import { isAbsolute, relative, resolve, sep } from "node:path";
+import { createServer, type RequestListener, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import { EnrollgateError } from "../errors.js";
+import type { TlsSettings } from "../policy/model.js";
+import { adminEndpoints, createAdminServer, DEFAULT_ADMIN_HOST, isAdminPath } from "./admin.js";
 import { FeedProvider, type FeedFlags } from "../feeds/provider.js";
 import { connectionProblem } from "./hop-by-hop.js";
 import type { Logger } from "./log.js";
@@ -18,10 +23,13 @@ import { describeFailure } from "../policy/policy-set-error.js";
 import type { CompileLimits } from "./compile-in-worker.js";
 import { PolicyStore, type ReloadResult, type SettingsOverrides } from "./policy-store.js";
 import { upstreamProxy } from "./proxy.js";
+import { watchPolicies } from "./watch-policies.js";
 import { statusOf, type RejectionCode } from "./rejections.js";
 import { parseRequestTarget } from "./request-target.js";
 import { sendJson } from "./respond.js";
 import { settleUnreadBody, type GateRequest } from "./transport.js";
+import { readTlsCredentials, secureContextOptions, ServingCertificate, TlsError } from "./tls.js";
+import type { TlsCredentials, TlsFiles, TlsReloadResult } from "./tls.js";
 import { clientAddress, headerValues, ProxyTrust } from "./trust-proxy.js";
 
 /** Open connections the gate holds at most, by default; more are closed as they arrive. */
@@ -65,18 +73,30 @@ export interface ServerOptions {
   /** Time for a whole request, body included (default DEFAULT_REQUEST_TIMEOUT_MS). */
   readonly requestTimeoutMs?: number;
   /**
-   * Directories where beta token files and trust anchors the policies name
+   * Directories where beta token files, trust anchors and TLS files the policies name
    * may be, besides the policy directory (`--secrets-dir`; relative to `cwd`).
    */
   readonly secretsDirs?: ReadonlyArray<string>;
   /** Limits of the worker thread that compiles the policy directory (default 256 MB, 30 s). */
   readonly compileLimits?: Partial<CompileLimits>;
+  /**
+   * HTTPS (TLS 1.2 or later) with this PEM certificate (and chain) and key, relative to `cwd` (`--tls-cert`,
+   * `--tls-key`); they win over enrollgate.yaml's `tls`. Re-read by reloadTls() and when the files change.
+   */
+  readonly tls?: { readonly cert: string; readonly key: string };
+  /**
+   * A second, plain HTTP listener for /healthz, /readyz and /metrics (`--admin-port`, `--admin-host`; host default
+   * DEFAULT_ADMIN_HOST). With it, the enrollment listener passes those paths on like any other.
+   */
+  readonly admin?: { readonly port: number; readonly host?: string };
 }
 
 /** A gate startServer() started: its address, its policy set's lifecycle, and how to stop it. */
 export interface RunningServer {
-  /** `http://host:port`, with the port it listens on. */
+  /** `http://host:port` (`https://` with TLS), with the port it listens on. */
   readonly url: string;
+  /** The admin listener's `http://host:port`, or null when /healthz, /readyz and /metrics are on `url`. */
+  readonly adminUrl: string | null;
   readonly store: PolicyStore;
   readonly metrics: GateMetrics;
   /**
@@ -84,15 +104,20 @@ export interface RunningServer {
    * one answering.
    */
   reload(reason?: string): Promise<ReloadResult>;
+  /**
+   * Re-reads the TLS certificate and key (as SIGHUP does for `serve`); never throws. A pair that cannot be used keeps
+   * the one serving. Null when the gate serves plain HTTP.
+   */
+  reloadTls(reason?: string): Promise<TlsReloadResult | null>;
   /** Stops accepting connections, lets requests in flight finish (up to `graceMs`), then resolves. */
   close(graceMs?: number): Promise<void>;
 }
 
-type StartupCode = "policy-set-invalid" | "listen-failed";
+type StartupCode = "policy-set-invalid" | "listen-failed" | "tls-unusable";
 
 /**
- * The server did not start: `policy-set-invalid` (with its findings, as enrollmentGate().ready's PolicySetError) or
- * `listen-failed`.
+ * The server did not start: `policy-set-invalid` (with its findings, as enrollmentGate().ready's PolicySetError),
+ * `tls-unusable` (the certificate or key cannot be read or used) or `listen-failed`.
  */
 export class StartupError extends EnrollgateError<StartupCode> {
   override readonly name = "StartupError";
@@ -106,48 +131,52 @@ export class StartupError extends EnrollgateError<StartupCode> {
   }
 }
 
-function watchPolicies(dir: string, onChange: () => void, logger: Logger): () => void {
-  let watcher: FSWatcher | null = null;
-  let retry: NodeJS.Timeout | null = null;
-  let stopped = false;
-  const start = () => {
-    retry = null;
-    if (stopped) return;
-    try {
-      watcher = watch(dir, { recursive: true }, () => onChange());
-      watcher.on("error", (e) => {
-        logger.warn(
-          { event: "watch-error", dir, error: e.message },
-          "cannot watch the policy directory; keeping the active set and retrying",
-        );
-        watcher?.close();
-        watcher = null;
-        retry ??= setTimeout(start, 2000);
-        onChange();
-      });
-    } catch (e) {
-      logger.warn(
-        { event: "watch-error", dir, error: (e as Error).message },
-        "cannot watch the policy directory; retrying",
-      );
-      retry ??= setTimeout(start, 2000);
-    }
+function isInside(path: string, root: string): boolean {
+  const rel = relative(root, path);
+  return rel === "" || (!rel.startsWith(`..${sep}`) && rel !== ".." && !isAbsolute(rel));
+}
+
+/** The TLS files to serve: the operator's (anywhere), else enrollgate.yaml's (confined to the policy's directories). */
+function tlsFilesFrom(
+  options: ServerOptions,
+  settings: TlsSettings | undefined,
+  policyDir: string,
+  secretsDirs: ReadonlyArray<string>,
+): TlsFiles | null {
+  if (options.tls !== undefined)
+    return { cert: resolve(options.cwd, options.tls.cert), key: resolve(options.cwd, options.tls.key) };
+  if (settings === undefined) return null;
+  return {
+    cert: resolve(policyDir, settings.cert),
+    key: resolve(policyDir, settings.key),
+    within: [policyDir, ...secretsDirs],
   };
-  start();
-  return () => {
-    stopped = true;
-    watcher?.close();
-    if (retry !== null) clearTimeout(retry);
-  };
+}
+
+const sameFiles = (a: TlsFiles | null, b: TlsFiles | null) => a?.cert === b?.cert && a?.key === b?.key;
+
+/** Listens, or rejects with a StartupError naming the address. */
+function listen(server: Server, port: number, host: string): Promise<string> {
+  return new Promise<string>((ok, no) => {
+    server.once("error", (e: NodeJS.ErrnoException) =>
+      no(new StartupError(`cannot listen on ${host}:${port}: ${e.code ?? e.message}`, "listen-failed")),
+    );
+    server.listen(port, host, () => {
+      const address = server.address() as AddressInfo;
+      ok(`${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}`);
+    });
+  });
 }
 
 /**
  * The standalone gate, as `enrollgate serve` runs it: the gate on plain
- * `node:http`, with /healthz, /readyz and /metrics, a reverse proxy to
- * `upstream` for allowed requests, hot reload of the policy directory, and
- * caps on connections and slow clients. Resolves once it listens with its
- * first policy set; rejects with a StartupError (`policy-set-invalid`, with
- * the findings, or `listen-failed`) when it cannot.
+ * `node:http` (or `node:https`, with `tls` here or in enrollgate.yaml), with
+ * /healthz, /readyz and /metrics (on their own listener with `admin`), a
+ * reverse proxy to `upstream` for allowed requests, hot reload of the policy
+ * directory and of the certificate, and caps on connections and slow
+ * clients. Resolves once it listens with its first policy set; rejects with
+ * a StartupError (`policy-set-invalid`, with the findings, `tls-unusable` or
+ * `listen-failed`) when it cannot.
  *
  * @example
  * import { createLogger } from "enrollgate/gate";
@@ -155,6 +184,7 @@ function watchPolicies(dir: string, onChange: () => void, logger: Logger): () =>
  *
  * const server = await startServer({
  *   policies: "policies", host: "0.0.0.0", port: 8443, upstream: new URL("http://127.0.0.1:9000"),
+ *   tls: { cert: "/run/secrets/tls/tls.crt", key: "/run/secrets/tls/tls.key" }, admin: { port: 9090 },
  *   overrides: {}, logger: createLogger(), env: process.env, cwd: process.cwd(),
  * });
  * process.once("SIGTERM", () => void server.close());
@@ -162,6 +192,8 @@ function watchPolicies(dir: string, onChange: () => void, logger: Logger): () =>
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { logger } = options;
   const metrics = new GateMetrics({ processMetrics: true });
+  const policyDir = resolve(options.cwd, options.policies);
+  const secretsDirs = (options.secretsDirs ?? []).map((d) => resolve(options.cwd, d));
   const store = new PolicyStore(
     { dir: options.policies },
     {
@@ -192,7 +224,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       : null;
   const after = (req: GateRequest, res: ServerResponse & { locals?: Record<string, unknown> }, target: string) => {
     if (proxy !== null) return proxy(req, res, target);
-    // No upstream: answer allowed requests with the decision (usable as an auth subrequest).
+    // No upstream: answer allowed requests with the decision. (Not for an auth
+    // subrequest: nginx's auth_request sends no body, so the gate would not see
+    // a MachineInfo body; see docs/deployment.md.)
     const outcome = res.locals?.enrollgate as GateOutcome;
     settleUnreadBody(req, res, 200, store.active?.settings.bodyLimit ?? 0);
     sendJson(res, 200, {
@@ -208,29 +242,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (res.headersSent) res.destroy();
     else sendJson(res, 500, { error: "internal", message: "the request failed; see the gate's log" });
   };
-  const endpoints: Record<string, (res: ServerResponse) => void> = {
-    "/healthz": (res) => sendJson(res, 200, { status: "ok" }),
-    "/readyz": (res) => {
-      const active = store.active;
-      const reloading = store.reloading;
-      sendJson(
-        res,
-        active === null ? 503 : 200,
-        active === null
-          ? { status: "not ready", reloading }
-          : { status: "ready", revision: active.set.revision, rules: active.set.rules.length, reloading },
-      );
-    },
-    "/metrics": (res) => {
-      metrics.registry.metrics().then(
-        (text) => {
-          res.writeHead(200, { "Content-Type": metrics.registry.contentType, "Cache-Control": "no-store" });
-          res.end(text);
-        },
-        (err: unknown) => fail({ url: "/metrics" } as GateRequest, res, err),
-      );
-    },
-  };
+  let stopping = false;
+  const endpoints = adminEndpoints({
+    store,
+    metrics,
+    stopping: () => stopping,
+    fail: (res, err) => fail({ url: "/metrics" } as GateRequest, res, err),
+  });
+  const admin =
+    options.admin === undefined
+      ? null
+      : createAdminServer(endpoints, { headersTimeoutMs: options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS });
   /** A request refused before any routing: its target or its framing headers cannot be read one way only. */
   const refuse = (req: GateRequest, res: ServerResponse, code: RejectionCode, message: string) => {
     const status = statusOf(code);
@@ -252,36 +274,74 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     settleUnreadBody(req, res, status, store.active?.settings.bodyLimit ?? 0);
     sendJson(res, status, { error: code, message });
   };
+  const handle: RequestListener = (req: GateRequest, res) => {
+    const target = parseRequestTarget(req.url ?? "");
+    if (!target.ok) return refuse(req, res, target.code, target.message);
+    if (headerValues(req, "host").length > 1)
+      return refuse(req, res, "bad-host-header", "the request has more than one Host header");
+    const connection = connectionProblem(req);
+    if (connection !== null) return refuse(req, res, "bad-connection-header", connection);
+    // From here on, routing, the gate, its log and the upstream all read the normalised target.
+    const normalised = `${target.path}${target.query === null ? "" : `?${target.query}`}`;
+    req.url = normalised;
+    // With an admin listener, these paths are the upstream's like any other.
+    if (admin === null && req.method === "GET" && isAdminPath(target.path)) return endpoints[target.path](res);
+    gate(req, res, (err?: unknown) => {
+      if (err !== undefined) return fail(req, res, err);
+      try {
+        after(req, res, normalised);
+      } catch (e) {
+        fail(req, res, e);
+      }
+    });
+  };
+
+  const first = await store.reload("start");
+  if (!first.ok) {
+    store.close();
+    throw new StartupError(
+      describeFailure(options.policies, first.error, first.findings),
+      "policy-set-invalid",
+      first.findings,
+    );
+  }
+
+  // HTTPS when the flags or the first policy set's enrollgate.yaml say so.
+  // Whether the listener speaks TLS is fixed now; which certificate it serves is not.
+  let tlsFiles = tlsFilesFrom(options, store.active?.settings.tls, policyDir, secretsDirs);
+  let credentials: TlsCredentials | null = null;
+  if (tlsFiles !== null) {
+    try {
+      credentials = await readTlsCredentials(tlsFiles);
+    } catch (e) {
+      store.close();
+      if (e instanceof TlsError) throw new StartupError(e.message, "tls-unusable");
+      throw e;
+    }
+  }
   const headersTimeout = options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS;
-  const server = createServer(
-    {
-      headersTimeout,
-      requestTimeout: Math.max(headersTimeout, options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS),
-      // How often Node checks those two: often enough that they hold to about a second.
-      connectionsCheckingInterval: Math.min(1000, headersTimeout),
-    },
-    (req: GateRequest, res) => {
-      const target = parseRequestTarget(req.url ?? "");
-      if (!target.ok) return refuse(req, res, target.code, target.message);
-      if (headerValues(req, "host").length > 1)
-        return refuse(req, res, "bad-host-header", "the request has more than one Host header");
-      const connection = connectionProblem(req);
-      if (connection !== null) return refuse(req, res, "bad-connection-header", connection);
-      // From here on, routing, the gate, its log and the upstream all read the normalised target.
-      const normalised = `${target.path}${target.query === null ? "" : `?${target.query}`}`;
-      req.url = normalised;
-      const endpoint = req.method === "GET" ? endpoints[target.path] : undefined;
-      if (endpoint !== undefined) return endpoint(res);
-      gate(req, res, (err?: unknown) => {
-        if (err !== undefined) return fail(req, res, err);
-        try {
-          after(req, res, normalised);
-        } catch (e) {
-          fail(req, res, e);
-        }
-      });
-    },
-  );
+  const httpOptions = {
+    headersTimeout,
+    requestTimeout: Math.max(headersTimeout, options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS),
+    // How often Node checks those two: often enough that they hold to about a second.
+    connectionsCheckingInterval: Math.min(1000, headersTimeout),
+  };
+  const secure =
+    credentials === null
+      ? null
+      : // A handshake is held to the same time as the headers that follow it.
+        createHttpsServer(
+          { ...httpOptions, ...secureContextOptions(credentials), handshakeTimeout: headersTimeout },
+          handle,
+        );
+  const server: Server = secure ?? createServer(httpOptions, handle);
+  if (secure !== null) {
+    // Old protocol versions, scanners, clients that are not TLS: counted, not logged (anyone can cause them).
+    secure.on("tlsClientError", (e: Error) => {
+      metrics.tlsHandshakeFailures.inc();
+      logger.debug({ event: "tls-handshake-failed", error: e.message }, "TLS handshake failed");
+    });
+  }
   server.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   let dropped = 0;
   let dropLogged = 0;
@@ -300,24 +360,72 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
   });
 
-  const first = await store.reload("start");
-  if (!first.ok)
-    throw new StartupError(
-      describeFailure(options.policies, first.error, first.findings),
-      "policy-set-invalid",
-      first.findings,
-    );
-
-  await new Promise<void>((ok, no) => {
-    server.once("error", (e: NodeJS.ErrnoException) =>
-      no(new StartupError(`cannot listen on ${options.host}:${options.port}: ${e.code ?? e.message}`, "listen-failed")),
-    );
-    server.listen(options.port, options.host, ok);
-  });
+  let address: string;
+  let adminAddress: string | null = null;
+  try {
+    address = await listen(server, options.port, options.host);
+    if (admin !== null && options.admin !== undefined)
+      adminAddress = await listen(admin, options.admin.port, options.admin.host ?? DEFAULT_ADMIN_HOST);
+  } catch (e) {
+    store.close();
+    server.close();
+    throw e;
+  }
   server.keepAliveTimeout = 65_000; // longer than common load balancer idle timeouts
-  const address = server.address() as AddressInfo;
-  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
-  const url = `http://${host}:${address.port}`;
+  const url = `${credentials === null ? "http" : "https"}://${address}`;
+  const adminUrl = adminAddress === null ? null : `http://${adminAddress}`;
+
+  const certificate =
+    secure === null || credentials === null || tlsFiles === null
+      ? null
+      : new ServingCertificate(tlsFiles, credentials, secure, {
+          logger,
+          metrics,
+          watch: options.watch !== false,
+          ...(options.debounceMs !== undefined ? { debounceMs: options.debounceMs } : {}),
+        });
+  if (tlsFiles !== null && options.tls === undefined) void warnKeyInPolicyDir(tlsFiles);
+
+  /** A private key in the policy directory is a key in the policy repository: served, but never quietly. */
+  async function warnKeyInPolicyDir(files: TlsFiles): Promise<void> {
+    const key = await realpath(files.key).catch(() => files.key);
+    const [policies, ...secrets] = await Promise.all(
+      [policyDir, ...secretsDirs].map((d) => realpath(d).catch(() => d)),
+    );
+    if (policies !== undefined && isInside(key, policies) && !secrets.some((d) => isInside(key, d)))
+      logger.warn(
+        { event: "tls-key-in-policy-dir", key: files.key },
+        "the TLS private key is inside the policy directory (a git repository?); mount it in a --secrets-dir instead",
+      );
+  }
+
+  /** After a policy reload: follow enrollgate.yaml's `tls` to new files, or say what needs a restart. */
+  async function followTlsSettings(): Promise<void> {
+    if (options.tls !== undefined) return; // the flags win, whatever enrollgate.yaml says
+    const wanted = tlsFilesFrom(options, store.active?.settings.tls, policyDir, secretsDirs);
+    if (sameFiles(wanted, tlsFiles)) return;
+    if (certificate !== null && wanted !== null) {
+      const result = await certificate.use(wanted, "enrollgate.yaml tls changed");
+      if (result.ok) {
+        tlsFiles = wanted;
+        void warnKeyInPolicyDir(wanted);
+      }
+      return;
+    }
+    logger.warn(
+      { event: "tls-restart-needed", tls: store.active?.settings.tls ?? null },
+      certificate === null
+        ? "enrollgate.yaml now names a TLS certificate; the gate serves plain HTTP until it is restarted"
+        : "enrollgate.yaml no longer names a TLS certificate; the gate keeps serving HTTPS with the one it has until it is restarted",
+    );
+    tlsFiles = wanted;
+  }
+
+  const reload = async (reason: string): Promise<ReloadResult> => {
+    const result = await store.reload(reason);
+    if (result.ok && result.changed) await followTlsSettings();
+    return result;
+  };
 
   // Reload once the directory has been quiet for debounceMs (a git checkout
   // writes many files), but no later than 4 × debounceMs after the first
@@ -333,29 +441,35 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       () => {
         timer = null;
         firstChange = null;
-        void store.reload("policy directory changed");
+        void reload("policy directory changed");
       },
       Math.max(0, Math.min(debounceMs, firstChange + 4 * debounceMs - now)),
     );
   };
-  const unwatch =
-    options.watch === false
-      ? () => undefined
-      : watchPolicies(resolve(options.cwd, options.policies), debounced, logger);
+  const unwatch = options.watch === false ? () => undefined : watchPolicies(policyDir, debounced, logger);
 
   const active = store.active;
   logger.info(
     {
       event: "listening",
       url,
+      admin: adminUrl,
       revision: active?.set.revision,
       rules: active?.set.rules.length,
       verify: active?.settings.verify,
       format: active?.settings.format,
       trustAnchors: active?.trust.size,
       upstream: options.upstream?.origin ?? null,
+      tls:
+        credentials === null
+          ? null
+          : {
+              subject: credentials.subject,
+              fingerprint256: credentials.fingerprint256,
+              notAfter: credentials.notAfter.toISOString(),
+            },
     },
-    `enrollgate listening on ${url}`,
+    `enrollgate listening on ${url}${adminUrl === null ? "" : `; /healthz, /readyz and /metrics on ${adminUrl}`}`,
   );
   if (active?.settings.verify !== "enforce") {
     logger.warn(
@@ -364,27 +478,37 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     );
   }
 
+  const closeServer = (s: Server, graceMs: number) =>
+    new Promise<void>((done) => {
+      const force = setTimeout(() => s.closeAllConnections(), graceMs);
+      // A keep-alive connection goes idle when its last request finishes:
+      // close those as they appear, so the drain ends with the last request.
+      const idle = setInterval(() => s.closeIdleConnections(), 50);
+      s.close(() => {
+        clearTimeout(force);
+        clearInterval(idle);
+        done();
+      });
+      s.closeIdleConnections();
+    });
+
   return {
     url,
+    adminUrl,
     store,
     metrics,
-    reload: (reason) => store.reload(reason),
-    close(graceMs = 10_000) {
+    reload: (reason = "reload") => reload(reason),
+    reloadTls: async (reason = "reload") => (certificate === null ? null : certificate.reload(reason)),
+    async close(graceMs = 10_000) {
+      // /readyz says so at once (on the admin listener, which stays up through
+      // the drain), so that load balancers stop sending before the port closes.
+      stopping = true;
       unwatch();
       if (timer !== null) clearTimeout(timer);
+      certificate?.close();
       store.close();
-      return new Promise((done) => {
-        const force = setTimeout(() => server.closeAllConnections(), graceMs);
-        // A keep-alive connection goes idle when its last request finishes:
-        // close those as they appear, so the drain ends with the last request.
-        const idle = setInterval(() => server.closeIdleConnections(), 50);
-        server.close(() => {
-          clearTimeout(force);
-          clearInterval(idle);
-          done();
-        });
-        server.closeIdleConnections();
-      });
+      await closeServer(server, graceMs);
+      if (admin !== null) await closeServer(admin, 1000);
     },
   };
 }

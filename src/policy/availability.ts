@@ -33,7 +33,28 @@ export interface FeedProblem {
   readonly severity: Severity;
   /** The rule field to point at. */
   readonly field: "target" | "minimum" | "adu" | "models";
+  /** The item of a list field (`models`) to point at. */
+  readonly index?: number;
   readonly message: string;
+}
+
+/**
+ * One release in Apple's GDMF feed, as plain data: what `enrolled` blocks need
+ * of it (which models are offered a version, and when Apple posted it).
+ */
+export interface PublishedRelease {
+  /** The feed's platform key: iOS (iPhones, iPads, and since 26 watches and TVs), macOS, visionOS. */
+  readonly feedPlatform: string;
+  readonly version: OsVersion;
+  readonly build: string;
+  /** For a background security improvement: the build it installs on top of. */
+  readonly prerequisiteBuild: string | null;
+  /** Epoch ms: the day Apple posted it (PostingDate). */
+  readonly posted: number;
+  /** Epoch ms: the first instant it is no longer offered, or null. */
+  readonly expires: number | null;
+  /** Product types (iPhone17,3) or, for Macs, board ids (J414sAP). */
+  readonly devices: ReadonlySet<string>;
 }
 
 export interface AvailabilitySource {
@@ -50,6 +71,8 @@ export interface AvailabilitySource {
   latest(device: DeviceIdentity, now: number, major: number | null): OsVersion | null;
   /** Whether `latest` can be answered at all. */
   readonly resolvesLatest: boolean;
+  /** Apple's GDMF releases, when the source has the feed: for `enrolled` targets and deadlines. */
+  readonly published?: ReadonlyArray<PublishedRelease>;
   /** Validate-time checks of a rule against the feeds. */
   checkRule?(rule: Rule, now: number | null): ReadonlyArray<FeedProblem>;
 }

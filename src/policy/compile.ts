@@ -16,6 +16,7 @@ import {
   type UpdateRequest,
 } from "../apple/software-update-required.js";
 import { ALWAYS_AVAILABLE, type AvailabilitySource } from "./availability.js";
+import { checkEnrolled } from "./enrolled.js";
 import { countBySeverity, sortFindings, type Finding } from "./findings.js";
 import type { ModelGlob } from "./glob.js";
 import { DEFAULT_SETTINGS, type Rule, type Settings, type TestCase } from "./model.js";
@@ -23,8 +24,17 @@ import { validateStructure, type FileKind } from "./policy-schema.js";
 import { readRules, readSettings, readTests, type RuleDraft } from "./read.js";
 import { RuleIndex } from "./rule-index.js";
 import { CompiledPolicyRule, type RuleFields } from "./rule-object.js";
-import { checkRules, checkSettingsFiles, checkTests, resolveToken, type SecretSources } from "./semantic.js";
+import {
+  checkRules,
+  checkSettingsFiles,
+  checkTests,
+  duplicateRuleIds,
+  resolveToken,
+  type DeclaredRule,
+  type SecretSources,
+} from "./semantic.js";
 import { finding, parseSource, type ParsedSource } from "./source.js";
+import type { VulnerabilitySource } from "./vulnerabilities.js";
 
 /** One file of a policy set, as loadPolicySet() read it. */
 export interface PolicyFile {
@@ -57,8 +67,18 @@ export interface CompileOptions extends Partial<SecretSources> {
   readonly now?: number;
   /** `serve` makes a missing beta token an error. Default `validate`. */
   readonly purpose?: "validate" | "serve";
+  /**
+   * `warning`: feed findings (GDMF, ADU, SOFA) never stop the set, as in `serve` (the world moves; each device is
+   * checked at decision time). Default: as found under `validate`, warnings under `serve`.
+   */
+  readonly feedSeverity?: "as-found" | "warning";
   /** Whether a target is available to a device (enrollgate/feeds' feedAvailability); default: always. */
   readonly availability?: AvailabilitySource;
+  /**
+   * Which actively exploited vulnerabilities devices are exposed to (enrollgate/feeds' sofaVulnerabilities); default:
+   * none known.
+   */
+  readonly vulnerabilities?: VulnerabilitySource;
   /** Apple's schema for the error; default schemas/softwareupdate.required.yaml. */
   readonly errorSchema?: AppleSchemaDocument;
 }
@@ -88,6 +108,8 @@ export interface CompiledPolicySet {
   readonly index: RuleIndex<CompiledRule>;
   readonly errors: ErrorSchema;
   readonly availability: AvailabilitySource;
+  /** Actively exploited vulnerabilities per device (SOFA), when configured. */
+  readonly vulnerabilities?: VulnerabilitySource | null;
   /** Warnings about the rule and settings files. */
   readonly findings: ReadonlyArray<Finding>;
 }
@@ -165,12 +187,29 @@ function renderBodies(
   return { bodies, findings };
 }
 
-function revisionOf(source: PolicySetSource, availability: AvailabilitySource): string {
+/** Every rule a rule file declares an id for, whatever else is wrong with it. */
+function declaredRules(source: ParsedSource): DeclaredRule[] {
+  const rules = (source.value as { rules?: unknown } | null)?.rules;
+  if (!Array.isArray(rules)) return [];
+  const out: DeclaredRule[] = [];
+  rules.forEach((rule: unknown, i) => {
+    const id = (rule as { id?: unknown } | null)?.id;
+    if (typeof id === "string") out.push({ id, at: () => source.locate(["rules", i, "id"]) });
+  });
+  return out;
+}
+
+function revisionOf(
+  source: PolicySetSource,
+  availability: AvailabilitySource,
+  vulnerabilities: VulnerabilitySource | null,
+): string {
   const hash = createHash("sha256");
   for (const f of [...source.files].sort((a, b) => (a.relative < b.relative ? -1 : 1))) {
     hash.update(f.relative).update("\u0000").update(f.text).update("\u0000");
   }
   hash.update(availability.revision);
+  if (vulnerabilities !== null) hash.update("\u0000").update(vulnerabilities.revision);
   return hash.digest("hex").slice(0, 12);
 }
 
@@ -189,10 +228,12 @@ function revisionOf(source: PolicySetSource, availability: AvailabilitySource): 
  */
 export function compile(source: PolicySetSource, options: CompileOptions = {}): CompileResult {
   const availability = options.availability ?? ALWAYS_AVAILABLE;
+  const vulnerabilities = options.vulnerabilities ?? null;
   const errors = errorSchema(options.errorSchema ?? bundledAppleSchema("softwareupdate.required"));
   const findings: Finding[] = [];
   const drafts: RuleDraft[] = [];
   const tests: TestCase[] = [];
+  const declared: DeclaredRule[] = [];
   let settingsSource: ParsedSource | null = null;
   const files: Record<FileKind, number> = { rules: 0, tests: 0, settings: 0 };
 
@@ -255,6 +296,7 @@ export function compile(source: PolicySetSource, options: CompileOptions = {}): 
       src = { ...src, value: {}, locate: src.locate.bind(src), scalarAt: src.scalarAt.bind(src) };
     const structural = validateStructure(src, file.kind);
     findings.push(...structural.findings);
+    if (file.kind === "rules") declared.push(...declaredRules(src));
     if (structural.brokenFile || (file.kind !== "rules" && structural.findings.length > 0)) continue;
     if (file.kind === "rules") {
       const r = readRules(src, structural.brokenRules);
@@ -278,19 +320,29 @@ export function compile(source: PolicySetSource, options: CompileOptions = {}): 
     errors,
     availability,
   } as const;
-  findings.push(...checkRules(drafts, ctx));
+  findings.push(...duplicateRuleIds(declared), ...checkRules(drafts, ctx), ...checkEnrolled(drafts, ctx));
   if (settingsSource !== null) findings.push(...checkSettingsFiles(settingsSource, ctx));
   for (const d of drafts) {
-    for (const p of availability.checkRule?.(d.rule, ctx.now) ?? []) {
+    const problems = [
+      ...(availability.checkRule?.(d.rule, ctx.now) ?? []),
+      ...(vulnerabilities?.checkRule?.(d.rule) ?? []),
+    ];
+    for (const p of problems) {
       // Feeds describe the world now, and it moves (snapshots expire). A running
       // gate keeps serving and checks each device at decision time instead.
-      const severity = ctx.purpose === "serve" ? "warning" : p.severity;
+      const severity = ctx.purpose === "serve" || options.feedSeverity === "warning" ? "warning" : p.severity;
       findings.push(
-        finding(d.at([p.field], p.field === "adu" ? "key" : "value"), p.code, severity, p.message, d.rule.id),
+        finding(
+          d.at(p.index !== undefined ? [p.field, p.index] : [p.field], p.field === "adu" ? "key" : "value"),
+          p.code,
+          severity,
+          p.message,
+          d.rule.id,
+        ),
       );
     }
   }
-  findings.push(...checkTests(tests, new Set(drafts.map((d) => d.rule.id))));
+  findings.push(...checkTests(tests, new Set(declared.map((d) => d.id))));
 
   const rules: CompiledRule[] = [];
   for (const d of drafts) {
@@ -329,12 +381,13 @@ export function compile(source: PolicySetSource, options: CompileOptions = {}): 
   const settings = settingsSource === null ? DEFAULT_SETTINGS : readSettings(settingsSource);
   const set: CompiledPolicySet | null = usable
     ? Object.freeze({
-        revision: revisionOf(source, availability),
+        revision: revisionOf(source, availability, vulnerabilities),
         settings,
         rules: Object.freeze(rules),
         index: new RuleIndex(rules),
         errors,
         availability,
+        vulnerabilities,
         findings: Object.freeze(sorted.filter((f) => !testFiles.has(f.file))),
       })
     : null;

@@ -12,6 +12,7 @@ import type { BandBodies, CompiledPolicySet, CompiledRule } from "./compile.js";
 import type { Finding, SourceRange } from "./findings.js";
 import { compileGlob } from "./glob.js";
 import type { Settings } from "./model.js";
+import type { VulnerabilitySource } from "./vulnerabilities.js";
 import { RuleIndex } from "./rule-index.js";
 import { CompiledPolicyRule, PolicyRule, type RuleFields } from "./rule-object.js";
 
@@ -55,6 +56,7 @@ function fieldsOf(r: CompiledRule): RuleFields {
     exempt: r.exempt,
     whenUnavailable: r.whenUnavailable,
     adu: r.adu,
+    enrolled: r.enrolled,
   };
 }
 
@@ -82,12 +84,16 @@ export class HydrationError extends EnrollgateError<"hydration-failed"> {
 }
 
 /**
- * Rebuilds the set; `errors` and `availability` are this thread's (availability from the same feed data the set was
- * compiled with).
+ * Rebuilds the set; `errors`, `availability` and `vulnerabilities` are this thread's (built from the same feed data the
+ * set was compiled with).
  */
 export function hydrateCompiledSet(
   data: CompiledSetData,
-  context: { readonly errors: ErrorSchema; readonly availability: AvailabilitySource },
+  context: {
+    readonly errors: ErrorSchema;
+    readonly availability: AvailabilitySource;
+    readonly vulnerabilities?: VulnerabilitySource | null;
+  },
 ): CompiledPolicySet {
   const rules: CompiledRule[] = data.rules.map((d) => {
     const bands = context.errors.bands(d.fields.platform);
@@ -117,6 +123,7 @@ export function hydrateCompiledSet(
     index: new RuleIndex(rules),
     errors: context.errors,
     availability: context.availability,
+    vulnerabilities: context.vulnerabilities ?? null,
     findings: Object.freeze(data.findings),
   });
 }

@@ -56,7 +56,7 @@ export const FINDING_CODES = {
     title: "YAML syntax error",
     meaning:
       "The file is not valid YAML (a duplicated key, bad indentation, an unclosed bracket or quote), or holds no YAML document at all. The finding is where the YAML reader stopped.",
-    fix: 'Correct the YAML at the line and column named. Inside `{ }` and `[ ]` a comma ends a value, so quote values that hold one (`"iPhone15,2"`).',
+    fix: 'Correct the YAML at the line and column named: indent with spaces, never tabs, and start the keys of one mapping in the same column (the finding names the key indented too deep). Inside `{ }` and `[ ]` a comma ends a value, so quote values that hold one (`"iPhone15,2"`).',
   },
   "yaml-aliases": {
     severity: "error",
@@ -211,6 +211,27 @@ export const FINDING_CODES = {
       "A trust anchor file that `enrollgate.yaml` names is outside the policy directory and the `--secrets-dir` directories, or is not a regular file.",
     fix: "Move the PEM file into the policy directory or a `--secrets-dir`, or give it on the command line with `--trust-anchor` (the operator's paths may be anywhere).",
   },
+  "tls-file-refused": {
+    severity: "error",
+    title: "TLS file refused",
+    meaning:
+      "A certificate or key file that `enrollgate.yaml`'s `tls` names is outside the policy directory and the `--secrets-dir` directories, is not a regular file, or is larger than a certificate (1 MiB) or a key (64 KiB) may be.",
+    fix: "Mount the certificate and key in a `--secrets-dir` (a Kubernetes Secret, a systemd credential directory) and name them there, or give them on the command line with `--tls-cert` and `--tls-key` (the operator's paths may be anywhere). Never commit the key to the policy repository.",
+  },
+  "trust-anchor-missing": {
+    severity: "error",
+    title: "Trust anchor file missing",
+    meaning:
+      "A trust anchor file that `enrollgate.yaml` names does not exist or cannot be read here. The gate will not load the set without it. An error when the path is inside the policy directory (the repository holds the file or nothing does) and for the gate; a warning from `validate` elsewhere, where it may be a secret mounted only on the gate's machine.",
+    fix: "Correct the path, commit the PEM file into the policy directory, or in CI pass the directory it is in with `--secrets-dir`.",
+  },
+  "trust-anchor-invalid": {
+    severity: "error",
+    title: "Trust anchor holds no certificate",
+    meaning:
+      "A trust anchor that `enrollgate.yaml` names holds no PEM certificate, or a certificate that cannot be read. The gate will not load the set.",
+    fix: "Name a PEM file with one or more `-----BEGIN CERTIFICATE-----` blocks (a private key or a DER file is not a trust anchor).",
+  },
   "beta-token-unset": {
     severity: "warning",
     title: "Beta token not available",
@@ -265,6 +286,13 @@ export const FINDING_CODES = {
     meaning: "A test case expects a rule id that no policy file defines, usually a rule renamed or removed.",
     fix: "Correct the id in `expect.rule`, or `rule: null` when no rule should decide.",
   },
+  "test-duplicate-name": {
+    severity: "error",
+    title: "Test case name used twice",
+    meaning:
+      "Two test cases of the policy set have the same name. Names are how `enrollgate test`, JUnit reports and CI annotations tell cases apart: a failure under a shared name points at either.",
+    fix: "Give every case its own name; say what the case proves (`an iPhone 16 on 26.5 is asked for 26.6.1`).",
+  },
   "test-no-cases": {
     severity: "error",
     title: "Test file without cases",
@@ -300,6 +328,20 @@ export const FINDING_CODES = {
       "Apple's GDMF feed lists models the rule matches on its platform, but does not offer them the target version; the message says what `whenUnavailable` does for them.",
     fix: "Narrow the rule's models, add a rule with a floor those models can reach, or set `whenUnavailable` to what you want for them.",
   },
+  "floor-leaves-exploited": {
+    severity: "warning",
+    title: "Minimum leaves actively exploited vulnerabilities open",
+    meaning:
+      "Per the SOFA feed, a release above the rule's minimum fixes CVEs that are actively exploited, for models the rule matches and that can install that release, and no release of the minimum's own major version at or below it fixes them for those models: a device at the minimum enrolls exposed. Releases are matched to models by the devices they list (board ids on Macs), never by version number alone. The message names the CVEs, the release that fixes each, and a minimum that closes them all when there is one.",
+    fix: "Raise the minimum to the release named for each CVE, or to the minimum the message suggests. It is a warning (an error under `--strict`), and a running gate logs it whenever a reload changes the set.",
+  },
+  "model-case-mismatch": {
+    severity: "warning",
+    title: "Model in the wrong letter case",
+    meaning:
+      "A model in the rule's `models` matches no device of its platform in Apple's GDMF feed, but matches one when letter case is ignored (`J414SAP` for the board id `J414sAP`). Models match exactly, so the rule never applies to that device.",
+    fix: "Write the model as the feed spells it.",
+  },
   "adu-update-missing": {
     severity: "error",
     title: "ADU update not imported",
@@ -326,6 +368,90 @@ export const FINDING_CODES = {
     meaning:
       "Azure Device Update could not be reached, or did not answer for this update, so whether the target is imported is unknown.",
     fix: "Check the ADU URL, instance and credentials (the identity needs the Device Update Content Reader role); under `--strict` this is an error.",
+  },
+  "invalid-deadline": {
+    severity: "error",
+    title: "Invalid deadline",
+    meaning:
+      "An `enrolled` block's `deadline` is not one: a date-time on the device's own clock such as `2026-12-15T18:00:00` (Apple's `TargetLocalDateTime` has no time zone), or `{ daysAfterRelease: N, at: \"HH:MM\" }`. A time zone (`Z`, `+01:00`), a date without a time, an impossible date or time, and `at` without `daysAfterRelease` are each reported with what to write instead.",
+    fix: "Write the deadline as the message shows, in the device's local time.",
+  },
+  "deadline-both-ways": {
+    severity: "error",
+    title: "Deadline given both ways",
+    meaning:
+      "The deadline names both a date (`at: 2026-12-15T18:00:00`) and a number of days after release (`daysAfterRelease`). They would disagree as soon as Apple's release date is known, so enrollgate takes neither.",
+    fix: 'Keep one: `deadline: 2026-12-15T18:00:00`, or `deadline: { daysAfterRelease: 14, at: "18:00" }`.',
+  },
+  "deadline-needs-feed": {
+    severity: "error",
+    title: "Deadline needs the GDMF feed",
+    meaning:
+      "`deadline: { daysAfterRelease: N }` counts from the day Apple released the target, its `PostingDate` in Apple's GDMF feed, and none is configured. (`enrollgate serve` reports it as a warning: the gate does not use `enrolled` blocks.)",
+    fix: "Configure a feed (`--gdmf FILE`, or `feeds.gdmf` in `enrollgate.yaml`), or give the deadline as a date and time.",
+  },
+  "deadline-passed": {
+    severity: "warning",
+    title: "Deadline already passed",
+    meaning:
+      "The `enrolled` deadline has passed at `--now` somewhere on Earth (a device-local time is reached first at UTC+14). A device below the target that receives the declaration now installs it at once, with no notice period.",
+    fix: "Move the deadline later if devices should get notice; leave it if they should update now.",
+  },
+  "enrolled-supplemental-target": {
+    severity: "warning",
+    title: "Supplemental target: installed in two steps",
+    meaning:
+      "The enrolled target is a supplemental version such as `26.5 (a)`. Apple installs a supplemental update only on a device already on its base version, so enrollgate writes two configurations: one that brings devices below the base to `26.5`, and one that brings devices on `26.5` to `26.5 (a)`, both with the deadline. A device far behind installs twice, back to back once the deadline has passed.",
+    fix: "Nothing, if that is what you want; target the base version (or the next full release) to install once.",
+  },
+  "enrolled-target-not-in-feed": {
+    severity: "error",
+    title: "Enrolled target not in Apple's feed",
+    meaning:
+      "Apple's GDMF feed does not offer the `enrolled` target for the rule's platform at `--now` (not listed, or only as expired). Apple enforces a `softwareupdate.enforcement.specific` configuration only for a version GDMF offers: devices would keep the configuration and never update. With `daysAfterRelease`, the deadline cannot be computed either. Beta rules are not checked (seeds are never in the public feed). (`enrollgate serve` reports it as a warning.)",
+    fix: "Target a version Apple offers, or refresh the snapshot if the release is new.",
+  },
+  "enrolled-models-without-target": {
+    severity: "warning",
+    title: "Enrolled models that cannot install the target",
+    meaning:
+      "Apple's GDMF feed lists models the rule matches, but does not offer them the `enrolled` target: those devices would get a configuration they can never satisfy, and report it as failed.",
+    fix: "Narrow the rule's models, and give the others a rule (with its own `enrolled` block) they can reach.",
+  },
+  "enrolled-board-ids": {
+    severity: "warning",
+    title: "Macs told apart by board id only from macOS 15",
+    meaning:
+      "The rule's declarations match Macs by board id (`softwareupdate.device-id`), a status item Macs report from macOS 15 on (iPhones and iPads from 18): on macOS 14 the declarations never apply, and those Macs are judged behind. `target: latest` on macOS groups Macs by the board ids Apple's feed lists, too.",
+    fix: "Name the models by model identifier (`Mac14,13`) as well, or update those Macs to macOS 15 first.",
+  },
+  "enrolled-beta-unsupported": {
+    severity: "warning",
+    title: "Beta program not enforceable here",
+    meaning:
+      "The rule has a `betaProgram`, and Apple's `softwareupdate.settings` declaration cannot require a beta program on its platform (no `Beta` key on visionOS; macOS from 15.4, iOS and iPadOS from 18, supervised). Enrolled devices are not enrolled in the program by enrollgate's declarations, so a seed build target cannot be installed.",
+    fix: "Enroll those devices in the beta program another way, or leave the seed out of the `enrolled` block.",
+  },
+  "enrolled-build-needs-version": {
+    severity: "error",
+    title: "Enrolled build without a version",
+    meaning:
+      "The `enrolled` block names a `targetBuild` with `target: latest` or `latest-in-major`: one build cannot belong to every version those resolve to.",
+    fix: "Name the target version the build belongs to, or leave `targetBuild` out.",
+  },
+  "declaration-invalid": {
+    severity: "error",
+    title: "Declaration fails Apple's schema",
+    meaning:
+      "A declaration the `enrolled` block compiles to fails Apple's schema for it (`schemas/ddm/`): the enforcement configuration, the beta program settings, the activation, or the status subscriptions. Every declaration is checked when the set compiles and again when it is written, so a device never receives one it cannot read.",
+    fix: "Change the value the message names.",
+  },
+  "declaration-identifier-too-long": {
+    severity: "warning",
+    title: "Declaration identifier longer than 64 bytes",
+    meaning:
+      "A declaration's `Identifier` (`com.enrollgate.<kind>.<rule id>`) is longer than the 64 octets Apple asks identifiers to stay within.",
+    fix: "Shorten the rule id.",
   },
 } as const satisfies Record<string, CodeInfo>;
 

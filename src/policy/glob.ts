@@ -95,3 +95,25 @@ export function canMatchPlatform(glob: ModelGlob, platform: PolicyPlatform): boo
   }
   return false;
 }
+
+/**
+ * What a glob can name on a platform: a PRODUCT (a model identifier such as
+ * iPhone17,3 or Mac14,13), a Mac's board id (SOFTWARE_UPDATE_DEVICE_ID, such
+ * as J475cAP or Mac-27AD2F918AE68F61), or both. iPhones, iPads and Vision Pros
+ * report their product type as device id, so their globs name products.
+ */
+export function globNames(
+  glob: ModelGlob,
+  platform: PolicyPlatform,
+): { readonly product: boolean; readonly boardId: boolean } {
+  if (platform !== "macOS") return { product: true, boardId: false };
+  const prefix = glob.prefix;
+  const product =
+    prefix === "" ||
+    (compatible(prefix, "Mac") && !prefix.startsWith("Mac-")) ||
+    compatible(prefix, "iMac") ||
+    compatible(prefix, "VirtualMac");
+  // Board ids never hold a comma, and start with a capital letter.
+  const boardId = !glob.pattern.includes(",") && (prefix === "" || /^[A-Z]/.test(prefix));
+  return { product, boardId };
+}

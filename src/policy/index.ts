@@ -1,7 +1,7 @@
 // `enrollgate/policy`: the policy engine's lower-level pieces, beside what
 // the package root exports (loadPolicySet, compile, assertCompiled, decide,
 // runTests). The closed sets and defaults of the policy format; the
-// availability source compile() asks; rendering a 403 body yourself; facts
+// availability and vulnerability sources compile() asks; rendering a 403 body yourself; facts
 // from MachineInfo and DeviceInformation; judging enrolled devices; what a
 // new set weakens; a compiled set as plain data and back; and the readers
 // under loading: model globs, positioned YAML, the nesting pre-check, and
@@ -23,19 +23,26 @@ export type { CodeInfo, Position, SourceRange, RelatedLocation } from "./finding
 // What compile() asks of the feeds.
 export { ALWAYS_AVAILABLE } from "./availability.js";
 export type {
+  PublishedRelease,
   AvailabilitySource,
   AvailabilityQuery,
   AvailabilityAnswer,
   DeviceIdentity,
   FeedProblem,
 } from "./availability.js";
+export type { VulnerabilitySource, ExploitedVulnerability, ExposedDevice } from "./vulnerabilities.js";
 
 // Decisions, for code that answers devices itself.
 export { renderBody, negotiateFormat } from "./render.js";
 export type { ResponseFormat, RenderedResponse } from "./render.js";
 export { factsOfMachineInfo, factsOfDeviceInformation } from "./facts.js";
 
-// Enrolled devices: OSUpdateStatus responses judged against the same rules.
+// Enrolled devices: `enrolled` blocks (targets, deadlines on the device's clock, Apple's releases), and
+// OSUpdateStatus responses judged against the same rules.
+export { resolveDeadline, declarationIdentifier } from "./enrolled.js";
+export type { ResolvedDeadline } from "./enrolled.js";
+export { normalizeLocalDateTime, localInstants, instantIn, isTimeZone, describeDeadline } from "./deadline.js";
+export { postedOn, offeredModels, listedModels, newestByModel, releasesOf } from "./releases.js";
 export { judgeCompliance, reachesMinimum } from "./compliance.js";
 export type { ComplianceReport, Judgement, UpdateProgress, BuildVersions } from "./compliance.js";
 

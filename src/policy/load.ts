@@ -23,7 +23,8 @@ const YAML = /\.ya?ml$/;
 const TEST = /\.test\.ya?ml$/;
 const SETTINGS = /^enrollgate\.ya?ml$/;
 
-function kindOf(rel: string): FileKind {
+/** What a file in a policy directory holds, by its path inside it: settings, tests or rules. */
+export function policyFileKind(rel: string): FileKind {
   if (!rel.includes("/") && SETTINGS.test(rel)) return "settings";
   return TEST.test(rel) ? "tests" : "rules";
 }
@@ -119,7 +120,7 @@ export async function loadPolicySet(dir: string, options: { cwd?: string } = {})
       unreadable.push({ path, error: "the file is not valid UTF-8" });
       continue;
     }
-    files.push({ path, relative: rel, kind: kindOf(rel), text: text.replace(/^\uFEFF/, "") });
+    files.push({ path, relative: rel, kind: policyFileKind(rel), text: text.replace(/^\uFEFF/, "") });
   }
   return { dir: root, files, unreadable, label: relative(cwd, root).split(sep).join("/") || "." };
 }

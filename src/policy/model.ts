@@ -19,6 +19,37 @@ export type TargetSpec =
 
 export type TokenRef = { readonly env: string } | { readonly file: string };
 
+/**
+ * When an enrolled device must have installed its target: a date-time on the
+ * device's own clock (Apple's TargetLocalDateTime), or a number of days after
+ * Apple released the target (its PostingDate in GDMF) at a local time of day.
+ */
+export type Deadline =
+  | {
+      readonly kind: "local";
+      /** yyyy-mm-ddThh:mm:ss, no time zone: the device's local time. */
+      readonly localDateTime: string;
+    }
+  | {
+      readonly kind: "after-release";
+      readonly daysAfterRelease: number;
+      /** hh:mm, the device's local time. */
+      readonly at: string;
+    };
+
+/**
+ * A rule's `enrolled` block: what an enrolled device must run and by when,
+ * enforced with Apple's declarative device management. Plain data, so that
+ * two rules' blocks compare as values.
+ */
+export interface EnrolledPolicy {
+  /** Default: the rule's own target. */
+  readonly target: TargetSpec;
+  readonly targetBuild: string | null;
+  readonly deadline: Deadline;
+  readonly detailsURL: string | null;
+}
+
 export interface AduReference {
   readonly provider: string;
   readonly name: string;
@@ -50,6 +81,8 @@ export interface Rule {
   } | null;
   readonly whenUnavailable: "allow" | "block";
   readonly adu: AduReference | null;
+  /** What an enrolled device must run, and by when; null when the rule says nothing about enrolled devices. */
+  readonly enrolled: EnrolledPolicy | null;
   /** Where the rule is defined (its `id`). */
   readonly source: SourceRange;
 }
@@ -60,12 +93,24 @@ export type VerifyMode = "enforce" | "audit" | "off";
 export interface FeedSettings {
   /** GDMF snapshot path, relative to the policy directory. */
   readonly gdmf?: string;
+  /** SOFA v2 feed snapshots (iOS, macOS), relative to the policy directory: one path or a list. */
+  readonly sofa?: string | ReadonlyArray<string>;
   readonly adu?: {
     readonly catalog?: string;
     readonly url?: string;
     readonly instance?: string;
     readonly api?: "v2" | "2022-10-01";
   };
+}
+
+/**
+ * HTTPS for `enrollgate serve` (enrollgate.yaml `tls`): a PEM certificate, with its chain, and its unencrypted PEM
+ * private key. Paths as written, relative to the policy directory; both must resolve inside it or a secrets directory
+ * (the key belongs in a secrets directory: the policy directory is a git repository).
+ */
+export interface TlsSettings {
+  readonly cert: string;
+  readonly key: string;
 }
 
 /** A policy set's settings (enrollgate.yaml), with the defaults filled in (DEFAULT_SETTINGS). */
@@ -81,6 +126,8 @@ export interface Settings {
   /** Peers whose forwarding headers are believed: addresses, CIDR ranges, loopback, linklocal, uniquelocal. */
   readonly trustProxy: ReadonlyArray<string>;
   readonly feeds?: FeedSettings;
+  /** The serving certificate; absent: plain HTTP unless `--tls-cert` and `--tls-key` are given. */
+  readonly tls?: TlsSettings;
 }
 
 export const DEFAULT_SETTINGS: Settings = Object.freeze({

@@ -11,6 +11,7 @@ import { parseBuild } from "../apple/build.js";
 import { parseOsVersion, VersionError } from "../apple/version.js";
 import type { Finding } from "./findings.js";
 import { finding, type DataPath, type ParsedSource } from "./source.js";
+import { QUOTE_MODELS_HINT } from "./yaml-hints.js";
 
 export type FileKind = "rules" | "tests" | "settings";
 export type { ValidateFunction } from "ajv/dist/2020.js";
@@ -128,6 +129,33 @@ function ruleIdAt(value: unknown, path: DataPath): string | undefined {
   return typeof id === "string" ? id : undefined;
 }
 
+const ZONED_DATE_TIME = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?)(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})$/i;
+
+/** Why a deadline is not one, in words: the schema's oneOf says only that neither form fits. */
+function deadlineProblem(data: unknown): string {
+  const forms = 'a date-time on the device\'s clock (2026-12-15T18:00:00) or { daysAfterRelease: N, at: "HH:MM" }';
+  if (typeof data === "string") {
+    const zoned = ZONED_DATE_TIME.exec(data);
+    if (zoned !== null)
+      return `deadline ${data} has a time zone; Apple's TargetLocalDateTime is the device's own clock: write ${zoned[1] ?? ""}`;
+    if (/^\d{4}-\d{2}-\d{2}$/.test(data))
+      return `deadline ${data} needs a time of day on the device's clock: ${data}T18:00:00, say`;
+    return `deadline ${JSON.stringify(data)} is not ${forms}`;
+  }
+  if (typeof data === "object" && data !== null && !Array.isArray(data)) {
+    const o = data as Record<string, unknown>;
+    const unknown = Object.keys(o).filter((k) => k !== "daysAfterRelease" && k !== "at");
+    if (unknown.length > 0) return `deadline: unknown key ${unknown.map((k) => `"${k}"`).join(", ")}; write ${forms}`;
+    if (!("at" in o)) return 'deadline needs at: the time of day on the device\'s clock, "HH:MM"';
+    if (typeof o.at !== "string" || !/^(\d{2}:\d{2}|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?)$/.test(o.at))
+      return `deadline at ${JSON.stringify(o.at)} is not a time of day on the device's clock ("HH:MM", 24-hour)`;
+    if (/^\d{2}:\d{2}$/.test(o.at) && !/^([01]\d|2[0-3]):[0-5]\d$/.test(o.at))
+      return `deadline at ${JSON.stringify(o.at)} is not a time of day ("HH:MM", 00:00 to 23:59)`;
+    return "deadline daysAfterRelease must be a whole number of days, 0 to 365";
+  }
+  return `deadline must be ${forms}`;
+}
+
 function describeValueProblem(e: ErrorObject, path: DataPath, source: ParsedSource): Finding | null {
   const at = source.locate(path);
   const rule = ruleIdAt(source.value, path);
@@ -200,6 +228,15 @@ function describeValueProblem(e: ErrorObject, path: DataPath, source: ParsedSour
       );
     }
     case "pattern":
+      if (path[path.length - 1] === "detailsURL") {
+        return finding(
+          at,
+          "schema-value",
+          "error",
+          `"detailsURL": ${JSON.stringify(e.data)} is not a web address (https://...)`,
+          rule,
+        );
+      }
       if (path[path.length - 1] === "id") {
         return finding(
           at,
@@ -231,6 +268,8 @@ function describeValueProblem(e: ErrorObject, path: DataPath, source: ParsedSour
       }
       return finding(at, "schema-value", "error", `${what} ${e.message ?? "is invalid"}`, rule);
     case "oneOf":
+      if (path[path.length - 1] === "deadline")
+        return finding(at, "invalid-deadline", "error", deadlineProblem(e.data), rule);
       return finding(
         at,
         "schema-value",
@@ -265,6 +304,31 @@ function errorText(f: () => unknown): string {
   }
 }
 
+/** Rules whose model list holds numbers: an unquoted `iPhone15,2` split at its comma. */
+function splitModelLists(source: ParsedSource): Map<number, Finding> {
+  const out = new Map<number, Finding>();
+  const rules = (source.value as { rules?: unknown } | null)?.rules;
+  if (!Array.isArray(rules)) return out;
+  rules.forEach((rule: unknown, i) => {
+    const models = (rule as { models?: unknown } | null)?.models;
+    if (!Array.isArray(models)) return;
+    const j = models.findIndex((m, k) => k > 0 && typeof m === "number" && typeof models[k - 1] === "string");
+    if (j === -1) return;
+    const written = `${String(models[j - 1])},${String(models[j])}`;
+    out.set(
+      i,
+      finding(
+        source.locate(["rules", i, "models"]),
+        "schema-type",
+        "error",
+        `"models" reads ${written} as two values, "${String(models[j - 1])}" and ${String(models[j])}: ${QUOTE_MODELS_HINT}`,
+        ruleIdAt(source.value, ["rules", i]),
+      ),
+    );
+  });
+  return out;
+}
+
 export interface StructureCheck {
   readonly findings: Finding[];
   /** Rules (by index) with a structural error; the file's other rules can still be read. */
@@ -283,15 +347,26 @@ export function validateStructure(
   if (validate(source.value)) return { findings: [], brokenRules: new Set(), brokenFile: false };
   const errors = validate.errors ?? [];
   const oneOfs = errors.filter((e) => e.keyword === "oneOf");
+  // A deadline's oneOf is explained whole (deadlineProblem): what its branches say beneath it would repeat it.
+  const deadlines = oneOfs.filter((o) => o.instancePath.endsWith("/deadline")).map((o) => o.instancePath);
   const insideOneOf = (e: ErrorObject) =>
-    oneOfs.some((o) => o !== e && e.schemaPath.startsWith(`${o.schemaPath}/`) && e.instancePath === o.instancePath);
+    oneOfs.some((o) => o !== e && e.schemaPath.startsWith(`${o.schemaPath}/`) && e.instancePath === o.instancePath) ||
+    (e.keyword !== "oneOf" && deadlines.some((d) => e.instancePath === d || e.instancePath.startsWith(`${d}/`)));
   const out: Finding[] = [];
   const seen = new Set<string>();
   const brokenRules = new Set<number>();
   let brokenFile = false;
+  // `models: [iPhone15,2]` reads as "iPhone15" and 2: one finding that says to quote, not one per piece.
+  const splitModels = kind === "rules" ? splitModelLists(source) : new Map<number, Finding>();
+  for (const [i, f] of splitModels) {
+    brokenRules.add(i);
+    out.push(f);
+  }
   for (const e of errors) {
     if (insideOneOf(e)) continue;
     const path = toPath(e.instancePath);
+    if (path[0] === "rules" && typeof path[1] === "number" && path[2] === "models" && splitModels.has(path[1]))
+      continue;
     if (kind === "rules" && path[0] === "rules" && typeof path[1] === "number") brokenRules.add(path[1]);
     else brokenFile = true;
     let f: Finding | null;

@@ -3,11 +3,14 @@
 import { parseBuild } from "../apple/build.js";
 import { parseOsVersion } from "../apple/version.js";
 import { parsePolicyDate } from "./dates.js";
+import { isTimeOfDay, normalizeLocalDateTime } from "./deadline.js";
 import { compileGlob, type ModelGlob } from "./glob.js";
 import type { Finding, SourceRange } from "./findings.js";
 import { describedFacts, type DeviceDescription } from "./facts.js";
 import {
   DEFAULT_SETTINGS,
+  type Deadline,
+  type EnrolledPolicy,
   type PolicyPlatform,
   type Settings,
   type TargetSpec,
@@ -63,6 +66,12 @@ interface RawRule {
   exempt?: { serials: string[]; until?: string };
   whenUnavailable?: "allow" | "block";
   adu?: { provider: string; name: string; manufacturer?: string };
+  enrolled?: {
+    target?: string;
+    targetBuild?: string;
+    deadline: string | { daysAfterRelease?: number; at: string };
+    detailsURL?: string;
+  };
 }
 
 interface RawCase {
@@ -72,11 +81,68 @@ interface RawCase {
   expect: TestExpectation;
 }
 
-function target(text: string | undefined, minimum: string): TargetSpec {
+function targetSpec(text: string | undefined, minimum: string): TargetSpec {
   if (text === "latest") return { kind: "latest" };
   if (text === "latest-in-major") return { kind: "latest-in-major" };
   const t = text ?? minimum;
   return { kind: "version", version: parseOsVersion(t), text: t };
+}
+
+type Locate = (field: DataPath, part?: "key" | "value") => SourceRange;
+
+/** The deadline as written, or a finding saying why it is not one (the schema has checked its shape). */
+function deadlineOf(
+  raw: string | { daysAfterRelease?: number; at: string },
+  at: Locate,
+  rule: string,
+): Deadline | Finding {
+  const where = ["enrolled", "deadline"];
+  if (typeof raw === "string") {
+    const local = normalizeLocalDateTime(raw);
+    if (local !== null) return { kind: "local", localDateTime: local };
+    return finding(at(where), "invalid-deadline", "error", `deadline ${raw} is not a real date and time`, rule);
+  }
+  const days = raw.daysAfterRelease;
+  if (isTimeOfDay(raw.at)) {
+    if (days !== undefined) return { kind: "after-release", daysAfterRelease: days, at: raw.at };
+    return finding(
+      at([...where, "at"], "key"),
+      "invalid-deadline",
+      "error",
+      `deadline at ${raw.at} needs daysAfterRelease (days after Apple released the target), or write the date: deadline: 2026-12-15T${raw.at}:00`,
+      rule,
+    );
+  }
+  const local = normalizeLocalDateTime(raw.at);
+  if (local === null)
+    return finding(
+      at([...where, "at"]),
+      "invalid-deadline",
+      "error",
+      `deadline ${raw.at} is not a real date and time`,
+      rule,
+    );
+  if (days === undefined) return { kind: "local", localDateTime: local };
+  return finding(
+    at(where),
+    "deadline-both-ways",
+    "error",
+    `the deadline is given both ways, as the date ${raw.at} and as ${days} days after release; keep one: deadline: ${local}, or deadline: { daysAfterRelease: ${days}, at: "${raw.at.slice(11, 16)}" }`,
+    rule,
+  );
+}
+
+function enrolledOf(r: RawRule, target: TargetSpec, at: Locate): EnrolledPolicy | Finding | null {
+  const e = r.enrolled;
+  if (e === undefined) return null;
+  const deadline = deadlineOf(e.deadline, at, r.id);
+  if ("code" in deadline) return deadline;
+  return {
+    target: e.target === undefined ? target : targetSpec(e.target, r.minimum),
+    targetBuild: e.targetBuild ?? null,
+    deadline,
+    detailsURL: e.detailsURL ?? null,
+  };
 }
 
 /** Reads a rule file's rules, skipping those (by index) that failed structural validation. */
@@ -101,6 +167,12 @@ export function readRules(
     const until = date(["exempt", "until"], r.exempt?.until);
     if ((r.activeFrom !== undefined && activeFrom === null) || (r.exempt?.until !== undefined && until === null))
       return;
+    const target = targetSpec(r.target, r.minimum);
+    const enrolled = enrolledOf(r, target, at);
+    if (enrolled !== null && "code" in enrolled) {
+      findings.push(enrolled);
+      return;
+    }
     const rule = new PolicyRule(
       {
         id: r.id,
@@ -110,7 +182,7 @@ export function readRules(
         minimumText: r.minimum,
         minimumBuild: r.minimumBuild === undefined ? null : parseBuild(r.minimumBuild),
         minimumBuildText: r.minimumBuild ?? null,
-        target: target(r.target, r.minimum),
+        target,
         targetBuild: r.targetBuild ?? null,
         betaProgram: r.betaProgram ?? null,
         message: r.message ?? null,
@@ -126,6 +198,7 @@ export function readRules(
           r.adu === undefined
             ? null
             : { provider: r.adu.provider, name: r.adu.name, manufacturer: r.adu.manufacturer ?? "Apple" },
+        enrolled,
       },
       () => at(["id"]),
       source.file,

@@ -1,20 +1,21 @@
 // Checks that need more than one field, file or rule: each a finding with a
 // stable code at the place to fix.
-import { isAbsolute, resolve } from "node:path";
+import { isAbsolute, relative, resolve } from "node:path";
 import { compareBuilds, parseBuild } from "../apple/build.js";
+import { parsePemCertificates } from "../apple/trust-store.js";
 import { compareOsVersions } from "../apple/version.js";
 import { formatLocation } from "../location.js";
 import type { ErrorSchema } from "../apple/software-update-required.js";
 import type { AvailabilitySource } from "./availability.js";
-import type { Finding } from "./findings.js";
+import type { Finding, SourceRange } from "./findings.js";
 import { canMatchPlatform } from "./glob.js";
 import type { Rule, TestCase } from "./model.js";
 import type { RuleDraft } from "./read.js";
 import { finding, type ParsedSource } from "./source.js";
 import { belowImplies, byStrictness } from "./strictness.js";
 
-/** The files a policy can name: beta token files and trust anchors. */
-export type NamedFileKind = "token" | "trust-anchor";
+/** The files a policy can name: beta token files, trust anchors, and the serving certificate and key. */
+export type NamedFileKind = "token" | "trust-anchor" | "tls-certificate" | "tls-key";
 
 /**
  * What reading a file a policy names gave. `refused`: the gate will never read
@@ -53,12 +54,23 @@ export interface SemanticContext extends SecretSources {
   readonly availability: AvailabilitySource;
 }
 
-function duplicates(drafts: ReadonlyArray<RuleDraft>): Finding[] {
-  const byId = new Map<string, RuleDraft[]>();
-  for (const d of drafts) {
-    const list = byId.get(d.rule.id) ?? [];
+/** A rule id as written, with where: every rule of every rule file, those with errors included. */
+export interface DeclaredRule {
+  readonly id: string;
+  readonly at: () => SourceRange;
+}
+
+/**
+ * Rule ids defined more than once, reported at every place. Every declared
+ * rule counts, those with other errors too: fixing one error must not
+ * reveal another that was there all along.
+ */
+export function duplicateRuleIds(declared: ReadonlyArray<DeclaredRule>): Finding[] {
+  const byId = new Map<string, DeclaredRule[]>();
+  for (const d of declared) {
+    const list = byId.get(d.id) ?? [];
     list.push(d);
-    byId.set(d.rule.id, list);
+    byId.set(d.id, list);
   }
   const out: Finding[] = [];
   for (const [id, list] of byId) {
@@ -67,13 +79,13 @@ function duplicates(drafts: ReadonlyArray<RuleDraft>): Finding[] {
       const others = list.filter((o) => o !== d);
       out.push({
         ...finding(
-          d.rule.source,
+          d.at(),
           "duplicate-rule-id",
           "error",
-          `rule id "${id}" is also defined at ${others.map((o) => formatLocation(o.rule.source)).join(", ")}`,
+          `rule id "${id}" is also defined at ${others.map((o) => formatLocation(o.at())).join(", ")}`,
           id,
         ),
-        related: others.map((o) => ({ ...o.rule.source, message: `"${id}" defined here` })),
+        related: others.map((o) => ({ ...o.at(), message: `"${id}" defined here` })),
       });
     }
   }
@@ -158,28 +170,95 @@ const BUILT_IN_ANCHORS = "apple";
 
 /**
  * Trust anchor files enrollgate.yaml names: like token files, they must stay
- * inside the policy directory or a secrets directory and be regular files.
- * Whether they hold certificates is checked where they are used.
+ * inside the policy directory or a secrets directory and be regular files;
+ * they must exist and hold certificates, or the gate will not load the set.
+ * A missing file inside the policy directory is an error (the repository
+ * holds it or nothing does); elsewhere it may be a secret mounted only where
+ * the gate runs, so `validate` warns.
  */
-export function checkSettingsFiles(settings: ParsedSource, ctx: Pick<SemanticContext, "readFile" | "dir">): Finding[] {
-  const anchors = (settings.value as { trustAnchors?: unknown } | null)?.trustAnchors;
-  if (!Array.isArray(anchors) || ctx.readFile === undefined) return [];
+export function checkSettingsFiles(
+  settings: ParsedSource,
+  ctx: Pick<SemanticContext, "readFile" | "dir" | "purpose">,
+): Finding[] {
+  if (ctx.readFile === undefined) return [];
+  return [...trustAnchorFindings(settings, ctx), ...tlsFileFindings(settings, ctx)];
+}
+
+/**
+ * The certificate and key `tls` names: the same confinement as every file a
+ * policy names. A file that is merely missing is no finding (CI has no
+ * secrets); `serve` reports it when it cannot start.
+ */
+function tlsFileFindings(settings: ParsedSource, ctx: Pick<SemanticContext, "readFile" | "dir">): Finding[] {
+  const tls = (settings.value as { tls?: unknown } | null)?.tls;
+  if (tls === null || typeof tls !== "object") return [];
   const out: Finding[] = [];
-  anchors.forEach((entry: unknown, i) => {
-    if (typeof entry !== "string" || entry === BUILT_IN_ANCHORS || entry.includes("-----BEGIN")) return;
-    const read = readNamed(ctx, isAbsolute(entry) ? entry : resolve(ctx.dir, entry), "trust-anchor");
+  for (const field of ["cert", "key"] as const) {
+    const entry = (tls as Record<string, unknown>)[field];
+    if (typeof entry !== "string" || entry === "") continue;
+    const kind = field === "cert" ? "tls-certificate" : "tls-key";
+    const read = readNamed(ctx, isAbsolute(entry) ? entry : resolve(ctx.dir, entry), kind);
     if (!read.ok && read.refused) {
+      const what = field === "cert" ? "certificate" : "key";
       out.push(
         finding(
-          settings.locate(["trustAnchors", i]),
-          "trust-anchor-refused",
+          settings.locate(["tls", field]),
+          "tls-file-refused",
           "error",
-          `trust anchor ${entry} is refused: ${read.problem}`,
+          `TLS ${what} file ${entry} is refused: ${read.problem}`,
         ),
       );
     }
+  }
+  return out;
+}
+
+function trustAnchorFindings(
+  settings: ParsedSource,
+  ctx: Pick<SemanticContext, "readFile" | "dir" | "purpose">,
+): Finding[] {
+  const anchors = (settings.value as { trustAnchors?: unknown } | null)?.trustAnchors;
+  if (!Array.isArray(anchors)) return [];
+  const out: Finding[] = [];
+  anchors.forEach((entry: unknown, i) => {
+    if (typeof entry !== "string" || entry === BUILT_IN_ANCHORS) return;
+    const at = settings.locate(["trustAnchors", i]);
+    if (entry.includes("-----BEGIN")) {
+      const problem = certificateProblem(entry, "the PEM text");
+      if (problem !== null) out.push(finding(at, "trust-anchor-invalid", "error", `trust anchor: ${problem}`));
+      return;
+    }
+    const path = isAbsolute(entry) ? entry : resolve(ctx.dir, entry);
+    const read = readNamed(ctx, path, "trust-anchor");
+    if (!read.ok && read.refused) {
+      out.push(finding(at, "trust-anchor-refused", "error", `trust anchor ${entry} is refused: ${read.problem}`));
+    } else if (!read.ok) {
+      const inPolicyDir = !relative(ctx.dir, path).startsWith("..") && !isAbsolute(relative(ctx.dir, path));
+      const severity = ctx.purpose === "serve" || inPolicyDir ? "error" : "warning";
+      out.push(
+        finding(
+          at,
+          "trust-anchor-missing",
+          severity,
+          `trust anchor ${entry} cannot be read: ${read.problem}; the gate will not load this policy set without it`,
+        ),
+      );
+    } else {
+      const problem = certificateProblem(read.text, entry);
+      if (problem !== null) out.push(finding(at, "trust-anchor-invalid", "error", `trust anchor ${problem}`));
+    }
   });
   return out;
+}
+
+/** Why PEM text cannot serve as trust anchors (the gate's own parser decides), or null. */
+function certificateProblem(pem: string, source: string): string | null {
+  try {
+    parsePemCertificates(pem, source);
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  }
 }
 
 function targetFindings(d: RuleDraft, ctx: SemanticContext): Finding[] {
@@ -334,7 +413,7 @@ function unreachable(drafts: ReadonlyArray<RuleDraft>): Finding[] {
 
 /** Every cross-field and cross-file check on the rules. */
 export function checkRules(drafts: ReadonlyArray<RuleDraft>, ctx: SemanticContext): Finding[] {
-  const out: Finding[] = [...duplicates(drafts)];
+  const out: Finding[] = [];
   for (const d of drafts) {
     out.push(...targetFindings(d, ctx), ...globFindings(d));
     for (const f of [tokenFinding(d, ctx), exemptionFinding(d, ctx.now), betaProgramFinding(d, ctx.errors)]) {
@@ -345,9 +424,30 @@ export function checkRules(drafts: ReadonlyArray<RuleDraft>, ctx: SemanticContex
   return out;
 }
 
-/** Test cases that expect a rule no policy file defines. */
+/**
+ * Test cases that expect a rule no policy file defines (a rule with errors is
+ * still defined), and case names used twice: a name is how a failure, a JUnit
+ * case and a CI annotation tell cases apart.
+ */
 export function checkTests(cases: ReadonlyArray<TestCase>, ruleIds: ReadonlySet<string>): Finding[] {
   const out: Finding[] = [];
+  const byName = new Map<string, TestCase[]>();
+  for (const c of cases) byName.set(c.name, [...(byName.get(c.name) ?? []), c]);
+  for (const [name, list] of byName) {
+    if (list.length < 2) continue;
+    for (const c of list) {
+      const others = list.filter((o) => o !== c);
+      out.push({
+        ...finding(
+          c.source,
+          "test-duplicate-name",
+          "error",
+          `test case name "${name}" is also used at ${others.map((o) => formatLocation(o.source)).join(", ")}`,
+        ),
+        related: others.map((o) => ({ ...o.source, message: `"${name}" used here` })),
+      });
+    }
+  }
   for (const c of cases) {
     const expected = c.expect.rule;
     if (typeof expected === "string" && !ruleIds.has(expected) && c.ruleSource !== null) {

@@ -13,6 +13,7 @@ import { yamlMessage } from "../apple/schema/document.js";
 import { yamlLib } from "../lazy-modules.js";
 import type { Finding, FindingCode, SourceRange } from "./findings.js";
 import { firstTooDeep, MAX_YAML_DEPTH } from "./yaml-depth.js";
+import { withYamlHints } from "./yaml-hints.js";
 
 export interface SourceFile {
   /** The path findings show, relative to where the user runs enrollgate. */
@@ -220,12 +221,13 @@ export function parseSource(file: SourceFile): { source: ParsedSource | null; fi
       findings: [finding(wholeFile(file.path), "yaml-syntax", "error", "the file holds no YAML document")],
     };
   }
-  const findings: Finding[] = [];
+  const syntax: Finding[] = [];
   for (const doc of docs) {
     for (const e of [...doc.errors, ...doc.warnings]) {
-      findings.push(finding(at(e.pos[0], e.pos[1]), "yaml-syntax", "error", yamlMessage(e.message)));
+      syntax.push(finding(at(e.pos[0], e.pos[1]), "yaml-syntax", "error", yamlMessage(e.message)));
     }
   }
+  const findings = withYamlHints(syntax, file.text);
   const [first, second] = docs;
   if (second !== undefined) {
     const start = second.range[0];

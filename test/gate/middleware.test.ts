@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import express5 from "express";
 import express4 from "express4";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compile, enrollmentGate, type GateOutcome, PolicySetError } from "enrollgate";
+import { compile, enrollmentGate, gateOutcome, type GateOutcome, hasErrorCode, PolicySetError } from "enrollgate";
 import { base64, createCA, createIdentity, machineInfoPlist, signCms, type Identity } from "../../support/signing.js";
 import { sourceOf } from "../helpers/policies.js";
 import { captureLog } from "../helpers/http.js";
@@ -118,6 +118,30 @@ describe.each(flavours)("in $name", (flavour) => {
       expect(seen.bodyBytes).toBeGreaterThan(500);
     },
   );
+
+  it("gives handlers after the gate its outcome through gateOutcome(res), and refuses handlers it did not run before", async () => {
+    const gate = enrollmentGate({ policies: "policies", cwd: dir, trustAnchors: [ca.pem], logger: false, env: {} });
+    await gate.ready;
+    const app = flavour.make();
+    const read = (req: unknown, res: { locals: object; json: (v: unknown) => void }) => {
+      try {
+        const { decision, facts, source } = gateOutcome(res);
+        res.json({ reason: decision.reason, serial: facts?.serial ?? null, source });
+      } catch (e) {
+        res.json({ error: hasErrorCode(e, "gate-not-run") ? e.message : String(e) });
+      }
+    };
+    app.use("/mdm", gate, read);
+    app.use("/elsewhere", read);
+    const url = await serve(app);
+    const signed = base64(await signCms(machineInfoPlist({ OS_VERSION: "26.6.1", SERIAL: "C02XK1ABJGH5" }), device));
+    const decided = await fetch(`${url}/mdm/enroll`, { headers: { "x-apple-aspen-deviceinfo": signed } });
+    expect(await decided.json()).toEqual({ reason: "compliant", serial: "C02XK1ABJGH5", source: "header" });
+    const undecided = await fetch(`${url}/elsewhere`);
+    expect(await undecided.json()).toEqual({
+      error: "res.locals.enrollgate is not set: mount enrollmentGate() before this handler, on the same path",
+    });
+  });
 
   it("passes a request without MachineInfo with reason no-machine-info", async () => {
     const url = await appWith("none");

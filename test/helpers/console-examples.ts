@@ -7,7 +7,9 @@
 //
 // Every block runs in a fresh copy of the repository (dist/ and node_modules/
 // linked in), so paths relative to the repository root work as in a clone,
-// and a block that writes files changes no checkout. `enrollgate ...`, with
+// and a block that writes files changes no checkout. `../shared` (Apple's
+// files and feed snapshots beside the checkout) is linked beside the copy, so
+// a page may name `../shared/feeds/...` as the tests do. `enrollgate ...`, with
 // `VAR=value` prefixes, runs the package's `enrollgate` bin directly, with
 // only PATH, HOME and those variables in its environment; any other command
 // (or one that needs a shell: pipes, redirections, `$`, globs) runs in `sh`,
@@ -18,7 +20,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
-import { join, relative, sep } from "node:path";
+import { join, relative, resolve, sep } from "node:path";
 import { projectPath } from "./project.js";
 
 export interface FencedBlock {
@@ -170,8 +172,8 @@ const NOT_COPIED = new Set([".git", "node_modules", "dist", "dist-bench", "cover
 const LINKED = ["dist", "node_modules"];
 
 /**
- * A fresh copy of the repository, with dist/ and node_modules/ linked; and a directory holding an `enrollgate`
- * command.
+ * A fresh copy of the repository, with dist/ and node_modules/ linked and `../shared` beside it (a link to the
+ * checkout's); and a directory holding an `enrollgate` command.
  */
 export function scratchRepository(): { root: string; bin: string; remove: () => void } {
   const base = mkdtempSync(join(tmpdir(), "enrollgate-docs-"));
@@ -182,6 +184,7 @@ export function scratchRepository(): { root: string; bin: string; remove: () => 
     filter: (path) => !NOT_COPIED.has(relative(source, path).split(sep)[0] ?? ""),
   });
   for (const name of LINKED) symlinkSync(projectPath(name), join(root, name));
+  symlinkSync(resolve(projectPath(), "..", "shared"), join(base, "shared"));
   const bin = join(base, "bin");
   mkdirSync(bin);
   const shim = join(bin, "enrollgate");

@@ -273,7 +273,9 @@ describe("files a policy names, at the gate", () => {
     });
     const r = await enrollgate(["serve", "--policies", "p", "--host", "127.0.0.1", "--port", "0"], { cwd: dir });
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe("enrollgate: the policy set in p does not compile: anchors.pem holds no PEM certificate\n");
+    expect(r.stderr).toBe(
+      "enrollgate: the policy set in p does not compile: the policy set has errors\np/enrollgate.yaml:1:16 trust-anchor-invalid trust anchor anchors.pem holds no PEM certificate\n",
+    );
   });
 
   it("parsePemCertificates scans PEM text once, whatever it holds", () => {

@@ -43,6 +43,30 @@ describe("the docs' console sessions", () => {
     ).toBeGreaterThan(10);
   });
 
+  it("show every command a page is about: diff and coverage, SOFA, DDM and OSUpdateStatus", () => {
+    /** `sub` or `sub sub2` of each enrollgate command a page runs, with --sofa when it gives one. */
+    const commands = (page: string) =>
+      sessions
+        .filter((s) => s.page === page)
+        .flatMap((s) => s.steps)
+        .map((s) => enrollgateInvocation(s.command)?.args ?? [])
+        .filter((args) => args.length > 0)
+        .map((args) =>
+          [
+            ...args.slice(0, ["ddm", "os-update-status"].includes(args[0] ?? "") ? 2 : 1),
+            ...(args.includes("--sofa") ? ["--sofa"] : []),
+          ].join(" "),
+        );
+    const count = (page: string, command: string) => commands(page).filter((c) => c === command).length;
+    expect(count("docs/command-line.md", "diff")).toBeGreaterThanOrEqual(2);
+    expect(count("docs/command-line.md", "coverage --sofa")).toBeGreaterThanOrEqual(1);
+    expect(count("docs/command-line.md", "coverage")).toBeGreaterThanOrEqual(1);
+    expect(count("docs/feeds.md", "check --sofa")).toBeGreaterThanOrEqual(2);
+    expect(new Set(commands("docs/enrolled-devices.md"))).toEqual(
+      new Set(["ddm declarations", "ddm status", "os-update-status command", "os-update-status report"]),
+    );
+  });
+
   it.each(sessions.map((s) => [`${s.page}:${s.block.line}`, s] as const))(
     "%s prints what the page shows",
     async (where, { steps }) => {

@@ -6,6 +6,8 @@ import { describe, expect, it } from "vitest";
 import * as root from "enrollgate";
 import * as apple from "enrollgate/apple";
 import * as cli from "enrollgate/cli";
+import * as ddm from "enrollgate/ddm";
+import * as express from "enrollgate/express";
 import * as feeds from "enrollgate/feeds";
 import * as gate from "enrollgate/gate";
 import * as policy from "enrollgate/policy";
@@ -17,6 +19,8 @@ const LOADED: Readonly<Record<string, unknown>> = {
   enrollgate: root,
   "enrollgate/apple": apple,
   "enrollgate/cli": cli,
+  "enrollgate/ddm": ddm,
+  "enrollgate/express": express,
   "enrollgate/feeds": feeds,
   "enrollgate/gate": gate,
   "enrollgate/policy": policy,

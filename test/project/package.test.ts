@@ -39,9 +39,11 @@ describe("package.json's exports", () => {
       "./policy",
       "./apple",
       "./feeds",
+      "./ddm",
       "./gate",
       "./report",
       "./cli",
+      "./express",
     ]);
     for (const e of ENTRIES) {
       const dir = e.subpath === "." ? "" : `${e.subpath.slice(2)}/`;

@@ -1,5 +1,6 @@
 // `enrollgate check`: one decision for one device, explained.
 import type { Command } from "commander";
+import { FINDING_CODES, formatFinding } from "../../policy/findings.js";
 import { formatReport } from "../../report/format-report.js";
 import type { ResponseFormat } from "../../policy/render.js";
 import { resolveNow } from "../clock.js";
@@ -29,7 +30,7 @@ export function registerCheck(program: Command, io: CliIO, exit: (code: ExitCode
     const result = await loadAndCompile(
       options.policies,
       io,
-      { now, purpose: "validate" },
+      { now, purpose: "validate", feedSeverity: "warning" },
       feedFlags(options),
       options.secretsDir,
     );
@@ -43,17 +44,32 @@ export function registerCheck(program: Command, io: CliIO, exit: (code: ExitCode
       );
       throw new UsageError(`the policies in ${options.policies} do not compile; fix the errors above`);
     }
-    const [{ decide }, { decisionJson, explainDecision }] = await Promise.all([
+    // What the feeds say against the set is an error for validate but a warning for the gate, which checks
+    // each device against the feed when it decides: check decides the same way, and says so.
+    for (const f of result.findings)
+      if (f.severity === "warning" && FINDING_CODES[f.code].severity === "error")
+        io.stderr(
+          `enrollgate: warning: ${formatFinding(f, { severity: false })} (the gate serves with this warning)\n`,
+        );
+    const [{ decide }, { decisionJson, explainDecision }, { deviceExposure, explainExposure }] = await Promise.all([
       import("../../policy/decide.js"),
       import("../explain.js"),
+      import("../exposure.js"),
     ]);
     const decision = decide(result.set, facts, now);
+    const wouldBe =
+      decision.reason === "cannot-request-update"
+        ? decide(result.set, { ...facts, canRequestUpdate: true }, now)
+        : undefined;
     // check has no request to negotiate with: plist only when the set is set to plist.
     const format: ResponseFormat = result.set.settings.format === "plist" ? "plist" : "json";
+    // With SOFA: the actively exploited vulnerabilities the device is exposed to (JSON: an added `exploited`).
+    const exposure = deviceExposure(result.set, facts, decision);
     io.stdout(
       options.json === true
-        ? `${JSON.stringify(decisionJson(decision, format))}\n`
-        : explainDecision(decision, result.set, format),
+        ? `${JSON.stringify({ ...decisionJson(decision, format), ...(exposure !== null ? { exploited: exposure.open } : {}) })}\n`
+        : explainDecision(decision, result.set, format, wouldBe) +
+            (exposure !== null ? explainExposure(exposure, facts) : ""),
     );
     exit(decision.decision === "block" ? EXIT.failed : EXIT.ok);
   });

@@ -82,10 +82,22 @@ function json(rows: ReadonlyArray<Row>): string {
   )}\n`;
 }
 
+/** Apple's word on OSUpdateStatus, and where to go instead. */
+const DEPRECATION = [
+  "Deprecated: Apple deprecated the OSUpdateStatus command in iOS, iPadOS and macOS 26 and removes it in 27;",
+  "its replacement is the softwareupdate.install-state status item of declarative device management.",
+  "Keep this command for devices before 26; for devices on 26 and later, enforce the policies'",
+  "enrolled blocks with `enrollgate ddm declarations` and judge their status reports with",
+  "`enrollgate ddm status` (docs/enrolled-devices.md).",
+].join("\n");
+
 export function registerOsUpdateStatus(program: Command, io: CliIO, exit: (code: ExitCode) => void): void {
   const group = program
     .command("os-update-status")
-    .description("Apple's OSUpdateStatus MDM command, and judging enrolled devices by it");
+    .description(
+      "Apple's OSUpdateStatus MDM command, and judging enrolled devices by it (deprecated by Apple in 26, removed in 27: use ddm status)",
+    )
+    .addHelpText("after", `\n${DEPRECATION}`);
   group
     .command("command")
     .description("print the OSUpdateStatus command plist, ready to queue on an MDM server")
@@ -99,6 +111,7 @@ export function registerOsUpdateStatus(program: Command, io: CliIO, exit: (code:
   const report = group
     .command("report")
     .description("judge devices' OSUpdateStatus responses against the policies: compliant, updating, behind or unknown")
+    .addHelpText("after", `\n${DEPRECATION}`)
     .requiredOption("--policies <dir>", "the policy directory")
     .argument("<responses...>", "OSUpdateStatus response plists")
     .option(

@@ -26,6 +26,10 @@ interface ServeOptions extends FeedFlagOptions {
   secretsDir?: string[];
   compileMemory: string;
   compileTimeout: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  adminPort?: string;
+  adminHost?: string;
 }
 
 function integer(text: string, flag: string, min: number, max: number): number {
@@ -94,7 +98,17 @@ export function registerServe(program: Command, io: CliIO, exit: (code: ExitCode
         .choices(["trace", "debug", "info", "warn", "error", "fatal"])
         .default("info"),
     )
-    .option("--no-watch", "do not reload when the policy directory changes (SIGHUP still reloads)")
+    .option("--no-watch", "do not reload when the policy directory or the TLS files change (SIGHUP still reloads)")
+    .option(
+      "--tls-cert <file>",
+      "serve HTTPS (TLS 1.2 or later) with this PEM certificate and chain; with --tls-key (overrides enrollgate.yaml's tls)",
+    )
+    .option("--tls-key <file>", "the PEM private key of --tls-cert, not encrypted")
+    .option("--admin-port <n>", "serve /healthz, /readyz and /metrics on this port, and not on --port")
+    .option(
+      "--admin-host <host>",
+      "address of the admin listener (default 127.0.0.1; 0.0.0.0 for probes from outside the host)",
+    )
     .option(
       "--compile-memory <mb>",
       "heap of the worker thread that compiles the policies, in MB",
@@ -117,6 +131,14 @@ export function registerServe(program: Command, io: CliIO, exit: (code: ExitCode
       if (upstream.protocol !== "http:" && upstream.protocol !== "https:")
         throw new UsageError("--upstream must be an http:// or https:// URL");
     }
+    if ((options.tlsCert === undefined) !== (options.tlsKey === undefined))
+      throw new UsageError("--tls-cert and --tls-key go together: give both, or neither");
+    if (options.adminHost !== undefined && options.adminPort === undefined)
+      throw new UsageError("--admin-host needs --admin-port");
+    const adminPort =
+      options.adminPort === undefined ? undefined : integer(options.adminPort, "--admin-port", 0, 65535);
+    if (adminPort !== undefined && adminPort !== 0 && adminPort === port)
+      throw new UsageError(`--admin-port ${adminPort} is the port enrollment is served on (--port); choose another`);
     const overrides: SettingsOverrides = {
       ...(options.format !== undefined ? { format: options.format } : {}),
       ...(options.verify !== undefined ? { verify: options.verify } : {}),
@@ -149,13 +171,23 @@ export function registerServe(program: Command, io: CliIO, exit: (code: ExitCode
       watch: options.watch,
       feeds: feedFlags(options),
       secretsDirs: options.secretsDir ?? [],
+      ...(options.tlsCert !== undefined && options.tlsKey !== undefined
+        ? { tls: { cert: options.tlsCert, key: options.tlsKey } }
+        : {}),
+      ...(adminPort !== undefined
+        ? { admin: { port: adminPort, ...(options.adminHost !== undefined ? { host: options.adminHost } : {}) } }
+        : {}),
       compileLimits: {
         memoryMb: integer(options.compileMemory, "--compile-memory", 16, 16 * 1024),
         timeoutMs: integer(options.compileTimeout, "--compile-timeout", 100, 3_600_000),
       },
     });
     await new Promise<void>((stopped) => {
-      const reload = () => void running.reload("SIGHUP");
+      // SIGHUP re-reads everything the gate reads from files: the policy directory and the TLS certificate.
+      const reload = () => {
+        void running.reload("SIGHUP");
+        void running.reloadTls("SIGHUP");
+      };
       const stop = (signal: string) => {
         logger.info({ event: "shutdown", signal }, "draining requests in flight, then exiting");
         process.off("SIGHUP", reload);

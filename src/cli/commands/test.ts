@@ -1,7 +1,8 @@
 // `enrollgate test [DIR...]`: runs the *.test.yaml cases against the policies.
 import type { Command } from "commander";
 import { formatLocation } from "../../location.js";
-import { formatFinding, type Finding } from "../../policy/findings.js";
+import { formatFinding, type Finding, type SourceRange } from "../../policy/findings.js";
+import { escapeData, escapeProperty } from "../../report/github.js";
 import type { TestReport } from "../../policy/testing.js";
 import { junitDocument, type JunitCase } from "../../report/junit.js";
 import { resolveNow } from "../clock.js";
@@ -13,7 +14,7 @@ interface TestOptions {
   requireTests?: boolean;
   secretsDir?: string[];
   now?: string;
-  format?: "text" | "junit";
+  format?: "text" | "junit" | "github";
 }
 
 interface DirOutcome {
@@ -96,6 +97,37 @@ function junit(outcomes: DirOutcome[]): string {
   return junitDocument("enrollgate test", cases);
 }
 
+/**
+ * GitHub Actions annotations on each failure (at the case, the finding or the
+ * untested rule), followed by the text report for the log.
+ */
+function github(outcomes: DirOutcome[]): { out: string; failed: number } {
+  const annotations: string[] = [];
+  const annotate = (at: SourceRange, title: string, message: string) =>
+    annotations.push(
+      `::error file=${escapeProperty(at.file)},line=${at.line},col=${at.column},endLine=${at.endLine},endColumn=${at.endColumn},title=${escapeProperty(title)}::${escapeData(message)}`,
+    );
+  for (const o of outcomes) {
+    for (const f of o.errors)
+      annotate(f, `enrollgate ${f.code}${f.rule !== undefined ? ` (${f.rule})` : ""}`, f.message);
+    for (const r of o.report?.results ?? [])
+      if (r.problems.length > 0)
+        annotate(
+          r.test.source,
+          `enrollgate test: ${r.test.name}`,
+          `${r.problems.join("\n")}\ndecided: ${r.decision.summary}`,
+        );
+    for (const rule of o.report?.untested ?? [])
+      annotate(
+        rule.source,
+        `enrollgate rule-untested (${rule.id})`,
+        `rule "${rule.id}" has no test case that expects it`,
+      );
+  }
+  const t = text(outcomes);
+  return { out: `${annotations.map((a) => `${a}\n`).join("")}${t.out}`, failed: t.failed };
+}
+
 export function registerTest(program: Command, io: CliIO, exit: (code: ExitCode) => void): void {
   const command = program
     .command("test")
@@ -103,7 +135,13 @@ export function registerTest(program: Command, io: CliIO, exit: (code: ExitCode)
     .argument("[dirs...]", "policy directories", ["policies"])
     .option("--require-tests", "fail every rule that no test case expects")
     .option("--now <time>", "decide at this instant unless a case sets its own now; default: now")
-    .addOption(choice("--format <format>", "text or junit", ["text", "junit"]).default("text"));
+    .addOption(
+      choice("--format <format>", "text, junit or github (default under GITHUB_ACTIONS=true)", [
+        "text",
+        "junit",
+        "github",
+      ]),
+    );
   addSecretsDirOption(command).action(async (dirs: string[], options: TestOptions) => {
     const now = resolveNow(options.now);
     const { runTests } = await import("../../policy/testing.js");
@@ -129,7 +167,14 @@ export function registerTest(program: Command, io: CliIO, exit: (code: ExitCode)
       }
       outcomes.push({ dir, errors, report });
     }
-    if (options.format === "junit") {
+    const format = options.format ?? (io.env.GITHUB_ACTIONS === "true" ? "github" : "text");
+    if (format === "github") {
+      const g = github(outcomes);
+      io.stdout(g.out);
+      exit(g.failed > 0 ? EXIT.failed : EXIT.ok);
+      return;
+    }
+    if (format === "junit") {
       io.stdout(junit(outcomes));
       const failed = outcomes.some(
         (o) => o.errors.length > 0 || (o.report?.failed ?? 0) > 0 || (o.report?.untested.length ?? 0) > 0,
