@@ -6,7 +6,9 @@ import { resolve } from "node:path";
 import type { FeedConfig, FeedData, FeedFlags, FeedRule, SnapshotReads } from "../feeds/provider.js";
 import type { CompileOptions, CompileResult, PolicySetSource } from "../policy/compile.js";
 import type { NamedFileKind, NamedFileRead } from "../policy/semantic.js";
-import type { CliIO } from "./io.js";
+import type { CompiledPolicySet } from "../policy/compile.js";
+import { formatReport } from "../report/format-report.js";
+import { UsageError, type CliIO } from "./io.js";
 
 /** Where a set's named files come from when not from disk (a set read from git). */
 export interface SetFiles {
@@ -91,4 +93,27 @@ export async function compileSource(
   );
   for (const p of problems) io.stderr(`enrollgate: warning: ${p}\n`);
   return { ...result, feeds: refreshed?.feeds ?? null };
+}
+
+/**
+ * The set a command needs to answer, or its errors printed as `validate`
+ * prints them and a UsageError (exit 2): `what` names the set ("policies",
+ * "base policies").
+ */
+export function compiledSet(
+  result: CompileResult,
+  named: string,
+  io: CliIO,
+  version: string,
+  what = "policies",
+): CompiledPolicySet {
+  if (result.set !== null) return result.set;
+  io.stderr(
+    formatReport("text", {
+      findings: result.findings.filter((f) => f.severity === "error"),
+      files: result.checked,
+      version,
+    }),
+  );
+  throw new UsageError(`the ${what} in ${named} do not compile; fix the errors above`);
 }

@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { compareOsVersions, tryParseOsVersion } from "../apple/version.js";
 import type { AduReference } from "../policy/model.js";
 import { AduError, type AduClient, type AduUpdate } from "./adu-client.js";
-import { FeedError } from "./gdmf.js";
+import { FeedError, isRecord, parseFeedJson } from "./feed-json.js";
 
 export const ADU_CATALOG_FORMAT = "enrollgate-adu-catalog/1";
 
@@ -36,21 +36,12 @@ export interface AduWant {
   readonly version: string | null;
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
 export function catalogRevision(catalog: AduCatalog): string {
   return createHash("sha256").update(JSON.stringify(catalog.entries)).digest("hex").slice(0, 12);
 }
 
 export function parseAduCatalog(text: string, source = "ADU catalog"): AduCatalog {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new FeedError(`${source} is not JSON: ${(e as Error).message}`);
-  }
+  const json = parseFeedJson(text, source);
   if (!isRecord(json) || json.format !== ADU_CATALOG_FORMAT)
     throw new FeedError(
       `${source} is not an enrollgate ADU catalog (expected "format": "${ADU_CATALOG_FORMAT}"; write one with enrollgate adu pull)`,

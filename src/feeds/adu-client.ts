@@ -3,6 +3,7 @@
 // and the GA API (https://{endpoint}/deviceUpdate/{instanceId}/updates/...?api-version=2022-10-01).
 // Never called on the request path: catalogs are fetched at compile/reload time.
 import { EnrollgateError } from "../errors.js";
+import { isRecord } from "./feed-json.js";
 
 export type AduApi = "v2" | "2022-10-01";
 export const ADU_APIS: ReadonlyArray<AduApi> = ["v2", "2022-10-01"];
@@ -74,10 +75,6 @@ function causeOf(e: unknown): string {
 /** A token credential from a fixed bearer token (ENROLLGATE_ADU_TOKEN). */
 export function staticToken(token: string): TokenCredential {
   return { getToken: () => Promise.resolve({ token }) };
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 /** How long 429 asks us to wait: retry-after-ms, else Retry-After in seconds or as an HTTP date. */

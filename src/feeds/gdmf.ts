@@ -2,20 +2,13 @@
 // versions are available to which devices, and until when. Parsed from the
 // JSON body, as fetched or as a snapshot file.
 import { createHash } from "node:crypto";
-import { EnrollgateError } from "../errors.js";
+import { FeedError, isRecord, parseFeedJson } from "./feed-json.js";
 import { compareBuilds, tryParseBuild } from "../apple/build.js";
 import type { Platform } from "../apple/platform.js";
 import { compareOsVersions, formatOsVersion, withSupplementalExtra, type OsVersion } from "../apple/version.js";
 import { parsePolicyDate } from "../policy/dates.js";
 
-/** A feed (GDMF, an ADU catalog snapshot, live ADU's credentials) that cannot be used. */
-export class FeedError extends EnrollgateError<"feed-unusable"> {
-  override readonly name = "FeedError";
-
-  constructor(message: string) {
-    super("feed-unusable", message);
-  }
-}
+export { FeedError } from "./feed-json.js";
 
 /**
  * The asset sets enrollgate reads. Background security improvements were called rapid security responses before 2026.
@@ -75,21 +68,12 @@ export function deviceOnPlatform(device: string, platform: Platform): boolean {
   }
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
 const MAX_FEED_BYTES = 32 * 1024 * 1024;
 
 /** Parses the feed's JSON; entries it cannot read are skipped and named, a feed it cannot read at all is an error. */
 export function parseGdmf(text: string, source = "GDMF feed"): GdmfFeed {
   if (text.length > MAX_FEED_BYTES) throw new FeedError(`${source} is larger than ${MAX_FEED_BYTES / 1024 / 1024} MiB`);
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new FeedError(`${source} is not JSON: ${(e as Error).message}`);
-  }
+  const json = parseFeedJson(text, source);
   if (!isRecord(json)) throw new FeedError(`${source} is not a JSON object`);
   if (!GDMF_SETS.some((s) => s in json))
     throw new FeedError(`${source} has none of ${GDMF_SETS.join(", ")}: not a GDMF feed`);

@@ -7,7 +7,7 @@
 // never a guess (a release skipped in silence could hide a vulnerability).
 import { createHash } from "node:crypto";
 import { compareOsVersions, formatOsVersion, tryParseOsVersion, type OsVersion } from "../apple/version.js";
-import { FeedError } from "./gdmf.js";
+import { FeedError, isRecord, parseFeedJson } from "./feed-json.js";
 import { indexExposure, type ExposureIndex } from "./sofa-index.js";
 
 /** Which SOFA feed: the macOS one lists Macs by board id, the iOS one devices by product type. */
@@ -70,10 +70,6 @@ export const SOFA_LIMITS = {
 const CVE_ID = /^CVE-\d{4}-\d{4,7}$/;
 const DEVICE_ID = /^[A-Za-z0-9][A-Za-z0-9,._-]{0,63}$/;
 const NAME_MAX = 200;
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 function show(v: unknown): string {
   const text = JSON.stringify(v) ?? String(v);
@@ -209,12 +205,7 @@ function readKind(r: Reader, osVersions: ReadonlyArray<Record<string, unknown>>)
 export function parseSofa(text: string, source = "SOFA feed"): SofaFeed {
   const r = new Reader(source);
   if (text.length > SOFA_LIMITS.bytes) r.fail("", `is larger than ${SOFA_LIMITS.bytes / 1024 / 1024} MiB`);
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new FeedError(`${source} is not JSON: ${(e as Error).message}`);
-  }
+  const json = parseFeedJson(text, source);
   if (!isRecord(json)) throw new FeedError(`${source} is not a JSON object`);
   if (json.OSVersions === undefined || json.Devices === undefined)
     throw new FeedError(`${source} has no OSVersions and Devices: not a SOFA feed`);

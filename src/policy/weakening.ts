@@ -4,7 +4,7 @@
 // Pure: two snapshots of plain data in, the list of weakenings out.
 import { compareBuilds } from "../apple/build.js";
 import { compareOsVersions } from "../apple/version.js";
-import type { Rule, Settings } from "./model.js";
+import type { EnrolledPolicy, Rule, Settings } from "./model.js";
 
 export type WeakeningKind =
   | "rule-removed"
@@ -20,7 +20,10 @@ export type WeakeningKind =
   | "verification-relaxed"
   | "missing-machine-info-allowed"
   | "trust-anchors-added"
-  | "trusted-proxies-added";
+  | "trusted-proxies-added"
+  | "enrolled-removed"
+  | "enrolled-target-lowered"
+  | "enrolled-deadline-later";
 
 export interface Weakening {
   readonly change: WeakeningKind;
@@ -44,7 +47,7 @@ export type RuleSnapshot = Pick<
   | "activeFrom"
   | "exempt"
   | "whenUnavailable"
->;
+> & { readonly enrolled?: Rule["enrolled"] };
 
 export interface PolicySnapshot {
   readonly rules: ReadonlyArray<RuleSnapshot>;
@@ -125,7 +128,44 @@ function ruleWeakenings(a: RuleSnapshot, b: RuleSnapshot): Weakening[] {
   }
   if (a.whenUnavailable === "block" && b.whenUnavailable === "allow")
     add("when-unavailable-relaxed", a.whenUnavailable, b.whenUnavailable);
+  out.push(...enrolledWeakenings(a, b));
   return out;
+}
+
+function deadlineText(d: EnrolledPolicy["deadline"]): string {
+  return d.kind === "local" ? d.localDateTime : `${d.daysAfterRelease} days after release at ${d.at}`;
+}
+
+/** After enrollment (DDM): enforcement dropped, a lower enforced version, or more time to install it. */
+function enrolledWeakenings(a: RuleSnapshot, b: RuleSnapshot): Weakening[] {
+  const was = a.enrolled ?? null;
+  const now = b.enrolled ?? null;
+  if (was === null) return [];
+  const add = (change: WeakeningKind, from: string, to: string): Weakening => ({ change, rule: a.id, from, to });
+  const targetText = (e: EnrolledPolicy) => (e.target.kind === "version" ? e.target.text : e.target.kind);
+  if (now === null)
+    return [add("enrolled-removed", `target ${targetText(was)} by ${deadlineText(was.deadline)}`, "none")];
+  const out: Weakening[] = [];
+  if (
+    was.target.kind === "version" &&
+    now.target.kind === "version" &&
+    compareOsVersions(now.target.version, was.target.version) < 0
+  )
+    out.push(add("enrolled-target-lowered", was.target.text, now.target.text));
+  const later =
+    was.deadline.kind === "local" && now.deadline.kind === "local"
+      ? now.deadline.localDateTime > was.deadline.localDateTime
+      : was.deadline.kind === "after-release" && now.deadline.kind === "after-release"
+        ? now.deadline.daysAfterRelease * 1440 + minutes(now.deadline.at) >
+          was.deadline.daysAfterRelease * 1440 + minutes(was.deadline.at)
+        : false;
+  if (later) out.push(add("enrolled-deadline-later", deadlineText(was.deadline), deadlineText(now.deadline)));
+  return out;
+}
+
+function minutes(hhmm: string): number {
+  const [h = "0", m = "0"] = hhmm.split(":");
+  return Number(h) * 60 + Number(m);
 }
 
 /** Every way `after` protects less than `before`, rule by rule (in `before`'s order), then settings. */
@@ -193,6 +233,9 @@ const WHAT: Record<WeakeningKind, string> = {
   "missing-machine-info-allowed": "noMachineInfo relaxed",
   "trust-anchors-added": "trust anchors added",
   "trusted-proxies-added": "trusted proxies added",
+  "enrolled-removed": "enrolled enforcement removed",
+  "enrolled-target-lowered": "enrolled target lowered",
+  "enrolled-deadline-later": "enrolled deadline moved later",
 };
 
 /** One line for people: `rule iphone-floor: minimum lowered from 26.6.1 to 26.5`. */

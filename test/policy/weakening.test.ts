@@ -152,6 +152,23 @@ describe("weakenings(), before and after", () => {
     ).toEqual([]);
   });
 
+  it("names enforcement after enrollment given up: the enrolled block removed, its target lowered, its deadline later", () => {
+    const enrolled = (target: string, deadline: string) =>
+      `rules:\n  - id: iphone\n    platform: iOS\n    minimum: "26.5"\n    target: "26.6.2"\n${
+        target === "" ? "" : `    enrolled: { target: "${target}", deadline: ${deadline} }\n`
+      }`;
+    const was = snapshot(enrolled("26.6.2", "2026-12-15T18:00:00"));
+    expect(weakenings(was, snapshot(enrolled("26.6.2", "2026-12-15T18:00:00")))).toEqual([]);
+    expect(weakenings(was, snapshot(enrolled("26.6.2", "2026-12-10T09:00:00")))).toEqual([]);
+    expect(weakenings(was, snapshot(enrolled("26.6", "2027-01-15T18:00:00"))).map(describeWeakening)).toEqual([
+      "rule iphone: enrolled target lowered from 26.6.2 to 26.6",
+      "rule iphone: enrolled deadline moved later from 2026-12-15T18:00:00 to 2027-01-15T18:00:00",
+    ]);
+    expect(weakenings(was, snapshot(enrolled("", ""))).map(describeWeakening)).toEqual([
+      "rule iphone: enrolled enforcement removed from target 26.6.2 by 2026-12-15T18:00:00 to none",
+    ]);
+  });
+
   it("counts trust anchors added to the ones in effect", () => {
     const s = snapshot(base);
     expect(weakenings({ ...s, trustAnchors: ["AA"] }, { ...s, trustAnchors: ["AA", "BB"] })).toEqual([

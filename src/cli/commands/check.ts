@@ -1,14 +1,13 @@
 // `enrollgate check`: one decision for one device, explained.
 import type { Command } from "commander";
 import { FINDING_CODES, formatFinding } from "../../policy/findings.js";
-import { formatReport } from "../../report/format-report.js";
 import type { ResponseFormat } from "../../policy/render.js";
 import { resolveNow } from "../clock.js";
 import { addFactOptions, factsFrom, type FactFlags } from "../facts.js";
-import { EXIT, UsageError, type CliIO, type ExitCode } from "../io.js";
+import { EXIT, type CliIO, type ExitCode } from "../io.js";
 import { addFeedOptions, feedFlags, type FeedFlagOptions } from "../feed-options.js";
 import { addSecretsDirOption } from "../options.js";
-import { loadAndCompile } from "../policies.js";
+import { compiledSet, loadAndCompile } from "../policies.js";
 
 interface CheckOptions extends FactFlags, FeedFlagOptions {
   policies: string;
@@ -34,16 +33,7 @@ export function registerCheck(program: Command, io: CliIO, exit: (code: ExitCode
       feedFlags(options),
       options.secretsDir,
     );
-    if (result.set === null) {
-      io.stderr(
-        formatReport("text", {
-          findings: result.findings.filter((f) => f.severity === "error"),
-          files: result.checked,
-          version,
-        }),
-      );
-      throw new UsageError(`the policies in ${options.policies} do not compile; fix the errors above`);
-    }
+    const set = compiledSet(result, options.policies, io, version);
     // What the feeds say against the set is an error for validate but a warning for the gate, which checks
     // each device against the feed when it decides: check decides the same way, and says so.
     for (const f of result.findings)
@@ -56,20 +46,17 @@ export function registerCheck(program: Command, io: CliIO, exit: (code: ExitCode
       import("../explain.js"),
       import("../exposure.js"),
     ]);
-    const decision = decide(result.set, facts, now);
+    const decision = decide(set, facts, now);
     const wouldBe =
-      decision.reason === "cannot-request-update"
-        ? decide(result.set, { ...facts, canRequestUpdate: true }, now)
-        : undefined;
+      decision.reason === "cannot-request-update" ? decide(set, { ...facts, canRequestUpdate: true }, now) : undefined;
     // check has no request to negotiate with: plist only when the set is set to plist.
-    const format: ResponseFormat = result.set.settings.format === "plist" ? "plist" : "json";
+    const format: ResponseFormat = set.settings.format === "plist" ? "plist" : "json";
     // With SOFA: the actively exploited vulnerabilities the device is exposed to (JSON: an added `exploited`).
-    const exposure = deviceExposure(result.set, facts, decision);
+    const exposure = deviceExposure(set, facts, decision);
     io.stdout(
       options.json === true
         ? `${JSON.stringify({ ...decisionJson(decision, format), ...(exposure !== null ? { exploited: exposure.open } : {}) })}\n`
-        : explainDecision(decision, result.set, format, wouldBe) +
-            (exposure !== null ? explainExposure(exposure, facts) : ""),
+        : explainDecision(decision, set, format, wouldBe) + (exposure !== null ? explainExposure(exposure, facts) : ""),
     );
     exit(decision.decision === "block" ? EXIT.failed : EXIT.ok);
   });

@@ -2,12 +2,11 @@
 // it × whether it can reach its floor × the actively exploited CVEs the floor
 // leaves open (with SOFA).
 import type { Command } from "commander";
-import { formatReport } from "../../report/format-report.js";
 import { resolveNow } from "../clock.js";
 import { EXIT, UsageError, type CliIO, type ExitCode } from "../io.js";
 import { addFeedOptions, feedFlags, type FeedFlagOptions } from "../feed-options.js";
 import { addSecretsDirOption, choice, repeatable } from "../options.js";
-import { loadAndCompile } from "../policies.js";
+import { compiledSet, loadAndCompile } from "../policies.js";
 import { writeAtomically } from "../write-file.js";
 import {
   COVERAGE_OUTPUTS,
@@ -88,16 +87,7 @@ export function registerCoverage(program: Command, io: CliIO, exit: (code: ExitC
       feedFlags(options),
       options.secretsDir,
     );
-    if (result.set === null) {
-      io.stderr(
-        formatReport("text", {
-          findings: result.findings.filter((f) => f.severity === "error"),
-          files: result.checked,
-          version,
-        }),
-      );
-      throw new UsageError(`the policies in ${options.policies} do not compile; fix the errors above`);
-    }
+    const set = compiledSet(result, options.policies, io, version);
     const gdmf = result.feeds?.gdmf ?? null;
     if (gdmf === null)
       throw new UsageError(
@@ -107,7 +97,7 @@ export function registerCoverage(program: Command, io: CliIO, exit: (code: ExitC
       import("../../impact/coverage.js"),
       import("../../impact/coverage-format.js"),
     ]);
-    const report = coverage(result.set, gdmf, {
+    const report = coverage(set, gdmf, {
       now,
       sofa: result.feeds?.sofa ?? [],
       ...(platforms !== undefined ? { platforms } : {}),

@@ -7,7 +7,6 @@ import type { Command } from "commander";
 import type { Declaration } from "../../apple/ddm.js";
 import type { CompiledPolicySet } from "../../policy/compile.js";
 import { formatFinding, type Finding } from "../../policy/findings.js";
-import { formatReport } from "../../report/format-report.js";
 import { FILE_LIMITS, readRegularFile, FileRefusedError } from "../../safe-file.js";
 import type { DeviceJudgement } from "../../ddm/judge.js";
 import type { StatusReportInput } from "../../ddm/status.js";
@@ -16,7 +15,8 @@ import { addFactOptions, factsFrom, type FactFlags } from "../facts.js";
 import { addFeedOptions, feedFlags, type FeedFlagOptions } from "../feed-options.js";
 import { EXIT, UsageError, type CliIO, type ExitCode } from "../io.js";
 import { addSecretsDirOption } from "../options.js";
-import { loadAndCompile } from "../policies.js";
+import { compiledSet, loadAndCompile } from "../policies.js";
+import { judgementTable } from "../judgement-table.js";
 import { writeAtomically } from "../write-file.js";
 
 interface CommonOptions extends FeedFlagOptions {
@@ -37,12 +37,7 @@ interface StatusOptions extends CommonOptions {
 /** Every file this command writes is named so; only those are replaced or removed in --out. */
 const OURS = /^com\.enrollgate\..+\.json$/;
 
-async function compiledSet(
-  options: CommonOptions,
-  io: CliIO,
-  now: number,
-  version: string,
-): Promise<CompiledPolicySet> {
+async function policiesOf(options: CommonOptions, io: CliIO, now: number, version: string): Promise<CompiledPolicySet> {
   const result = await loadAndCompile(
     options.policies,
     io,
@@ -50,17 +45,7 @@ async function compiledSet(
     feedFlags(options),
     options.secretsDir,
   );
-  if (result.set === null) {
-    io.stderr(
-      formatReport("text", {
-        findings: result.findings.filter((f) => f.severity === "error"),
-        files: result.checked,
-        version,
-      }),
-    );
-    throw new UsageError(`the policies in ${options.policies} do not compile; fix the errors above`);
-  }
-  return result.set;
+  return compiledSet(result, options.policies, io, version);
 }
 
 function reportProblems(io: CliIO, problems: ReadonlyArray<Finding>): boolean {
@@ -127,7 +112,7 @@ function registerDeclarations(group: Command, io: CliIO, exit: (code: ExitCode) 
     if (device !== null && options.out !== undefined)
       throw new UsageError("--out writes every declaration; leave it out to show one device's");
     const now = resolveNow(options.now);
-    const set = await compiledSet(options, io, now, version);
+    const set = await policiesOf(options, io, now, version);
     const { ddmDeclarations } = await import("../../ddm/declarations.js");
     const result = ddmDeclarations(set, { now, ...(device !== null ? { device } : {}) });
     const failed = reportProblems(io, result.problems);
@@ -197,22 +182,19 @@ function reportsIn(file: string, text: string): { inputs: StatusReportInput[]; p
 }
 
 function table(devices: ReadonlyArray<DeviceJudgement>): string {
-  const head = ["DEVICE", "PRODUCT", "OS", "RULE", "JUDGEMENT", "DETAIL"];
-  const cells = devices.map((d) => [
-    d.serial ?? d.udid ?? d.sources[0] ?? "-",
-    d.product ?? "-",
-    d.osVersion ?? "-",
-    d.rule ?? "-",
-    d.judgement,
-    d.summary,
-  ]);
-  const widths = head.slice(0, 5).map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? "").length)));
-  const line = (c: string[]) =>
-    c
-      .map((v, i) => (i < 5 ? v.padEnd(widths[i] ?? 0) : v))
-      .join("  ")
-      .trimEnd();
-  return `${[line(head), ...cells.map(line)].join("\n")}\n`;
+  return judgementTable(
+    devices.map(
+      (d) =>
+        [
+          d.serial ?? d.udid ?? d.sources[0] ?? "-",
+          d.product ?? "-",
+          d.osVersion ?? "-",
+          d.rule ?? "-",
+          d.judgement,
+          d.summary,
+        ] as const,
+    ),
+  );
 }
 
 function fileOf(source: string | undefined): string | null {
@@ -265,7 +247,7 @@ function registerStatus(group: Command, io: CliIO, exit: (code: ExitCode) => voi
         `--time-zone ${JSON.stringify(options.timeZone)} is not an IANA time zone (e.g. Europe/Berlin, UTC)`,
       );
     const now = resolveNow(options.now);
-    const set = await compiledSet(options, io, now, version);
+    const set = await policiesOf(options, io, now, version);
     const inputs: StatusReportInput[] = [];
     let unreadable = 0;
     const decoder = new TextDecoder("utf-8", { fatal: true });

@@ -4,14 +4,13 @@
 import type { Command } from "commander";
 import { Option } from "commander";
 import { resolve } from "node:path";
-import type { CompiledPolicySet, CompileResult } from "../../policy/compile.js";
-import { formatReport } from "../../report/format-report.js";
+import type { CompileResult } from "../../policy/compile.js";
 import { FileRefusedError, readRegularFile } from "../../safe-file.js";
 import { resolveNow } from "../clock.js";
 import { EXIT, UsageError, type CliIO, type ExitCode } from "../io.js";
 import { addFeedOptions, feedFlags, type FeedFlagOptions } from "../feed-options.js";
 import { addSecretsDirOption, choice, repeatable } from "../options.js";
-import { compileSource, loadAndCompile } from "../policies.js";
+import { compiledSet, compileSource, loadAndCompile } from "../policies.js";
 
 interface DiffOptions extends FeedFlagOptions {
   base: string;
@@ -45,24 +44,6 @@ async function readInventoryFile(path: string, cwd: string): Promise<string> {
   } catch {
     throw new UsageError(`--inventory ${path}: the file is not UTF-8 text`);
   }
-}
-
-function mustCompile(
-  result: CompileResult,
-  which: string,
-  named: string,
-  io: CliIO,
-  version: string,
-): CompiledPolicySet {
-  if (result.set !== null) return result.set;
-  io.stderr(
-    formatReport("text", {
-      findings: result.findings.filter((f) => f.severity === "error"),
-      files: result.checked,
-      version,
-    }),
-  );
-  throw new UsageError(`the ${which} policies in ${named} do not compile; fix the errors above`);
 }
 
 export function registerDiff(program: Command, io: CliIO, exit: (code: ExitCode) => void, version: string): void {
@@ -109,9 +90,9 @@ export function registerDiff(program: Command, io: CliIO, exit: (code: ExitCode)
     } else {
       baseResult = await loadAndCompile(options.base, io, compileOptions, flags, options.secretsDir);
     }
-    const base = mustCompile(baseResult, "base", options.base, io, version);
+    const base = compiledSet(baseResult, options.base, io, version, "base policies");
     const headResult = await loadAndCompile(options.head, io, compileOptions, flags, options.secretsDir);
-    const head = mustCompile(headResult, "head", options.head, io, version);
+    const head = compiledSet(headResult, options.head, io, version, "head policies");
 
     const [{ readInventories }, { diffPolicySets, exceedsLimit }, { formatDiff }] = await Promise.all([
       import("../../impact/inventory.js"),

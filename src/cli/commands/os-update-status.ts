@@ -12,6 +12,7 @@ import { resolveNow } from "../clock.js";
 import { addFactOptions, factsFromFlags, type FactFlags } from "../facts.js";
 import { EXIT, UsageError, type CliIO, type ExitCode } from "../io.js";
 import { addSecretsDirOption } from "../options.js";
+import { judgementTable } from "../judgement-table.js";
 import { loadAndCompile } from "../policies.js";
 
 interface ReportOptions extends FactFlags {
@@ -41,22 +42,19 @@ async function read(cwd: string, file: string): Promise<Buffer> {
 }
 
 function table(rows: ReadonlyArray<Row>): string {
-  const head = ["DEVICE", "PRODUCT", "OS", "RULE", "JUDGEMENT", "DETAIL"];
-  const cells = rows.map((r) => [
-    r.serial ?? r.udid ?? r.file,
-    r.product ?? "-",
-    r.osVersion ?? "-",
-    r.report.rule ?? "-",
-    r.report.judgement,
-    r.report.summary,
-  ]);
-  const widths = head.slice(0, 5).map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? "").length)));
-  const line = (c: string[]) =>
-    c
-      .map((v, i) => (i < 5 ? v.padEnd(widths[i] ?? 0) : v))
-      .join("  ")
-      .trimEnd();
-  return `${[line(head), ...cells.map(line)].join("\n")}\n`;
+  return judgementTable(
+    rows.map(
+      (r) =>
+        [
+          r.serial ?? r.udid ?? r.file,
+          r.product ?? "-",
+          r.osVersion ?? "-",
+          r.report.rule ?? "-",
+          r.report.judgement,
+          r.report.summary,
+        ] as const,
+    ),
+  );
 }
 
 function json(rows: ReadonlyArray<Row>): string {

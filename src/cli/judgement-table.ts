@@ -1,0 +1,18 @@
+// The device table `os-update-status report` and `ddm status` print alike, so
+// that a fleet moving from one to the other reads the same columns.
+
+/** One device's row: its name (serial, UDID or file), model, OS, rule, judgement and the detail. */
+export type JudgementRow = readonly [string, string, string, string, string, string];
+
+const HEAD: JudgementRow = ["DEVICE", "PRODUCT", "OS", "RULE", "JUDGEMENT", "DETAIL"];
+
+/** Columns padded to their widest cell, the detail last and unpadded. */
+export function judgementTable(rows: ReadonlyArray<JudgementRow>): string {
+  const widths = HEAD.slice(0, 5).map((h, i) => Math.max(h.length, ...rows.map((c) => (c[i] ?? "").length)));
+  const line = (c: JudgementRow) =>
+    c
+      .map((v, i) => (i < 5 ? v.padEnd(widths[i] ?? 0) : v))
+      .join("  ")
+      .trimEnd();
+  return `${[line(HEAD), ...rows.map(line)].join("\n")}\n`;
+}

@@ -1,0 +1,25 @@
+// What every feed reader does first: a feed is a JSON object, or a FeedError
+// that names the file.
+import { EnrollgateError } from "../errors.js";
+
+/** A feed (GDMF, SOFA, an ADU catalog snapshot, live ADU's credentials) that cannot be used. */
+export class FeedError extends EnrollgateError<"feed-unusable"> {
+  override readonly name = "FeedError";
+
+  constructor(message: string) {
+    super("feed-unusable", message);
+  }
+}
+
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** The feed's JSON value, or a FeedError naming `source` and what JSON.parse found. */
+export function parseFeedJson(text: string, source: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    throw new FeedError(`${source} is not JSON: ${(e as Error).message}`);
+  }
+}
