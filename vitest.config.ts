@@ -13,13 +13,10 @@ import { defineConfig } from "vitest/config";
  */
 export const RUN_ONCE: ReadonlyArray<string> = [
   "test/cli/check.test.ts",
-  "test/cli/command-line-docs.test.ts",
   "test/cli/coverage.test.ts",
   "test/cli/ddm.test.ts",
   "test/cli/decision-corpus.test.ts",
   "test/cli/diff.test.ts",
-  "test/cli/docs-sofa-coverage.test.ts",
-  "test/cli/enrolled-devices-docs.test.ts",
   "test/cli/policy-commands.test.ts",
   "test/cli/schema.test.ts",
   "test/cli/serve-listeners.test.ts",
@@ -41,6 +38,7 @@ export const RUN_ONCE: ReadonlyArray<string> = [
   "test/gate/trust.test.ts",
   "test/gate/upstream-headers.test.ts",
   "test/gate/upstream-paths.test.ts",
+  "test/project/docs-examples.test.ts",
   "test/project/express-types.test.ts",
   "test/project/import-graph.test.ts",
   "test/project/install.test.ts",

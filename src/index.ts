@@ -9,7 +9,8 @@
 // their types. Lower-level pieces are in subpath entries, each with its own
 // index.ts: enrollgate/policy, enrollgate/apple, enrollgate/feeds,
 // enrollgate/ddm, enrollgate/gate, enrollgate/express,
-// enrollgate/report and enrollgate/cli (README.md, "Library").
+// enrollgate/report and enrollgate/cli (docs/library.md,
+// "Package entries").
 
 // The gate: Express middleware and the standalone server.
 export { enrollmentGate } from "./gate/middleware.js";

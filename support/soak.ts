@@ -314,7 +314,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   };
 }
 
-/** The report as a Markdown table, for the terminal and the README. */
+/** The report as a Markdown table, for the terminal and docs/gate.md. */
 export function formatSoakReport(r: SoakReport): string {
   const mb = (n: number) => `${n.toFixed(1)} MB`;
   const rows: Array<[string, string]> = [

@@ -98,9 +98,11 @@ describe("errors enrollgate throws", () => {
     expect(hasErrorCode(new AduError("forbidden", "m", 403), "adu-throttled")).toBe(false);
   });
 
-  it("are listed, code by code, in README's Development section", () => {
-    const readme = readProject("README.md");
-    for (const [e, code] of ERRORS) if (!(e instanceof CmsError)) expect(readme, code).toContain(`\`${code}\``);
+  it("are listed, code by code, in docs/library.md's Errors section", () => {
+    const page = readProject("docs", "library.md");
+    const section = page.slice(page.indexOf("\n## Errors\n"));
+    expect(section.length).toBeLessThan(page.length);
+    for (const [e, code] of ERRORS) if (!(e instanceof CmsError)) expect(section, code).toContain(`\`${code}\``);
   });
 });
 

@@ -1,10 +1,10 @@
 // Every JSON error the gate answers with: code, status and meaning, in one
 // place. The middleware, the server and the proxy take their statuses from
-// here, and a test holds README's table equal to this one.
+// here, and a test holds docs/gate.md's table equal to this one.
 
 export interface Rejection {
   readonly status: 400 | 403 | 404 | 408 | 413 | 500 | 502 | 503 | 504;
-  /** One sentence, as README's table shows it. */
+  /** One sentence, as docs/gate.md's table shows it. */
   readonly meaning: string;
 }
 

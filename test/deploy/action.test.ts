@@ -142,7 +142,9 @@ describe("action.yml", () => {
 
 describe("docs/deployment.md's GitHub Action section", () => {
   const page = readProject("docs/deployment.md");
-  const section = page.slice(page.indexOf("## GitHub Action"));
+  const start = page.indexOf("\n## GitHub Action\n");
+  const end = page.indexOf("\n## ", start + 1);
+  const section = page.slice(start, end === -1 ? undefined : end);
 
   it("lists every input with its default, and its workflow uses only inputs the action has", () => {
     const rows = [...section.matchAll(/^\| `([a-z-]+)` \| ([^|]+) \|/gm)].map((m) => [m[1], m[2]?.trim()]);

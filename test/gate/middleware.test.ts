@@ -469,7 +469,7 @@ describe("with a compiled set", () => {
   });
 });
 
-describe("gate.ready, as the README's Express app awaits it", () => {
+describe("gate.ready, as the Express app in docs/library.md awaits it", () => {
   it("rejects with the findings when the policy set does not compile, even with logging off", async () => {
     const dir = await tempDir({
       "p/rules.yaml": "rules:\n  - { id: floor, platform: iOS, minimum: 26.6 }\n",

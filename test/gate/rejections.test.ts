@@ -1,17 +1,17 @@
-// One table of the errors the gate answers (src/gate/rejections.ts): README
-// shows exactly it, the docs give each code its status, and every error code
+// One table of the errors the gate answers (src/gate/rejections.ts):
+// docs/gate.md shows exactly it, the docs give each code its status, and every error code
 // the gate's source sends is in it.
 import { readdirSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { BandedSchema, bundledAppleSchema, parsePemCertificates, TrustStore } from "enrollgate/apple";
 import { ingestMachineInfo, REJECTIONS } from "enrollgate/gate";
 import { createCA, createIdentity, machineInfoPlist, signCms } from "../../support/signing.js";
-import { projectPath, readProject } from "../helpers/project.js";
+import { docsPages, projectPath, readProject } from "../helpers/project.js";
 
 describe("the rejection table", () => {
-  it("is README's table of errors, row for row: status, code and meaning", () => {
-    const readme = readProject("README.md");
-    const section = readme.slice(readme.indexOf("**Errors the gate answers.**"));
+  it("is docs/gate.md's table of errors, row for row: status, code and meaning", () => {
+    const page = readProject("docs", "gate.md");
+    const section = page.slice(page.indexOf("\n## Errors the gate answers\n"));
     const rows = [
       ...section
         .slice(0, section.indexOf("\n\n", section.indexOf("| status |")))
@@ -20,8 +20,8 @@ describe("the rejection table", () => {
     expect(rows).toEqual(Object.entries(REJECTIONS).map(([code, r]) => [code, r.status, r.meaning]));
   });
 
-  it("gives the status README and SECURITY.md write beside each code (`400 bad-cms`)", () => {
-    const named = ["README.md", "SECURITY.md"].flatMap((doc) =>
+  it("gives the status the docs and SECURITY.md write beside each code (`400 bad-cms`)", () => {
+    const named = ["README.md", "SECURITY.md", ...docsPages()].flatMap((doc) =>
       [...readProject(doc).matchAll(/`(\d{3}) ([a-z][a-z0-9-]*)`/g)].map(
         (m) => [doc, m[2] ?? "", Number(m[1])] as const,
       ),

@@ -122,7 +122,7 @@ export function layerViolations(imports: ReadonlyArray<Import>, layering: Layeri
       out.push({
         from,
         to,
-        message: `${fromFile} imports ${toFile}, but ${partPath(source)} has no rule: add it to the layering table (test/project/import-graph.test.ts and README.md)`,
+        message: `${fromFile} imports ${toFile}, but ${partPath(source)} has no rule: add it to the layering table (test/project/import-graph.test.ts and docs/development.md)`,
       });
     } else if (target === null) {
       out.push({ from, to, message: `${fromFile} imports ${toFile}, outside src/` });

@@ -1,5 +1,5 @@
 // The project's own files, for tests.
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "./shared.js";
 
@@ -9,4 +9,12 @@ export function projectPath(...parts: string[]): string {
 
 export function readProject(...parts: string[]): string {
   return readFileSync(projectPath(...parts), "utf8");
+}
+
+/** The pages of docs/ (docs/gate.md, ...), findings.md included, sorted. */
+export function docsPages(): string[] {
+  return readdirSync(projectPath("docs"))
+    .filter((f) => f.endsWith(".md"))
+    .map((f) => `docs/${f}`)
+    .sort();
 }

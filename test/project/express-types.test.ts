@@ -80,7 +80,7 @@ describe("the docs' Express example", () => {
   const examples = expressExamples();
 
   it("is one ```ts block", () => {
-    expect(examples.map((e) => e.page)).toEqual(["README.md"]);
+    expect(examples.map((e) => e.page)).toEqual(["docs/library.md"]);
   });
 
   for (const [express, types] of Object.entries(EXPRESS_TYPES)) {

@@ -1,5 +1,5 @@
 // One catalogue of finding codes (FINDING_CODES): docs/findings.md has an
-// entry for each, written from it by `npm run docs`; README's tables of codes
+// entry for each, written from it by `npm run docs`; the docs' tables of codes
 // agree with it; SARIF links each rule to its entry.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
@@ -8,7 +8,7 @@ import { FINDING_CODES } from "enrollgate/policy";
 import { findingsDocsUrl, type PackageManifest } from "enrollgate/report";
 import { enrollgate } from "../helpers/cli.js";
 import { run } from "../helpers/processes.js";
-import { projectPath, readProject } from "../helpers/project.js";
+import { docsPages, projectPath, readProject } from "../helpers/project.js";
 import { tempDir } from "../helpers/tmp.js";
 
 const page = readProject("docs", "findings.md");
@@ -83,14 +83,16 @@ describe("docs/findings.md", () => {
   });
 });
 
-describe("README's tables of finding codes", () => {
+describe("the docs' tables of finding codes", () => {
   it("name codes of the catalogue, with their severity", () => {
-    const readme = readProject("README.md");
-    const tables = [...readme.matchAll(/^\| code \| severity \|.*\n\|[- |]+\|\n((?:\|.*\|\n)+)/gm)];
+    const docs = ["README.md", ...docsPages().filter((p) => p !== "docs/findings.md")].map((p) => readProject(p));
+    const tables = docs.flatMap((d) => [...d.matchAll(/^\| code \| severity \|.*\n\|[- |]+\|\n((?:\|.*\|\n)+)/gm)]);
     expect(tables.length).toBeGreaterThan(0);
     for (const table of tables) {
       for (const row of (table[1] ?? "").trimEnd().split("\n")) {
-        const m = /^\| \[?`([a-z0-9-]+)`\]?(?:\(docs\/findings\.md#([a-z0-9-]+)\))? \| (error|warning) \|/.exec(row);
+        const m = /^\| \[?`([a-z0-9-]+)`\]?(?:\((?:docs\/)?findings\.md#([a-z0-9-]+)\))? \| (error|warning) \|/.exec(
+          row,
+        );
         expect(m, row).not.toBeNull();
         const code = m?.[1] as FindingCode;
         expect(FINDING_CODES[code]?.severity, row).toBe(m?.[3]);

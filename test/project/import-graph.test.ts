@@ -1,7 +1,7 @@
 // Imports point down: Apple's formats know nothing of policies, the gate,
 // feeds or the CLI; the policy core nothing of feeds, the gate or the CLI;
 // and so on up (as OPA keeps ast / topdown / server, and Cedar its parser /
-// validator / authorizer). LAYERING is the rule; README's Development
+// validator / authorizer). LAYERING is the rule; docs/development.md
 // section shows the same table.
 import { describe, expect, it } from "vitest";
 import {
@@ -43,9 +43,9 @@ describe("the import graph of src/", () => {
     expect([...new Set(Object.keys(sources).map(partOf))].filter((part) => LAYERING[part] === undefined)).toEqual([]);
   });
 
-  it("is README's layering table, row for row", () => {
-    const readme = readProject("README.md");
-    const table = readme.slice(readme.indexOf("| part of src/ | may import |"));
+  it("is docs/development.md's layering table, row for row", () => {
+    const page = readProject("docs", "development.md");
+    const table = page.slice(page.indexOf("| part of src/ | may import |"));
     const rows = [...table.slice(0, table.indexOf("\n\n")).matchAll(/^\| `([^`]+)` \| (.+) \|$/gm)].map((m) => [
       m[1],
       [...(m[2] ?? "").matchAll(/`([^`]+)`/g)].map((n) => n[1]),
@@ -120,7 +120,7 @@ describe("the layering check", () => {
       "src/report/text.ts imports src/cli/io.ts: src/report/ may import only src/policy/, src/apple/, src/*.ts",
       "src/errors.ts imports src/apple/platform.ts: src/*.ts may import nothing else in src/",
       "src/ddm/declarations.ts imports src/gate/log.ts: src/ddm/ may import only src/policy/, src/apple/, src/*.ts",
-      "src/plugins/loader.ts imports src/policy/compile.ts, but src/plugins/ has no rule: add it to the layering table (test/project/import-graph.test.ts and README.md)",
+      "src/plugins/loader.ts imports src/policy/compile.ts, but src/plugins/ has no rule: add it to the layering table (test/project/import-graph.test.ts and docs/development.md)",
       "src/cli/main.ts imports a module named at run time; name it with a string literal so the layering can be checked",
       "src/index.ts imports src/cli/program.ts: src/index.ts may import only src/gate/, src/impact/, src/feeds/, src/ddm/, src/report/, src/policy/, src/apple/, src/*.ts",
     ]);

@@ -1,6 +1,6 @@
 // The package as users get it: package.json's exports, one index.ts per
 // entry in src/, and the build in dist/ agree, with types; the root's exports
-// are documented where they are declared; README's Library section names
+// are documented where they are declared; docs/library.md's table of entries names
 // every entry; and the tests reach the code only through those entries, in
 // the two vitest projects (vitest.config.ts) as its rule says.
 import { execFileSync } from "node:child_process";
@@ -122,14 +122,13 @@ describe("the package root", () => {
   });
 });
 
-describe("README's Library section", () => {
-  const readme = readProject("README.md");
-  const library = readme.slice(
-    readme.indexOf("\n## Library\n"),
-    readme.indexOf("\n## ", readme.indexOf("\n## Library\n") + 1),
-  );
+describe("docs/library.md's table of entries", () => {
+  const page = readProject("docs", "library.md");
+  const start = page.indexOf("\n## Package entries\n");
+  const library = page.slice(start, page.indexOf("\n## ", start + 1));
 
   it("names every entry, and only those", () => {
+    expect(start).toBeGreaterThan(0);
     const named = sorted(new Set([...library.matchAll(/^\| `(enrollgate(?:\/[a-z]+)?)` \|/gm)].map((m) => m[1] ?? "")));
     expect(named).toEqual(sorted(ENTRIES.map((e) => e.name)));
   });

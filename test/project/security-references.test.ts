@@ -1,9 +1,9 @@
 // SECURITY.md stays true: every test it names exists, file and title, as
-// written in the test's source.
+// written in the test's source. So do the README and the docs pages.
 import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { missingReferences, references, testTitles } from "../helpers/test-references.js";
-import { projectPath, readProject } from "../helpers/project.js";
+import { docsPages, projectPath, readProject } from "../helpers/project.js";
 
 const security = readProject("SECURITY.md");
 const fromProject = (file: string) => (existsSync(projectPath(file)) ? readFileSync(projectPath(file), "utf8") : null);
@@ -24,6 +24,16 @@ describe("SECURITY.md", () => {
       "test/apple/machine-info.test.ts › *rejects a payload tampered with twice*: no describe, it or test has this title",
       "test/gate/trust-proxies.test.ts: no such test file",
     ]);
+  });
+});
+
+describe("README.md and the docs pages", () => {
+  it("name test files and titles that exist", () => {
+    const pages = ["README.md", ...docsPages()];
+    expect(pages.flatMap((page) => references(readProject(page))).length).toBeGreaterThan(5);
+    expect(
+      pages.flatMap((page) => missingReferences(readProject(page), fromProject).map((m) => `${page}: ${m}`)),
+    ).toEqual([]);
   });
 });
 
