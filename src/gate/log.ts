@@ -115,7 +115,8 @@ export function pinoString(s: string): string {
 }
 
 /** A field of a line: a string, a finite number, or null (undefined: left out, as pino leaves it out). */
-export type LineValue = string | number | null | undefined;
+/** A field of a line the gate builds: lists (CVE ids) are written as JSON.stringify writes them, as pino does. */
+export type LineValue = string | number | boolean | ReadonlyArray<string> | null | undefined;
 
 /**
  * Logs `fields` and `msg` at info, as `logger.info(fields, msg)` would. For a logger createLogger() made, the line
@@ -135,11 +136,15 @@ export function logInfo(logger: Logger, fields: Readonly<Record<string, LineValu
     line += `,"${key}":${
       value === null
         ? "null"
-        : typeof value === "number"
-          ? Number.isFinite(value)
-            ? value
-            : "null"
-          : pinoString(value)
+        : typeof value === "boolean"
+          ? value
+          : typeof value === "object"
+            ? JSON.stringify(value)
+            : typeof value === "number"
+              ? Number.isFinite(value)
+                ? value
+                : "null"
+              : pinoString(value)
     }`;
   }
   own.stream.write(`${line},"msg":${pinoString(msg)}}\n`);
