@@ -86,11 +86,13 @@ describe("targets refused before any routing", () => {
   });
 
   it("the refusal is logged with the target and counted", async () => {
-    await send("GET http://mdm.internal/admin");
-    // The gate writes its log at the end of the event loop's turn: the line can arrive just after the answer.
+    // Earlier tests sent the same target: wait for this request's own line, which the gate writes at the end of the
+    // event loop's turn (it can arrive just after the answer).
     const refused = (l: Record<string, unknown>) => l.event === "rejected" && l.target === "http://mdm.internal/admin";
-    await eventually(() => gate.running.lines.some(refused), "the rejected line").catch(() => undefined);
-    const line = gate.running.lines.filter((l) => l.event === "rejected").at(-1);
+    const before = gate.running.lines.filter(refused).length;
+    await send("GET http://mdm.internal/admin");
+    await eventually(() => gate.running.lines.filter(refused).length > before, "the rejected line");
+    const line = gate.running.lines.filter(refused).at(-1);
     expect(line).toMatchObject({
       status: 400,
       code: "bad-request-target",
