@@ -1,6 +1,7 @@
 // What every feed reader does first: a feed is a JSON object, or a FeedError
 // that names the file.
 import { EnrollgateError } from "../errors.js";
+import { printable } from "../printable.js";
 
 /** A feed (GDMF, SOFA, an ADU catalog snapshot, live ADU's credentials) that cannot be used. */
 export class FeedError extends EnrollgateError<"feed-unusable"> {
@@ -20,6 +21,7 @@ export function parseFeedJson(text: string, source: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (e) {
-    throw new FeedError(`${source} is not JSON: ${(e as Error).message}`);
+    // JSON.parse quotes the text it stopped at, line feeds and all.
+    throw new FeedError(`${source} is not JSON: ${printable((e as Error).message)}`);
   }
 }
