@@ -16,6 +16,9 @@ export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/** A model identifier as the feeds list them (iPhone15,2, J414sAP, Mac-7BA5B2D9E42DDD94, VirtualMac2,1). */
+export const DEVICE_ID = /^[A-Za-z0-9][A-Za-z0-9,._-]{0,63}$/;
+
 /** The feed's JSON value, or a FeedError naming `source` and what JSON.parse found. */
 export function parseFeedJson(text: string, source: string): unknown {
   try {
