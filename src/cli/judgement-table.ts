@@ -12,7 +12,8 @@ const HEAD: JudgementRow = ["DEVICE", "PRODUCT", "OS", "RULE", "JUDGEMENT", "DET
 /** Columns padded to their widest cell, the detail last and unpadded. */
 export function judgementTable(reported: ReadonlyArray<JudgementRow>): string {
   const rows = reported.map((r) => r.map(printable) as unknown as JudgementRow);
-  const widths = HEAD.slice(0, 5).map((h, i) => Math.max(h.length, ...rows.map((c) => (c[i] ?? "").length)));
+  // A loop, not Math.max(...): a fleet's rows as arguments overflow the stack.
+  const widths = HEAD.slice(0, 5).map((h, i) => rows.reduce((w, c) => Math.max(w, (c[i] ?? "").length), h.length));
   const line = (c: JudgementRow) =>
     c
       .map((v, i) => (i < 5 ? v.padEnd(widths[i] ?? 0) : v))

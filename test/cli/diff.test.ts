@@ -57,6 +57,34 @@ async function repo(committed: Record<string, string>, working: Record<string, s
 }
 
 describe("enrollgate diff, two directories", () => {
+  it("decides an inventory of 200,000 devices, a row each, instead of failing with an internal error", async () => {
+    const rows = ['"iPhone15,2",26.5\n'.repeat(150_000), '"iPhone17,3",26.6.1\n'.repeat(50_000)].join("");
+    const dir = await tempDir({
+      "base/rules.yaml": BASE,
+      "head/rules.yaml": HEAD,
+      "fleet.csv": `product,osVersion\n${rows}`,
+    });
+    const r = await enrollgate(
+      [
+        "diff",
+        "--base",
+        "base",
+        "--head",
+        "head",
+        "--inventory",
+        "fleet.csv",
+        "--now",
+        "2026-12-01",
+        "--format",
+        "json",
+      ],
+      { cwd: dir },
+    );
+    expect([r.code, r.stderr]).toEqual([0, ""]);
+    const impact = (JSON.parse(r.stdout) as { impact: { devices: number; newlyBlocked: number } }).impact;
+    expect([impact.devices, impact.newlyBlocked]).toEqual([200_000, 150_000]);
+  });
+
   it("prints the rule changes and the devices whose outcome changes, and exits 0", async () => {
     const dir = await tempDir({ "base/rules.yaml": BASE, "head/rules.yaml": HEAD, "fleet.csv": FLEET });
     const r = await enrollgate(

@@ -266,7 +266,8 @@ function registerStatus(group: Command, io: CliIO, exit: (code: ExitCode) => voi
       // JSON.parse quotes the text it stopped at, line feeds and all.
       for (const p of found.problems) io.stderr(`enrollgate: ${printable(p)}\n`);
       unreadable += found.problems.length;
-      inputs.push(...found.inputs);
+      // One at a time: spreading a file's reports into push() overflows the stack past ~100,000 of them.
+      for (const input of found.inputs) inputs.push(input);
     }
     const { judgeStatus } = await import("../../ddm/judge.js");
     const result = judgeStatus(set, inputs, now, options.timeZone !== undefined ? { timeZone: options.timeZone } : {});
