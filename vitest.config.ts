@@ -13,6 +13,7 @@ import { defineConfig } from "vitest/config";
  */
 export const RUN_ONCE: ReadonlyArray<string> = [
   "test/cli/check.test.ts",
+  "test/cli/ci-log-injection.test.ts",
   "test/cli/coverage.test.ts",
   "test/cli/ddm.test.ts",
   "test/cli/decision-corpus.test.ts",

@@ -3,7 +3,8 @@
 // one-shot, so they compile in-process (the server compiles in a worker);
 // every file is still read the gate's way: confined, regular, size-capped.
 import { resolve } from "node:path";
-import type { FeedConfig, FeedData, FeedFlags, FeedRule, SnapshotReads } from "../feeds/provider.js";
+import type { FeedConfig, FeedData, FeedFlags, FeedRule, SnapshotRead, SnapshotReads } from "../feeds/provider.js";
+import type { SofaFeed } from "../feeds/sofa.js";
 import type { CompileOptions, CompileResult, PolicySetSource } from "../policy/compile.js";
 import type { NamedFileKind, NamedFileRead } from "../policy/semantic.js";
 import type { CompiledPolicySet } from "../policy/compile.js";
@@ -44,12 +45,14 @@ export async function compileSource(
     { compileWithFeeds },
     { parseGdmf },
     { parseAduCatalog },
+    { parseSofa },
   ] = await Promise.all([
     import("../policy/load.js"),
     import("../feeds/provider.js"),
     import("../feeds/with-feeds.js"),
     import("../feeds/gdmf.js"),
     import("../feeds/adu-catalog.js"),
+    import("../feeds/sofa.js"),
   ]);
   const secrets = secretsDirs.map((d) => resolve(io.cwd, d));
   const provider = new FeedProvider({ env: io.env });
@@ -69,13 +72,32 @@ export async function compileSource(
               config.adu?.kind === "catalog"
                 ? await files.readSnapshot(config.adu.path)
                 : null;
+            // SOFA snapshots too: the base of a diff is judged with its own, not the working tree's.
+            const sofaPaths = config.sofa ?? [];
+            const sofaTexts =
+              config.confine?.sofa !== null && config.confine?.sofa !== undefined
+                ? await Promise.all(sofaPaths.map((path) => files.readSnapshot(path)))
+                : sofaPaths.map(() => null);
             const disk = await readSnapshots({
               ...config,
               gdmf: gdmf === null ? config.gdmf : null,
               adu: adu === null ? config.adu : null,
+              sofa: sofaPaths.filter((_, i) => sofaTexts[i] === null),
+            });
+            let fromDisk = 0;
+            const sofa = sofaPaths.map((path, i): SnapshotRead<SofaFeed> => {
+              const text = sofaTexts[i];
+              if (text === null || text === undefined)
+                return disk.sofa?.[fromDisk++] ?? { ok: false, message: `the snapshot ${path} was not read` };
+              try {
+                return { ok: true, value: parseSofa(text, path) };
+              } catch (e) {
+                return { ok: false, message: (e as Error).message };
+              }
             });
             const reads: SnapshotReads = {
               ...disk,
+              ...(sofaPaths.length > 0 ? { sofa } : {}),
               ...(gdmf !== null && config.gdmf !== null
                 ? { gdmf: { ok: true, value: parseGdmf(gdmf, config.gdmf) } }
                 : {}),

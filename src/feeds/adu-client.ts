@@ -3,6 +3,7 @@
 // and the GA API (https://{endpoint}/deviceUpdate/{instanceId}/updates/...?api-version=2022-10-01).
 // Never called on the request path: catalogs are fetched at compile/reload time.
 import { EnrollgateError } from "../errors.js";
+import { printable } from "../printable.js";
 import { isRecord } from "./feed-json.js";
 
 export type AduApi = "v2" | "2022-10-01";
@@ -183,7 +184,12 @@ export class AduClient {
     );
   }
 
+  /** The server's own words, for messages: line feeds in them would start lines of the server's in a CI log. */
   private async errorMessage(res: Response): Promise<string> {
+    return printable(await this.errorText(res));
+  }
+
+  private async errorText(res: Response): Promise<string> {
     const text = await res.text().catch(() => "");
     try {
       const body = JSON.parse(text) as unknown;

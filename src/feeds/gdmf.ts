@@ -2,7 +2,8 @@
 // versions are available to which devices, and until when. Parsed from the
 // JSON body, as fetched or as a snapshot file.
 import { createHash } from "node:crypto";
-import { FeedError, isRecord, parseFeedJson } from "./feed-json.js";
+import { DEVICE_ID, FeedError, isRecord, parseFeedJson } from "./feed-json.js";
+import { printable } from "../printable.js";
 import { compareBuilds, tryParseBuild } from "../apple/build.js";
 import type { Platform } from "../apple/platform.js";
 import { compareOsVersions, formatOsVersion, withSupplementalExtra, type OsVersion } from "../apple/version.js";
@@ -98,7 +99,14 @@ export function parseGdmf(text: string, source = "GDMF feed"): GdmfFeed {
         const posted = typeof e.PostingDate === "string" ? parsePolicyDate(e.PostingDate) : null;
         const expires = typeof e.ExpirationDate === "string" ? parsePolicyDate(e.ExpirationDate) : null;
         const devices = Array.isArray(e.SupportedDevices)
-          ? e.SupportedDevices.filter((d): d is string => typeof d === "string")
+          ? e.SupportedDevices.filter((d): d is string => {
+              // Model ids are printed (coverage tables, pull-request comments): only ids that look like ones.
+              if (typeof d === "string" && DEVICE_ID.test(d)) return true;
+              skipped.push(
+                `${where}: SupportedDevices entry ${printable(JSON.stringify(d) ?? "")} is not a device identifier`,
+              );
+              return false;
+            })
           : null;
         if (version === null)
           return void skipped.push(`${where}: ProductVersion ${JSON.stringify(e.ProductVersion)} is not an OS version`);

@@ -7,7 +7,7 @@
 // never a guess (a release skipped in silence could hide a vulnerability).
 import { createHash } from "node:crypto";
 import { compareOsVersions, formatOsVersion, tryParseOsVersion, type OsVersion } from "../apple/version.js";
-import { FeedError, isRecord, parseFeedJson } from "./feed-json.js";
+import { DEVICE_ID, FeedError, isRecord, parseFeedJson } from "./feed-json.js";
 import { indexExposure, type ExposureIndex } from "./sofa-index.js";
 
 /** Which SOFA feed: the macOS one lists Macs by board id, the iOS one devices by product type. */
@@ -68,7 +68,6 @@ export const SOFA_LIMITS = {
 } as const;
 
 const CVE_ID = /^CVE-\d{4}-\d{4,7}$/;
-const DEVICE_ID = /^[A-Za-z0-9][A-Za-z0-9,._-]{0,63}$/;
 const NAME_MAX = 200;
 
 function show(v: unknown): string {

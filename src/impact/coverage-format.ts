@@ -85,7 +85,8 @@ const BADGES: Readonly<Record<CoverageStatus, string>> = {
 function markdownRow(m: CoverageModel, withPlatform: boolean, sofa: boolean, withNote: boolean): string {
   const cells = [
     ...(withPlatform ? [m.platform] : []),
-    `\`${m.model.replace(/`/g, "'")}\``,
+    // A model id from outside (the feed) cannot end the row, split the cell or close the code span.
+    `\`${m.model.replace(/[`|\r\n\u2028\u2029]/g, "?")}\``,
     markdownCell(m.name ?? ""),
     markdownCell(m.rule ?? "-"),
     markdownCell(floorText(m)),

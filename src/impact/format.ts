@@ -3,6 +3,7 @@
 // rules. Every value from a policy or an inventory is escaped for where it
 // lands: control characters never reach a terminal or a log, and nothing in
 // a comment can open markup, break a table, or mention a user.
+import { printable } from "../printable.js";
 import { escapeData, escapeProperty } from "../report/github.js";
 import { DIFF_JSON_VERSION, exceedsLimit, type PolicyDiff } from "./diff.js";
 import type { ImpactGroup, Outcome } from "./impact.js";
@@ -20,12 +21,7 @@ export const COMMENT_MARKER = "<!-- enrollgate-diff -->";
 const MARKDOWN_GROUPS = 20;
 
 /** Control and format characters (escape sequences, bidirectional overrides) as visible escapes. */
-export function plain(s: string): string {
-  return s.replace(
-    /[\p{Cc}\p{Cf}\u2028\u2029]/gu,
-    (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, "0")}`,
-  );
-}
+export const plain = printable;
 
 /**
  * Text safe anywhere in GitHub markdown: every character but letters, digits,

@@ -331,8 +331,9 @@ export function readInventories(files: ReadonlyArray<{ readonly name: string; re
   const order = { next: 0 };
   for (const { name, text } of files) {
     const read = isDecisionLog(text) ? readLog(name, text, problems, order) : readCsv(name, text, problems);
-    devices.push(...read.devices);
-    logLines.push(...read.logLines);
+    // One at a time: spreading a fleet's rows into push() overflows the stack past ~100,000 of them.
+    for (const d of read.devices) devices.push(d);
+    for (const l of read.logLines) logLines.push(l);
     withoutMachineInfo += read.withoutMachineInfo;
     if (read.ignoredColumns.length > 0) ignoredColumns.push({ file: name, columns: read.ignoredColumns });
   }

@@ -1,7 +1,7 @@
 // Reading a policy directory from disk (the edge): *.yaml rule files,
 // *.test.yaml test files and enrollgate.yaml settings, found recursively,
 // sorted by path. Nothing is parsed here.
-import { readdir, stat } from "node:fs/promises";
+import { readdir, realpath, stat } from "node:fs/promises";
 import { basename, join, relative, resolve, sep } from "node:path";
 import { EnrollgateError } from "../errors.js";
 import type { PolicyFile, PolicySetSource } from "./compile.js";
@@ -73,9 +73,14 @@ function describe(e: FileRefusedError): string {
  */
 export async function loadPolicySet(dir: string, options: { cwd?: string } = {}): Promise<PolicySetSource> {
   const cwd = options.cwd ?? process.cwd();
-  const root = resolve(cwd, dir);
+  const named = resolve(cwd, dir);
+  // Where the path leads now, resolved once: a link swapped while the set is
+  // read (git-sync's `current`) must not give some files from the old
+  // checkout and some from the new (a rule moved between files could vanish).
+  let root: string;
   let rootInfo;
   try {
+    root = await realpath(named);
     rootInfo = await stat(root);
   } catch {
     throw new PolicyLoadError(`policy directory ${dir} does not exist`);
@@ -94,7 +99,9 @@ export async function loadPolicySet(dir: string, options: { cwd?: string } = {})
   const unreadable: Array<{ path: string; error: string; code?: "file-outside-policy-dir" }> = [];
   for (const rel of names) {
     const full = join(root, rel);
-    const path = relative(cwd, full).split(sep).join("/") || basename(full);
+    // Shown by the path the operator gave, not the checkout it led to.
+    const shown = join(named, rel);
+    const path = relative(cwd, shown).split(sep).join("/") || basename(shown);
     let bytes: Buffer;
     try {
       // Symlinks are followed while they stay inside the policy directory.
@@ -122,7 +129,8 @@ export async function loadPolicySet(dir: string, options: { cwd?: string } = {})
     }
     files.push({ path, relative: rel, kind: policyFileKind(rel), text: text.replace(/^\uFEFF/, "") });
   }
-  return { dir: root, files, unreadable, label: relative(cwd, root).split(sep).join("/") || "." };
+  // Files the set names are read from the same checkout.
+  return { dir: root, files, unreadable, label: relative(cwd, named).split(sep).join("/") || "." };
 }
 
 /**

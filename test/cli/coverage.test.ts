@@ -69,6 +69,28 @@ describe("enrollgate coverage", () => {
     expect(badFormat.code).toBe(2);
   });
 
+  it("lists a feed's models as identifiers only: a hostile one cannot end a markdown row or start a line", async () => {
+    const feed = JSON.parse(await readFile(GDMF, "utf8")) as {
+      PublicAssetSets: { iOS: Array<{ SupportedDevices: string[] }> };
+    };
+    const hostile = [
+      'iPhone99,1|<img src="https://attacker.example/x.png"> @org/security\n## Every model is covered',
+      "iPhone98,1\n::error title=forged::coverage ok",
+      "iPhone97,1`",
+    ];
+    feed.PublicAssetSets.iOS[0]?.SupportedDevices.push(...hostile);
+    const dir = await tempDir({ "p/rules.yaml": RULES, "gdmf.json": JSON.stringify(feed) });
+    for (const format of ["markdown", "text", "json"]) {
+      const r = await enrollgate(
+        ["coverage", "--policies", "p", "--gdmf", "gdmf.json", "--now", "2026-09-01", "--format", format],
+        { cwd: dir },
+      );
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe("");
+      expect(r.stdout).not.toMatch(/iPhone9[789],1|attacker\.example|^## Every|^::error title=forged/m);
+    }
+  });
+
   it("--out writes the report to a file", async () => {
     const dir = await tempDir({ "p/rules.yaml": RULES });
     const r = await coverage(dir, [

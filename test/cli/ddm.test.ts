@@ -202,6 +202,18 @@ describe("enrollgate ddm status", () => {
     expect(r.stdout.split("\n").filter((l) => l.includes("compliant")).length).toBe(2);
   });
 
+  it("judges a file of 150,000 reports, a line each, instead of failing with an internal error", async () => {
+    const lines = Array.from({ length: 150_000 }, (_, i) => statusReport(`U${i}`, "iPhone17,3", "26.7"));
+    const dir = await tempDir({ "p/rules.yaml": RULES, "reports.jsonl": `${lines.join("\n")}\n` });
+    const r = await enrollgate(["ddm", "status", "--policies", "p", "--now", "2026-12-01", "reports.jsonl"], {
+      cwd: dir,
+    });
+    expect([r.code, r.stderr]).toEqual([0, ""]);
+    const rows = r.stdout.trimEnd().split("\n");
+    expect(rows).toHaveLength(150_001);
+    expect(rows[150_000]).toMatch(/^U149999 +iPhone17,3 +26\.7 +iphone-floor +compliant/);
+  });
+
   it("refuses a time zone that is not one", async () => {
     const dir = await tempDir({ "p/rules.yaml": RULES, "ok.json": statusReport("U1", "iPhone17,3", "26.7") });
     const r = await enrollgate(["ddm", "status", "--policies", "p", "--time-zone", "Mars/Olympus", "ok.json"], {

@@ -2,7 +2,7 @@
 // git (read without touching the working tree), inventories as CSV and as a
 // real gate's decision log, the formats, the exit codes, and refusals.
 import { execFileSync } from "node:child_process";
-import { readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { base64, createCA, createIdentity, machineInfoPlist, signCms } from "../../support/signing.js";
@@ -57,6 +57,34 @@ async function repo(committed: Record<string, string>, working: Record<string, s
 }
 
 describe("enrollgate diff, two directories", () => {
+  it("decides an inventory of 200,000 devices, a row each, instead of failing with an internal error", async () => {
+    const rows = ['"iPhone15,2",26.5\n'.repeat(150_000), '"iPhone17,3",26.6.1\n'.repeat(50_000)].join("");
+    const dir = await tempDir({
+      "base/rules.yaml": BASE,
+      "head/rules.yaml": HEAD,
+      "fleet.csv": `product,osVersion\n${rows}`,
+    });
+    const r = await enrollgate(
+      [
+        "diff",
+        "--base",
+        "base",
+        "--head",
+        "head",
+        "--inventory",
+        "fleet.csv",
+        "--now",
+        "2026-12-01",
+        "--format",
+        "json",
+      ],
+      { cwd: dir },
+    );
+    expect([r.code, r.stderr]).toEqual([0, ""]);
+    const impact = (JSON.parse(r.stdout) as { impact: { devices: number; newlyBlocked: number } }).impact;
+    expect([impact.devices, impact.newlyBlocked]).toEqual([200_000, 150_000]);
+  });
+
   it("prints the rule changes and the devices whose outcome changes, and exits 0", async () => {
     const dir = await tempDir({ "base/rules.yaml": BASE, "head/rules.yaml": HEAD, "fleet.csv": FLEET });
     const r = await enrollgate(
@@ -267,6 +295,25 @@ describe("enrollgate diff --base REF:DIR", () => {
       "  42 iPhone15,2 on iOS 26.5: blocked by iphone-floor, asked for 26.6.1 → blocked by iphone-floor, asked for 26.6\n",
     );
     expect(r.stdout).toContain('  feeds: {"gdmf":"feeds/gdmf.json"} → (not set)\n');
+  });
+
+  it("reads the base's SOFA snapshots from git too, not from the working tree", async () => {
+    const sofa = await readFile(sharedPath("feeds", "sofa-2026-08-22", "ios_data_feed.json"), "utf8");
+    const dir = await repo(
+      { "p/rules.yaml": BASE, "p/enrollgate.yaml": "feeds: { sofa: feeds/sofa.json }\n", "p/feeds/sofa.json": sofa },
+      { "p/enrollgate.yaml": "format: json\n" },
+    );
+    // The head no longer names a snapshot and the working tree no longer has it; the base's is in its commit.
+    await rm(join(dir, "p/feeds"), { recursive: true });
+    const r = await enrollgate(["diff", "--base", "HEAD:p", "--head", "p", "--now", "2026-12-01"], { cwd: dir });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('  feeds: {"sofa":"feeds/sofa.json"} → (not set)\n');
+    // A snapshot the working tree holds in its place is not the base's either.
+    await mkdir(join(dir, "p/feeds"));
+    await writeFile(join(dir, "p/feeds/sofa.json"), '{"not": "a SOFA feed"}');
+    const again = await enrollgate(["diff", "--base", "HEAD:p", "--head", "p", "--now", "2026-12-01"], { cwd: dir });
+    expect([again.code, again.stderr]).toEqual([0, ""]);
   });
 
   it("refuses a policy file in git that is a symlink out of the set's tree", async () => {

@@ -7,6 +7,7 @@ import type { Command } from "commander";
 import type { Declaration } from "../../apple/ddm.js";
 import type { CompiledPolicySet } from "../../policy/compile.js";
 import { formatFinding, type Finding } from "../../policy/findings.js";
+import { printable } from "../../printable.js";
 import { FILE_LIMITS, readRegularFile, FileRefusedError } from "../../safe-file.js";
 import type { DeviceJudgement } from "../../ddm/judge.js";
 import type { StatusReportInput } from "../../ddm/status.js";
@@ -262,14 +263,16 @@ function registerStatus(group: Command, io: CliIO, exit: (code: ExitCode) => voi
         continue;
       }
       const found = reportsIn(file, text);
-      for (const p of found.problems) io.stderr(`enrollgate: ${p}\n`);
+      // JSON.parse quotes the text it stopped at, line feeds and all.
+      for (const p of found.problems) io.stderr(`enrollgate: ${printable(p)}\n`);
       unreadable += found.problems.length;
-      inputs.push(...found.inputs);
+      // One at a time: spreading a file's reports into push() overflows the stack past ~100,000 of them.
+      for (const input of found.inputs) inputs.push(input);
     }
     const { judgeStatus } = await import("../../ddm/judge.js");
     const result = judgeStatus(set, inputs, now, options.timeZone !== undefined ? { timeZone: options.timeZone } : {});
     for (const p of result.problems) {
-      io.stderr(`enrollgate: ${p.unreadable ? "" : "warning: "}${p.source}: ${p.message}\n`);
+      io.stderr(`enrollgate: ${p.unreadable ? "" : "warning: "}${printable(`${p.source}: ${p.message}`)}\n`);
       if (p.unreadable) unreadable++;
     }
     io.stdout(options.json === true ? json(result.devices) : table(result.devices));

@@ -5,6 +5,7 @@ import type { Command } from "commander";
 import { Option } from "commander";
 import { resolve } from "node:path";
 import type { CompileResult } from "../../policy/compile.js";
+import { printable } from "../../printable.js";
 import { FileRefusedError, readRegularFile } from "../../safe-file.js";
 import { resolveNow } from "../clock.js";
 import { EXIT, UsageError, type CliIO, type ExitCode } from "../io.js";
@@ -106,7 +107,7 @@ export function registerDiff(program: Command, io: CliIO, exit: (code: ExitCode)
       );
       const read = readInventories(files);
       for (const { file, columns } of read.ignoredColumns)
-        io.stderr(`enrollgate: note: ${file}: columns not read: ${columns.join(", ")}\n`);
+        io.stderr(`enrollgate: note: ${file}: columns not read: ${printable(columns.join(", "))}\n`);
       inventory = { files: inventories, read };
     }
     const diff = diffPolicySets(base, head, {

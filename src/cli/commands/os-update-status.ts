@@ -12,6 +12,7 @@ import { resolveNow } from "../clock.js";
 import { addFactOptions, factsFromFlags, type FactFlags } from "../facts.js";
 import { EXIT, UsageError, type CliIO, type ExitCode } from "../io.js";
 import { addSecretsDirOption } from "../options.js";
+import { printable } from "../../printable.js";
 import { judgementTable } from "../judgement-table.js";
 import { loadAndCompile } from "../policies.js";
 
@@ -172,7 +173,7 @@ export function registerOsUpdateStatus(program: Command, io: CliIO, exit: (code:
         response = parseOsUpdateStatusResponse(await read(io.cwd, file), schema);
       } catch (e) {
         if (!hasErrorCode(e, "command-invalid")) throw e;
-        io.stderr(`enrollgate: ${file}: ${e.message}\n`);
+        io.stderr(`enrollgate: ${file}: ${printable(e.message)}\n`);
         unreadable++;
         continue;
       }

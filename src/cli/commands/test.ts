@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import { formatLocation } from "../../location.js";
 import { formatFinding, type Finding, type SourceRange } from "../../policy/findings.js";
+import { printable } from "../../printable.js";
 import { escapeData, escapeProperty } from "../../report/github.js";
 import type { TestReport } from "../../policy/testing.js";
 import { junitDocument, type JunitCase } from "../../report/junit.js";
@@ -40,10 +41,10 @@ function text(outcomes: DirOutcome[]): { out: string; failed: number; passed: nu
         lines.push(file);
       }
       if (r.problems.length === 0) {
-        lines.push(`  ✓ ${r.test.name}`);
+        lines.push(`  ✓ ${printable(r.test.name)}`);
         passed++;
       } else {
-        lines.push(`  ✗ ${r.test.name}  (${formatLocation(r.test.source)})`);
+        lines.push(`  ✗ ${printable(r.test.name)}  (${formatLocation(r.test.source)})`);
         for (const p of r.problems) lines.push(`      ${p}`);
         lines.push(`      decided: ${r.decision.summary}`);
         failed++;
