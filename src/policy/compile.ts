@@ -2,6 +2,7 @@
 // saying why not. Pure: file contents, environment, clock and feeds come in
 // as arguments.
 import { createHash } from "node:crypto";
+import { append } from "../append.js";
 import { posix } from "node:path";
 import { bundledAppleSchema } from "../apple/bundled.js";
 import { formatOsVersion } from "../apple/version.js";
@@ -263,7 +264,7 @@ export function compile(source: PolicySetSource, options: CompileOptions = {}): 
   for (const file of source.files) {
     files[file.kind]++;
     const parsed = parseSource(file);
-    findings.push(...parsed.findings);
+    append(findings, parsed.findings);
     if (
       parsed.findings.length === 0 &&
       (parsed.source === null || parsed.source.value === null) &&
@@ -295,17 +296,17 @@ export function compile(source: PolicySetSource, options: CompileOptions = {}): 
     if (file.kind === "settings" && src.value === null)
       src = { ...src, value: {}, locate: src.locate.bind(src), scalarAt: src.scalarAt.bind(src) };
     const structural = validateStructure(src, file.kind);
-    findings.push(...structural.findings);
-    if (file.kind === "rules") declared.push(...declaredRules(src));
+    append(findings, structural.findings);
+    if (file.kind === "rules") append(declared, declaredRules(src));
     if (structural.brokenFile || (file.kind !== "rules" && structural.findings.length > 0)) continue;
     if (file.kind === "rules") {
       const r = readRules(src, structural.brokenRules);
-      drafts.push(...r.drafts);
-      findings.push(...r.findings);
+      append(drafts, r.drafts);
+      append(findings, r.findings);
     } else if (file.kind === "tests") {
       const t = readTests(src);
-      tests.push(...t.cases);
-      findings.push(...t.findings);
+      append(tests, t.cases);
+      append(findings, t.findings);
     } else {
       settingsSource = src;
     }
@@ -320,7 +321,9 @@ export function compile(source: PolicySetSource, options: CompileOptions = {}): 
     errors,
     availability,
   } as const;
-  findings.push(...duplicateRuleIds(declared), ...checkRules(drafts, ctx), ...checkEnrolled(drafts, ctx));
+  append(findings, duplicateRuleIds(declared));
+  append(findings, checkRules(drafts, ctx));
+  append(findings, checkEnrolled(drafts, ctx));
   if (settingsSource !== null) findings.push(...checkSettingsFiles(settingsSource, ctx));
   for (const d of drafts) {
     const problems = [
@@ -342,7 +345,7 @@ export function compile(source: PolicySetSource, options: CompileOptions = {}): 
       );
     }
   }
-  findings.push(...checkTests(tests, new Set(declared.map((d) => d.id))));
+  append(findings, checkTests(tests, new Set(declared.map((d) => d.id))));
 
   const rules: CompiledRule[] = [];
   for (const d of drafts) {
@@ -350,7 +353,7 @@ export function compile(source: PolicySetSource, options: CompileOptions = {}): 
     let bodies: BandBodies[] | null = null;
     if (d.rule.target.kind === "version") {
       const rendered = renderBodies(d.rule, token, errors, d.at);
-      findings.push(...rendered.findings);
+      append(findings, rendered.findings);
       bodies = rendered.bodies;
     } else {
       // Targets resolved per device: check the shape once with a stand-in version.

@@ -1,6 +1,7 @@
 // Checks that need more than one field, file or rule: each a finding with a
 // stable code at the place to fix.
 import { isAbsolute, relative, resolve } from "node:path";
+import { append } from "../append.js";
 import { compareBuilds, parseBuild } from "../apple/build.js";
 import { parsePemCertificates } from "../apple/trust-store.js";
 import { compareOsVersions } from "../apple/version.js";
@@ -415,12 +416,13 @@ function unreachable(drafts: ReadonlyArray<RuleDraft>): Finding[] {
 export function checkRules(drafts: ReadonlyArray<RuleDraft>, ctx: SemanticContext): Finding[] {
   const out: Finding[] = [];
   for (const d of drafts) {
-    out.push(...targetFindings(d, ctx), ...globFindings(d));
+    append(out, targetFindings(d, ctx));
+    append(out, globFindings(d));
     for (const f of [tokenFinding(d, ctx), exemptionFinding(d, ctx.now), betaProgramFinding(d, ctx.errors)]) {
       if (f !== null) out.push(f);
     }
   }
-  out.push(...unreachable(drafts));
+  append(out, unreachable(drafts));
   return out;
 }
 

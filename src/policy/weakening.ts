@@ -2,6 +2,7 @@
 // that removes a rule, lowers a minimum or relaxes verification may be
 // intended, but it must never be silent: the gate logs each change found here.
 // Pure: two snapshots of plain data in, the list of weakenings out.
+import { append } from "../append.js";
 import { compareBuilds } from "../apple/build.js";
 import { compareOsVersions } from "../apple/version.js";
 import type { EnrolledPolicy, Rule, Settings } from "./model.js";
@@ -181,7 +182,7 @@ export function weakenings(before: PolicySnapshot, after: PolicySnapshot): Weake
         from: `${a.platform} ${models(a.models)}, minimum ${a.minimumText}${a.mode === "audit" ? " (audit)" : ""}`,
         to: "removed",
       });
-    else out.push(...ruleWeakenings(a, b));
+    else append(out, ruleWeakenings(a, b));
   }
   if (VERIFY_STRENGTH[after.settings.verify] < VERIFY_STRENGTH[before.settings.verify]) {
     out.push({ change: "verification-relaxed", rule: null, from: before.settings.verify, to: after.settings.verify });
