@@ -17,6 +17,8 @@ import {
   toJsonSchema,
   versionBoundaries,
 } from "enrollgate/apple";
+import { ddmDeclarations } from "enrollgate";
+import { fleetSet, NOW } from "../ddm/fixtures.js";
 import { projectPath, readProject } from "../helpers/project.js";
 
 const requireDist = createRequire(projectPath("dist", "index.js"));
@@ -155,4 +157,69 @@ describe("generated softwareupdate.required validators", () => {
       expect(accepted).toBeLessThanOrEqual(3);
     },
   );
+});
+
+describe("generated DDM validators", () => {
+  const table = loadGenerated<Record<string, ValidateFunction>>("./apple/ddm-validators.cjs");
+  const ajv = createAjv({ validateSchema: true });
+  const names = (dir: string) =>
+    readdirSync(projectPath("schemas", ...dir.split("/")))
+      .filter((f) => f.endsWith(".yaml"))
+      .map((f) => `${dir}/${f.slice(0, -".yaml".length)}` as Parameters<typeof bundledAppleSchema>[0]);
+  const SCHEMA_OF: Record<string, string> = {
+    "com.apple.configuration.softwareupdate.enforcement.specific": "ddm/softwareupdate.enforcement.specific",
+    "com.apple.configuration.softwareupdate.settings": "ddm/softwareupdate.settings",
+    "com.apple.activation.simple": "ddm/activation.simple",
+    "com.apple.configuration.management.status-subscriptions": "ddm/management.status-subscriptions",
+  };
+  const { declarations } = ddmDeclarations(fleetSet(), { now: NOW });
+
+  it("cover each shipped declaration schema for any platform and every band, and each status item as received", () => {
+    for (const name of names("ddm")) {
+      const doc = bundledAppleSchema(name);
+      expect(table[precompiledKey(name, { direction: "emit" })], name).toBeTypeOf("function");
+      for (const platform of PLATFORMS)
+        for (const bound of versionBoundaries(doc, platform)) {
+          const target = { platform, os: formatOsVersion(bound), direction: "emit" as const };
+          expect(table[precompiledKey(name, target)] !== undefined, `${name} ${platform} ${target.os}`).toBe(
+            toJsonSchema(doc, target).applicable,
+          );
+        }
+    }
+    for (const name of names("ddm/status"))
+      expect(table[precompiledKey(name, { direction: "receive" })], name).toBeTypeOf("function");
+  });
+
+  it("agree with the runtime-compiled schemas on real declarations and broken copies of them", () => {
+    expect(declarations.length).toBeGreaterThan(4);
+    let compared = 0;
+    for (const d of declarations) {
+      const name = SCHEMA_OF[d.Type] as Parameters<typeof bundledAppleSchema>[0] | undefined;
+      expect(name, d.Type).toBeDefined();
+      if (name === undefined) continue;
+      const doc = bundledAppleSchema(name);
+      const payloads = [d.Payload, { ...d.Payload, NotAnAppleKey: 1 }, {}, "not an object"];
+      const targets = [
+        { direction: "emit" as const },
+        ...PLATFORMS.flatMap((platform) =>
+          versionBoundaries(doc, platform).map((b) => ({
+            platform,
+            os: formatOsVersion(b),
+            direction: "emit" as const,
+          })),
+        ),
+      ];
+      for (const target of targets) {
+        const conversion = toJsonSchema(doc, target);
+        if (!conversion.applicable) continue;
+        const runtime = ajv.compile(conversion.schema);
+        const generated = table[precompiledKey(name, target)];
+        expect(generated).toBeTypeOf("function");
+        if (generated === undefined) continue;
+        for (const p of payloads) expect(outcome(generated, p)).toEqual(outcome(runtime, p));
+        compared++;
+      }
+    }
+    expect(compared).toBeGreaterThan(10);
+  });
 });

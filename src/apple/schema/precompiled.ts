@@ -8,7 +8,22 @@ import type { AppleSchemaDocument } from "./document.js";
 import type { SchemaTarget } from "./json-schema.js";
 
 const shipped = new WeakMap<AppleSchemaDocument, string>();
-let table: Record<string, ValidateFunction> | null | undefined;
+type Table = Record<string, ValidateFunction> | null;
+/** The 403 body's validators, and the DDM schemas' (apart, so that a run that needs only one loads only it). */
+const tables = new Map<string, Table>();
+
+function load(file: string): Table {
+  let table = tables.get(file);
+  if (table === undefined) {
+    try {
+      table = createRequire(import.meta.url)(file) as Record<string, ValidateFunction>;
+    } catch {
+      table = null; // running from source: nothing was generated
+    }
+    tables.set(file, table);
+  }
+  return table;
+}
 
 /** The key a shipped document's validator is stored under. */
 export function precompiledKey(name: string, target: SchemaTarget): string {
@@ -23,12 +38,6 @@ export function markShipped(doc: AppleSchemaDocument, name: string): void {
 export function precompiledValidator(doc: AppleSchemaDocument, target: SchemaTarget): ValidateFunction | null {
   const name = shipped.get(doc);
   if (name === undefined) return null;
-  if (table === undefined) {
-    try {
-      table = createRequire(import.meta.url)("../apple-validators.cjs") as Record<string, ValidateFunction>;
-    } catch {
-      table = null; // running from source: nothing was generated
-    }
-  }
+  const table = load(name.startsWith("ddm/") ? "../ddm-validators.cjs" : "../apple-validators.cjs");
   return table?.[precompiledKey(name, target)] ?? null;
 }
