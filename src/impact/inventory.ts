@@ -10,6 +10,7 @@
 import { tryParseBuild } from "../apple/build.js";
 import { tryParseOsVersion, withSupplementalExtra } from "../apple/version.js";
 import { EnrollgateError } from "../errors.js";
+import { describedFacts } from "../policy/facts.js";
 import type { DeviceFacts } from "../policy/model.js";
 import { parseCsv } from "./csv.js";
 
@@ -114,19 +115,8 @@ function checkFacts(raw: Partial<Record<Exclude<Column, "count" | "canUpdate">, 
     if (v !== "" && !IDENTIFIER.test(v))
       return bad(`${field} ${shown(v)} is not an identifier (printable characters, no spaces, at most 128)`);
   }
-  const facts: { -readonly [K in keyof DeviceFacts]: DeviceFacts[K] } = { product, canRequestUpdate: canUpdate };
-  for (const field of [
-    "osVersion",
-    "build",
-    "serial",
-    "udid",
-    "deviceId",
-    "supplementalExtra",
-    "supplementalBuild",
-  ] as const) {
-    const v = raw[field];
-    if (v !== undefined && v !== "") facts[field] = v;
-  }
+  // Empty cells are absent facts, as empty plist strings are.
+  const facts = describedFacts({ ...raw, product, canUpdate });
   return { ok: true, facts };
 }
 
